@@ -1,0 +1,82 @@
+import type { Dependencies } from "./dependencyModel.js";
+import { canUpgrade } from "./dependencyModel.js";
+
+/** The verdict on one DEPENDENCIES key when comparing the stored (running) object with the new charm's. */
+export interface KeyVerdict {
+  /** The DEPENDENCIES key, e.g. `"kafka_service"`. */
+  readonly key: string;
+  /**
+   * `compatible`/`incompatible`: both sides have the key and the running version does/does not satisfy the new
+   * `upgrade_supported`; `new`: only the new charm has it (nothing to compare — the original crashed here);
+   * `removed`: only the running charm has it (ignored, as the original iterates the new model's keys).
+   */
+  readonly verdict: "compatible" | "incompatible" | "new" | "removed";
+  /** Running version, when known. */
+  readonly from?: string;
+  /** New version, when known. */
+  readonly to?: string;
+  /** The new revision's `upgrade_supported`, when known. */
+  readonly supported?: string;
+  /** One sentence an operator can read. */
+  readonly reason: string;
+}
+
+/** The outcome of {@link checkCompatibility}: all keys' verdicts and, when incompatible, the original's texts. */
+export interface CompatibilityReport {
+  readonly compatible: boolean;
+  readonly keys: readonly KeyVerdict[];
+  /** The original's `VersionError` message, e.g. `Versions incompatible, kafka_service 3.3 can not be upgraded to 3.6`. */
+  readonly message: string;
+  /** The original's `VersionError` cause. */
+  readonly cause: string;
+}
+
+/**
+ * Compare the stored (running) DEPENDENCIES with the new charm's, key by key: the original's
+ * `_upgrade_supported_check`, with the same message and cause texts, and a verdict per key so an operator (or
+ * `charm-upgrade check-deps`) sees why.
+ */
+export function checkCompatibility(stored: Dependencies, incoming: Dependencies): CompatibilityReport {
+  const keys: KeyVerdict[] = [];
+  const incompatible: string[] = [];
+  const causes: string[] = [];
+  for (const [key, next] of Object.entries(incoming)) {
+    const current = stored[key];
+    if (current === undefined) {
+      keys.push({
+        key,
+        verdict: "new",
+        to: next.version,
+        supported: next.upgrade_supported,
+        reason: `${key} is new in this revision (${next.version}); nothing running to compare`,
+      });
+      continue;
+    }
+    const ok = canUpgrade(current, next);
+    keys.push({
+      key,
+      verdict: ok ? "compatible" : "incompatible",
+      from: current.version,
+      to: next.version,
+      supported: next.upgrade_supported,
+      reason: ok
+        ? `${key} ${current.version} satisfies ${next.upgrade_supported}, so it can be upgraded to ${next.version}`
+        : `${key} ${current.version} does not satisfy ${next.upgrade_supported}, so it can not be upgraded to ${next.version}`,
+    });
+    if (!ok) {
+      incompatible.push(`${key} ${current.version} can not be upgraded to ${next.version}`);
+      causes.push(`${key} versions satisfying requirement ${next.upgrade_supported}`);
+    }
+  }
+  for (const [key, current] of Object.entries(stored)) {
+    if (!(key in incoming)) {
+      keys.push({ key, verdict: "removed", from: current.version, reason: `${key} is no longer in this revision; not checked` });
+    }
+  }
+  return {
+    compatible: incompatible.length === 0,
+    keys,
+    message: incompatible.length ? `Versions incompatible, ${incompatible.join(", ")}` : "",
+    cause: causes.length ? `Upgrades only supported for specific versions, ${causes.join(", ")}` : "",
+  };
+}

@@ -1,0 +1,43 @@
+import type { PeerView } from "./peerView.js";
+
+/** A plain, serialisable error: the message / cause / resolution triple and which kind of error it was. */
+export interface ErrorData {
+  readonly kind: string;
+  readonly message: string;
+  readonly cause: string;
+  readonly resolution: string;
+}
+
+/** Events that carry a fresh view of the peer relation (`null`: the relation does not exist yet). */
+interface WithView {
+  readonly view: PeerView | null;
+}
+
+/**
+ * Everything that can happen to a unit during an upgrade, as the core sees it. Adapters map Juju hooks and actions
+ * onto these; the last four are the charm's own answers to effects (`runPreUpgradeCheck`, `grantUpgrade`).
+ *
+ * - `relationCreated` — the peer relation was created (every unit starts `idle`).
+ * - `relationChanged` — peer data changed, a unit joined or departed: re-evaluate with the fresh view.
+ * - `tick` — any other hook ran (update-status, config-changed, …): re-evaluate, so nothing waits for a peer write.
+ * - `leaderElected` — this unit became the leader.
+ * - `upgradeCharm` — `juju refresh` replaced the charm code on this unit (on K8s: the pod restarted on it).
+ * - `preUpgradeCheck` / `resumeUpgrade` — the operator ran the action of that name on this unit.
+ * - `preUpgradeCheckPassed` / `preUpgradeCheckFailed` — the charm's pre-upgrade check ran (VM: with its stack).
+ * - `upgradeCompleted` / `upgradeFailed` — the charm's verdict on upgrading its workload after a grant.
+ */
+export type UpgradeEvent =
+  | ({ readonly type: "relationCreated" } & WithView)
+  | ({ readonly type: "relationChanged" } & WithView)
+  | ({ readonly type: "tick" } & WithView)
+  | ({ readonly type: "leaderElected" } & WithView)
+  | ({ readonly type: "upgradeCharm" } & WithView)
+  | ({ readonly type: "preUpgradeCheck" } & WithView)
+  | ({ readonly type: "resumeUpgrade" } & WithView)
+  | { readonly type: "preUpgradeCheckPassed"; readonly stack?: readonly number[] }
+  | { readonly type: "preUpgradeCheckFailed"; readonly error: ErrorData }
+  | { readonly type: "upgradeCompleted" }
+  | { readonly type: "upgradeFailed"; readonly cause?: string };
+
+/** The `type` of every {@link UpgradeEvent}. */
+export type UpgradeEventType = UpgradeEvent["type"];

@@ -1,0 +1,58 @@
+/**
+ * `@charm-upgrade/core` — the rolling-upgrade protocol of Juju charms as a pure xstate v5 machine with a reducer.
+ *
+ * Adapters read the peer relation into a {@link PeerView}, build a state with {@link createUpgradeState}, feed
+ * {@link UpgradeEvent}s to {@link reduce}, and carry out the returned {@link Effect}s. Nothing here does I/O.
+ *
+ * @packageDocumentation
+ */
+export type { CompatibilityReport, KeyVerdict } from "./compatibility.js";
+export { checkCompatibility } from "./compatibility.js";
+export type { Dependencies, DependenciesResult, DependencyIssue, DependencyModel } from "./dependencyModel.js";
+export {
+  canUpgrade,
+  DependenciesSchema,
+  DependencyModelSchema,
+  parseDependencies,
+  safeParseDependencies,
+  safeParseDependencyModel,
+} from "./dependencyModel.js";
+export type { Effect, EffectType, StatusName } from "./effects.js";
+export { EFFECT_TYPES } from "./effects.js";
+export type { UpgradeErrorKind } from "./errors.js";
+export {
+  ClusterNotReadyError,
+  ConstraintParseError,
+  DependencyError,
+  InvalidVersionError,
+  isUpgradeError,
+  KubernetesClientError,
+  PeerDataError,
+  UpgradeError,
+  VersionError,
+} from "./errors.js";
+export type { ErrorData, UpgradeEvent, UpgradeEventType } from "./events.js";
+export type { PeerDatabags, PeerProblem, PeerView, UnitView } from "./peerView.js";
+export { encodeDependencies, encodeStack, KEYS, readPeerView, StackSchema } from "./peerView.js";
+export type { Pep440Version, VersionConstraint } from "./poetry/index.js";
+export { compareVersions, parseConstraint, parseVersion, satisfies } from "./poetry/index.js";
+export type { StackUpdate } from "./protocol.js";
+export {
+  clusterState,
+  everyUnitIdle,
+  grantBlocker,
+  maintainStack,
+  participants,
+  pausedForResume,
+  repairStack,
+  rollState,
+  topOfStack,
+} from "./protocol.js";
+export type { ReduceResult, UpgradeState } from "./reduce.js";
+export { createUpgradeState, reduce } from "./reduce.js";
+export type { Substrate } from "./substrate.js";
+export type { UnitState } from "./unitState.js";
+export { furthestBehind, isUnitState, UNIT_STATES } from "./unitState.js";
+export type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
+export type { MachineStateValue } from "./upgradeMachine.js";
+export { EMPTY_VIEW, upgradeMachine } from "./upgradeMachine.js";

@@ -1,0 +1,176 @@
+import * as v from "valibot";
+import type { Dependencies } from "./dependencyModel.js";
+import { safeParseDependencies } from "./dependencyModel.js";
+import type { UnitState } from "./unitState.js";
+import { UNIT_STATES } from "./unitState.js";
+
+/** Databag keys, the same as the Python library's, so data written by either can be read by the other. */
+export const KEYS = {
+  /** Unit databag: the unit's {@link UnitState}, a plain string. */
+  state: "state",
+  /** App databag: JSON array of unit numbers; the last element upgrades next. */
+  stack: "upgrade-stack",
+  /** App databag: JSON of the DEPENDENCIES object the running application was deployed with. */
+  dependencies: "dependencies",
+} as const;
+
+/**
+ * The raw peer-relation data a hook can read, all values strings as Juju stores them. Unit databags are keyed by
+ * Juju unit name (`app/3`); include this unit's own databag.
+ */
+export interface PeerDatabags {
+  /** Whether this unit is the Juju leader (only the leader may write the app databag). */
+  readonly leader: boolean;
+  /** Every unit's databag, this unit's included, by unit name. */
+  readonly units: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The application databag. */
+  readonly app: Readonly<Record<string, string>>;
+}
+
+/** What this unit knows of another unit: its number and the state it last wrote (`null`: none, or invalid). */
+export interface UnitView {
+  readonly id: number;
+  readonly state: UnitState | null;
+}
+
+/** A databag value that failed validation: which databag (`unit` name, or `null` for the app), which key, what. */
+export interface PeerProblem {
+  /** Unit name (`app/3`) whose databag holds the bad value, or `null` for the application databag. */
+  readonly unit: string | null;
+  readonly key: string;
+  readonly message: string;
+}
+
+/**
+ * A validated snapshot of the peer relation, taken at the start of a hook: the input the core decides on.
+ * Bad values never throw: they become `null` plus a {@link PeerProblem} naming the databag and key.
+ */
+export interface PeerView {
+  readonly leader: boolean;
+  /** Units in the relation, this unit included, sorted by number. */
+  readonly units: readonly UnitView[];
+  /** The upgrade stack (last element upgrades next), or `null` when unset or empty. */
+  readonly stack: readonly number[] | null;
+  /** The DEPENDENCIES stored by the running application, or `null` when none (or invalid: see `problems`). */
+  readonly dependencies: Dependencies | null;
+  readonly problems: readonly PeerProblem[];
+}
+
+const UnitNameSchema = v.pipe(
+  v.string(),
+  v.regex(/^[a-z][a-z0-9-]*\/(0|[1-9][0-9]*)$/, "a unit name is <application>/<number>"),
+  v.transform((name) => Number(name.slice(name.lastIndexOf("/") + 1))),
+  v.safeInteger(),
+);
+
+const StateSchema = v.picklist(UNIT_STATES, `state must be one of ${UNIT_STATES.join(", ")}`);
+
+/**
+ * `upgrade-stack`: a JSON array of distinct non-negative unit numbers. Duplicates are rejected rather than
+ * collapsed: a duplicated unit would be upgraded twice, so the data is corrupt and must not be acted on.
+ */
+export const StackSchema = v.pipe(
+  v.string(),
+  v.parseJson(undefined, "upgrade-stack is not valid JSON"),
+  v.array(
+    v.pipe(v.number("stack entries must be unit numbers"), v.safeInteger("stack entries must be integers"), v.minValue(0, "stack entries must be >= 0")),
+    "upgrade-stack must be a JSON array",
+  ),
+  v.check((stack) => new Set(stack).size === stack.length, "upgrade-stack lists a unit twice"),
+);
+
+const message = (issues: readonly v.BaseIssue<unknown>[]) =>
+  issues.map((issue) => issue.message).join("; ");
+
+/** Trim long untrusted text before it reaches a status or a log line. */
+function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Validate raw peer data into a {@link PeerView}. Never throws: whatever another unit wrote, the result is a view
+ * plus a list of problems, each naming the databag and key, for the core to turn into a blocked status.
+ */
+export function readPeerView(raw: PeerDatabags): PeerView {
+  const problems: PeerProblem[] = [];
+  const units: UnitView[] = [];
+  for (const [name, bag] of Object.entries(raw.units ?? {})) {
+    const id = v.safeParse(UnitNameSchema, name);
+    if (!id.success) {
+      problems.push({ unit: clip(name), key: "(unit name)", message: message(id.issues) });
+      continue;
+    }
+    const rawState = bag?.[KEYS.state];
+    let state: UnitState | null = null;
+    if (rawState !== undefined && rawState !== "") {
+      const parsed = v.safeParse(StateSchema, rawState);
+      if (parsed.success) state = parsed.output;
+      else problems.push({ unit: name, key: KEYS.state, message: `${message(parsed.issues)}, got ${JSON.stringify(clip(String(rawState)))}` });
+    }
+    if (units.some((unit) => unit.id === id.output)) {
+      problems.push({ unit: name, key: "(unit name)", message: `unit number ${id.output} appears twice` });
+      continue;
+    }
+    units.push({ id: id.output, state });
+  }
+  units.sort((a, b) => a.id - b.id);
+
+  let stack: number[] | null = null;
+  const rawStack = raw.app?.[KEYS.stack];
+  if (rawStack !== undefined && rawStack !== "") {
+    const parsed = v.safeParse(StackSchema, rawStack);
+    if (parsed.success) stack = parsed.output.length ? parsed.output : null;
+    else problems.push({ unit: null, key: KEYS.stack, message: `${message(parsed.issues)}, got ${JSON.stringify(clip(String(rawStack)))}` });
+  }
+
+  let dependencies: Dependencies | null = null;
+  const rawDeps = raw.app?.[KEYS.dependencies];
+  if (rawDeps !== undefined && rawDeps !== "") {
+    let json: unknown;
+    let parsedJson = true;
+    try {
+      json = JSON.parse(String(rawDeps));
+    } catch {
+      parsedJson = false;
+      problems.push({ unit: null, key: KEYS.dependencies, message: "dependencies is not valid JSON" });
+    }
+    if (parsedJson) {
+      const parsed = safeParseDependencies(json);
+      if (parsed.success) dependencies = parsed.output;
+      else
+        problems.push({
+          unit: null,
+          key: KEYS.dependencies,
+          message: clip(parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "), 200),
+        });
+    }
+  }
+  return { leader: raw.leader === true, units, stack, dependencies, problems };
+}
+
+/** Encode a stack the way the Python library does (`json.dumps([0, 2, 1])` → `"[0, 2, 1]"`). */
+export function encodeStack(stack: readonly number[]): string {
+  return `[${stack.join(", ")}]`;
+}
+
+/**
+ * Encode a DEPENDENCIES object the way the Python library does (`json.dumps(model.dict())`: `", "` and `": "`
+ * separators, keys in declaration order), so an old revision reading it back sees byte-identical data.
+ */
+export function encodeDependencies(dependencies: Dependencies): string {
+  return pythonJson(dependencies);
+}
+
+/** `JSON.stringify` for a string, with Python's `ensure_ascii` escaping of non-ASCII characters. */
+function pythonString(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function pythonJson(value: unknown): string {
+  if (typeof value === "string") return pythonString(value);
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
+  return `{${Object.entries(value)
+    .map(([key, item]) => `${pythonString(key)}: ${pythonJson(item)}`)
+    .join(", ")}}`;
+}

@@ -1,0 +1,246 @@
+import { checkCompatibility } from "./compatibility.js";
+import type { CompatibilityReport } from "./compatibility.js";
+import type { PeerView, UnitView } from "./peerView.js";
+import type { UpgradeContext } from "./upgradeContext.js";
+import type { UnitState } from "./unitState.js";
+import { furthestBehind } from "./unitState.js";
+
+/**
+ * The protocol's decisions as pure functions of an {@link UpgradeContext}. The machine's named guards and actions
+ * call these; each decision that stops a unit returns the reason in words an operator can act on.
+ *
+ * @module
+ */
+
+/** `app/3` for unit 3 of the context's application. */
+export function unitName(context: UpgradeContext, id: number): string {
+  return `${context.app}/${id}`;
+}
+
+/** This unit's last written state (`null`: none yet). */
+export function ownState(context: UpgradeContext): UnitState | null {
+  return context.view.units.find((unit) => unit.id === context.unit)?.state ?? null;
+}
+
+/** The view with this unit's state replaced (this unit added if the view lacked it). */
+export function withOwnState(view: PeerView, unit: number, state: UnitState | null): PeerView {
+  const units = view.units.some((u) => u.id === unit)
+    ? view.units.map((u) => (u.id === unit ? { id: unit, state } : u))
+    : [...view.units, { id: unit, state }].sort((a, b) => a.id - b.id);
+  return { ...view, units };
+}
+
+/** The original's `cluster_state`: the furthest-behind state of every unit, `null` if any unit has none. */
+export function clusterState(view: PeerView): UnitState | null {
+  return furthestBehind(view.units.map((unit) => unit.state));
+}
+
+/** The original's `idle` (fixed by #87): every unit is idle. */
+export function everyUnitIdle(view: PeerView): boolean {
+  return view.units.length > 0 && view.units.every((unit) => unit.state === "idle");
+}
+
+const UPGRADE_STATES: ReadonlySet<UnitState | null> = new Set<UnitState | null>([
+  "ready",
+  "upgrading",
+  "completed",
+  "failed",
+  "recovery",
+]);
+
+/**
+ * The units taking part in the upgrade: those on the stack and those whose state says they are in it. A unit that
+ * joined after the plan and sits idle on the new code (it was installed from it) is not one, so it cannot hold the
+ * roll back — the original treated it as "furthest behind" and stalled forever (upstream bug 2).
+ */
+export function participants(view: PeerView): readonly UnitView[] {
+  const stacked = new Set(view.stack ?? []);
+  return view.units.filter((unit) => stacked.has(unit.id) || UPGRADE_STATES.has(unit.state));
+}
+
+/** The furthest-behind state of the participants; `null` when some participant has no state. */
+export function rollState(view: PeerView): UnitState | null {
+  return furthestBehind(participants(view).map((unit) => unit.state));
+}
+
+/** True when a unit has failed and no recovery has started: nothing may progress. */
+export function haltedByFailure(view: PeerView): boolean {
+  return view.units.some((unit) => unit.state === "failed") && !inRecovery(view);
+}
+
+/** True when the leader has entered recovery (a rollback is being prepared or runs). */
+export function inRecovery(view: PeerView): boolean {
+  return view.units.some((unit) => unit.state === "recovery");
+}
+
+/** The unit on top of the stack (next to upgrade), or `null`. */
+export function topOfStack(view: PeerView): number | null {
+  return view.stack && view.stack.length ? (view.stack[view.stack.length - 1] ?? null) : null;
+}
+
+function stateOf(view: PeerView, id: number): UnitState | null | undefined {
+  return view.units.find((unit) => unit.id === id)?.state;
+}
+
+/** Problems in the peer data that make the stack unsafe to act on. */
+function stackProblem(view: PeerView): string | null {
+  const problem = view.problems.find((p) => p.unit === null && p.key === "upgrade-stack");
+  return problem ? problem.message : null;
+}
+
+/**
+ * Why this unit (on machines) may not start upgrading now, or `null` when it may: it is on top of the stack, it
+ * is `ready`, nobody failed, no other unit is upgrading, and every other unit on the stack is `ready` (the barrier:
+ * every unit still to upgrade ran upgrade-charm). The original accepted `completed` as "at least ready", which let
+ * a rollback pop a unit that never rolled back.
+ */
+export function grantBlocker(context: UpgradeContext): string | null {
+  const { view } = context;
+  const me = unitName(context, context.unit);
+  const bad = stackProblem(view);
+  if (bad) return `the upgrade stack in the application databag is invalid (${bad}); the leader must rebuild it with pre-upgrade-check`;
+  if (ownState(context) !== "ready") return `${me} is ${ownState(context) ?? "without a state"}, not ready`;
+  const top = topOfStack(view);
+  if (top === null) return "no upgrade is planned: the upgrade stack is empty";
+  const others = participants(view).filter((unit) => unit.id !== context.unit);
+  const failed = others.find((unit) => unit.state === "failed");
+  const recovery = others.find((unit) => unit.state === "recovery");
+  if (failed && !recovery) return `${unitName(context, failed.id)} failed its upgrade; run pre-upgrade-check on the leader to roll back`;
+  if (recovery) return `${unitName(context, recovery.id)} is in recovery; waiting for it to run upgrade-charm`;
+  if (top !== context.unit) {
+    const position = view.stack ? view.stack.length - view.stack.indexOf(context.unit) : 0;
+    const place = position > 0 ? ` (this unit is number ${position} in the upgrade order)` : " (this unit is not on the upgrade stack yet; the leader adds it)";
+    return `${unitName(context, top)} upgrades before ${me}${place}`;
+  }
+  const upgrading = others.find((unit) => unit.state === "upgrading");
+  if (upgrading) return `${unitName(context, upgrading.id)} is upgrading; one unit upgrades at a time`;
+  // The barrier: every other unit still to upgrade has received the new charm. A unit on the stack that says
+  // `completed` finished an earlier attempt (its state survives a rollback's stack repair) and must receive the
+  // charm again before anyone goes — otherwise it would be popped without being rolled back.
+  const stacked = new Set(view.stack ?? []);
+  const behind = others.find((unit) => stacked.has(unit.id) && unit.state !== "ready");
+  if (behind) {
+    const name = unitName(context, behind.id);
+    if (behind.state === null) return `${name} has not written its state yet`;
+    if (behind.state === "completed") return `waiting for ${name} to receive the charm again (it completed an earlier attempt)`;
+    return `waiting for ${name} to receive the new charm (it is still ${behind.state})`;
+  }
+  return null;
+}
+
+/** The result of the leader's stack maintenance: the new stack and what was done to it, in words. */
+export interface StackUpdate {
+  readonly stack: readonly number[];
+  readonly changed: boolean;
+  /** Unit numbers popped because they completed, in pop order. */
+  readonly popped: readonly number[];
+  readonly notes: readonly string[];
+}
+
+/**
+ * The leader's stack maintenance, one pure step: drop units that left the application (the original raised
+ * KeyError on them), pop *every* completed unit at the top (no recursion, no re-emitted event), and put units that
+ * are `ready` but missing from the stack (they joined after the plan, or were refreshed again after they completed)
+ * just below the top, lowest number first, so they upgrade before the units the charm placed at the bottom.
+ */
+export function maintainStack(context: UpgradeContext): StackUpdate {
+  const { view } = context;
+  const before = view.stack ?? [];
+  const present = new Set(view.units.map((unit) => unit.id));
+  const notes: string[] = [];
+  let stack = before.filter((id) => {
+    if (present.has(id)) return true;
+    notes.push(`${unitName(context, id)} left the application; removed from the upgrade stack`);
+    return false;
+  });
+  const popped: number[] = [];
+  for (let top = stack.at(-1); top !== undefined && stateOf(view, top) === "completed"; top = stack.at(-1)) {
+    popped.push(top);
+    stack = stack.slice(0, -1);
+  }
+  if (popped.length) notes.push(`${popped.map((id) => unitName(context, id)).join(", ")} completed; removed from the upgrade stack`);
+  if (context.substrate === "vm" && !inRecovery(view)) {
+    const stacked = new Set(stack);
+    const missing = view.units.filter((unit) => unit.state === "ready" && !stacked.has(unit.id)).map((unit) => unit.id);
+    if (missing.length) {
+      const top = stack.at(-1);
+      const below = top === undefined ? [] : [top];
+      // lowest number upgrades first: the last element is the next to upgrade
+      stack = [...stack.slice(0, stack.length - below.length), ...[...missing].sort((a, b) => b - a), ...below];
+      notes.push(`${missing.map((id) => unitName(context, id)).join(", ")} joined the upgrade; added to the upgrade stack`);
+    }
+  }
+  const changed = stack.length !== before.length || stack.some((id, i) => before[i] !== id);
+  return { stack, changed, popped, notes };
+}
+
+/**
+ * The stack for a rollback (the original's `_repair_upgrade_stack`, made deterministic): every unit missing from
+ * the stack (it completed and was popped) goes back just below the top, so the failed unit on top rolls back
+ * first, then the re-inserted units from the highest number down, then those never upgraded. Units that left the
+ * application are dropped.
+ */
+export function repairStack(view: PeerView): readonly number[] {
+  const present = new Set(view.units.map((unit) => unit.id));
+  const stack = (view.stack ?? []).filter((id) => present.has(id));
+  const stacked = new Set(stack);
+  const missing = view.units.map((unit) => unit.id).filter((id) => !stacked.has(id)).sort((a, b) => a - b);
+  if (!stack.length) return missing;
+  return [...stack.slice(0, -1), ...missing, ...stack.slice(-1)];
+}
+
+/** The unit that checks version compatibility on upgrade-charm: the VM leader, or the K8s highest ordinal. */
+export function checksVersions(context: UpgradeContext): boolean {
+  if (context.substrate === "vm") return context.view.leader;
+  const highest = Math.max(...context.view.units.map((unit) => unit.id), context.unit);
+  return context.unit === highest;
+}
+
+/**
+ * The version check of upgrade-charm: the stored DEPENDENCIES against this (new) code's. `null` when there is
+ * nothing stored to compare (the original crashed with AttributeError; we proceed and say so).
+ */
+export function compatibility(context: UpgradeContext): CompatibilityReport | null {
+  const stored = context.view.dependencies;
+  if (!stored) return null;
+  return checkCompatibility(stored, context.dependencies);
+}
+
+/**
+ * Kubernetes: the upgrade pauses after the first unit (the highest ordinal) until the operator runs
+ * `resume-upgrade`. Derived from the data, not a one-shot counter: paused while exactly one participant has been
+ * popped and the next unit has not started.
+ */
+export function pausedForResume(context: UpgradeContext): boolean {
+  const { view } = context;
+  if (context.substrate !== "k8s" || !view.stack || !view.stack.length) return false;
+  const stacked = new Set(view.stack);
+  const done = participants(view).filter((unit) => !stacked.has(unit.id));
+  const top = topOfStack(view);
+  const topState = top === null ? null : stateOf(view, top);
+  return done.length === 1 && (topState === "idle" || topState === null);
+}
+
+/** Why the cluster is not idle: the first few units and their states, for action failures. */
+export function describeStates(context: UpgradeContext): string {
+  return context.view.units.map((unit) => `${unitName(context, unit.id)}: ${unit.state ?? "no state"}`).join(", ");
+}
+
+/**
+ * Validate the stack a charm's `buildUpgradeStack()` returned: it must list every unit of the application
+ * exactly once. Returns the reason it does not, or `null`.
+ */
+export function planProblem(context: UpgradeContext, stack: readonly number[]): string | null {
+  const ids = context.view.units.map((unit) => unit.id);
+  const seen = new Set<number>();
+  for (const id of stack) {
+    if (!Number.isSafeInteger(id) || id < 0) return `the upgrade stack contains ${JSON.stringify(id)}, which is not a unit number`;
+    if (seen.has(id)) return `the upgrade stack lists ${unitName(context, id)} twice`;
+    seen.add(id);
+  }
+  const missing = ids.filter((id) => !seen.has(id));
+  if (missing.length) return `the upgrade stack leaves out ${missing.map((id) => unitName(context, id)).join(", ")}`;
+  const extra = stack.filter((id) => !ids.includes(id));
+  if (extra.length) return `the upgrade stack lists ${extra.map((id) => unitName(context, id)).join(", ")}, which are not in the application`;
+  return null;
+}

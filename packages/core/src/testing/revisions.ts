@@ -1,0 +1,18 @@
+import type { Revision } from "./cluster.js";
+
+/** A charm revision installing workload `version`, which can be upgraded from versions satisfying `supported`. */
+export function revision(name: string, version: string, supported = ">=1"): Revision {
+  return {
+    name,
+    dependencies: {
+      workload: { dependencies: {}, name: "workload", upgrade_supported: supported, version },
+    },
+  };
+}
+
+/** The revision a test deploys first. */
+export const OLD = revision("old", "1.0.0");
+/** A compatible newer revision (`1.0.0` satisfies `>=1`). */
+export const NEW = revision("new", "1.1.0");
+/** A revision the running `1.0.0` may not be upgraded to (`^2` excludes it). */
+export const INCOMPATIBLE = revision("incompatible", "2.0.0", "^2");

@@ -1,0 +1,31 @@
+import type { Dependencies } from "./dependencyModel.js";
+import type { PeerView } from "./peerView.js";
+import type { Substrate } from "./substrate.js";
+
+/**
+ * What the core knows when it decides: who this unit is, what the running charm code ships, and the latest
+ * validated view of the peer relation. Plain JSON, so a hook can hand it to the next (each hook is a new process).
+ */
+export interface UpgradeContext {
+  /** Application name, for unit names (`app/3`) and messages. */
+  readonly app: string;
+  /** This unit's number. */
+  readonly unit: number;
+  readonly substrate: Substrate;
+  /** The DEPENDENCIES object of the charm code that is running this hook (the *new* code after `juju refresh`). */
+  readonly dependencies: Dependencies;
+  /** `false` while the peer relation does not exist yet (early install hooks): most events are then deferred. */
+  readonly related: boolean;
+  /** The latest view of the peer relation, with this hook's own writes applied. */
+  readonly view: PeerView;
+}
+
+/** What a charm hands the core to create a unit's state at the start of a hook. */
+export interface UpgradeInput {
+  readonly app: string;
+  readonly unit: number;
+  readonly substrate: Substrate;
+  readonly dependencies: Dependencies;
+  /** The peer view read at the start of the hook; `null` when the peer relation does not exist yet. */
+  readonly view: PeerView | null;
+}

@@ -1,0 +1,453 @@
+import { enqueueActions, not, setup } from "xstate";
+import type { Effect, StatusName } from "./effects.js";
+import type { ErrorData, UpgradeEvent } from "./events.js";
+import { encodeDependencies, encodeStack, KEYS } from "./peerView.js";
+import type { PeerView } from "./peerView.js";
+import {
+  checksVersions,
+  clusterState,
+  compatibility,
+  describeStates,
+  everyUnitIdle,
+  grantBlocker,
+  haltedByFailure,
+  inRecovery,
+  maintainStack,
+  ownState,
+  pausedForResume,
+  planProblem,
+  repairStack,
+  topOfStack,
+  unitName,
+  withOwnState,
+} from "./protocol.js";
+import type { UnitState } from "./unitState.js";
+import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
+
+
+/** An empty view, for units whose peer relation does not exist yet. */
+export const EMPTY_VIEW: PeerView = { leader: false, units: [], stack: null, dependencies: null, problems: [] };
+
+/** Juju truncates statuses for display at 120 characters; keep every message within it. */
+const STATUS_WIDTH = 120;
+const clipStatus = (text: string) => (text.length > STATUS_WIDTH ? `${text.slice(0, STATUS_WIDTH - 1)}…` : text);
+
+/** The fresh view an event carries, or the context's when it carries none. */
+function viewOf(context: UpgradeContext, event: UpgradeEvent): PeerView {
+  if ("view" in event && event.view) return withOwnState(event.view, context.unit, ownState(context) ?? stateIn(event.view, context.unit));
+  return context.view;
+}
+
+function stateIn(view: PeerView, unit: number): UnitState | null {
+  return view.units.find((u) => u.id === unit)?.state ?? null;
+}
+
+/** The context as it will be once the event's view is adopted: what guards must judge. */
+function judged(context: UpgradeContext, event: UpgradeEvent): UpgradeContext {
+  const related = "view" in event ? event.view !== null || context.related : context.related;
+  return { ...context, related, view: viewOf(context, event) };
+}
+
+const noop = () => {};
+
+/** Queue an effect: an action named after the effect's type, with the rest of the effect as its params. */
+// biome-ignore lint/suspicious/noExplicitAny: xstate cannot type actions enqueued from inside `setup` itself
+function emit(enqueue: (action: any) => void, effect: Effect): void {
+  const { type, ...params } = effect;
+  enqueue(Object.keys(params).length ? { type, params } : { type });
+}
+
+/**
+ * The upgrade protocol of one unit as an xstate v5 machine.
+ *
+ * The state value is the state this unit has written to its databag (`unset` until relation-created). Events are
+ * what Juju and the charm produce ({@link UpgradeEvent}); actions named after {@link Effect} types are never executed
+ * here — `reduce` returns them as data for an adapter to carry out. Guards and composite actions are named so that
+ * the inspector, tests (`.provide()`) and explanations can refer to them.
+ */
+export const upgradeMachine = setup({
+  types: {} as { context: UpgradeContext; events: UpgradeEvent; input: UpgradeInput },
+  actions: {
+    writeUnitData: (_: unknown, _params: unknown) => noop(),
+    writeAppData: (_: unknown, _params: unknown) => noop(),
+    setUnitStatus: (_: unknown, _params: unknown) => noop(),
+    runPreUpgradeCheck: noop,
+    grantUpgrade: noop,
+    actionResult: (_: unknown, _params: unknown) => noop(),
+    actionFail: (_: unknown, _params: unknown) => noop(),
+    log: (_: unknown, _params: unknown) => noop(),
+    explain: (_: unknown, _params: unknown) => noop(),
+    setPartition: (_: unknown, _params: unknown) => noop(),
+    defer: noop,
+    logRollbackInstructions: noop,
+    reportProblem: (_: unknown, _params: unknown) => noop(),
+
+    /** Take the event's fresh view of the peer relation (keeping this unit's own state, which this hook owns). */
+    adoptView: enqueueActions(({ context, event, enqueue }) => {
+      const next = judged(context, event);
+      enqueue.assign({ view: next.view, related: next.related });
+      for (const problem of next.view.problems) {
+        const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
+        const error: ErrorData = {
+          kind: "PeerDataError",
+          message: `Invalid '${problem.key}' in ${where}: ${problem.message}`,
+          cause: "peer relation data did not validate; it is ignored",
+          resolution: problem.unit
+            ? `check the charm revision of ${problem.unit}; it will be ignored until it writes valid data`
+            : "run pre-upgrade-check on the leader to rebuild the upgrade data",
+        };
+        emit(enqueue, { type: "reportProblem", unit: problem.unit, key: problem.key, error });
+      }
+    }),
+
+    /** Leader: keep the stack true to the cluster (see `maintainStack`) and write it when it changed. */
+    maintainStack: enqueueActions(({ context, enqueue }) => {
+      const { view } = context;
+      if (!view.leader || !view.stack || !context.related) return;
+      if (view.problems.some((p) => p.unit === null && p.key === KEYS.stack)) return;
+      if (haltedByFailure(view)) return;
+      if (context.substrate === "vm" && inRecovery(view)) return;
+      const update = maintainStack(context);
+      if (!update.changed) return;
+      for (const note of update.notes) emit(enqueue, { type: "log", level: "info", message: note });
+      emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(update.stack) } });
+      const nextView: PeerView = { ...view, stack: update.stack.length ? update.stack : null };
+      enqueue.assign({ view: nextView });
+      if (context.substrate === "k8s" && update.stack.length) {
+        const next = { ...context, view: nextView };
+        if (pausedForResume(next)) {
+          emit(enqueue, {
+            type: "log", level: "info", message: "First unit upgraded. Check it, then run the resume-upgrade action on the leader to continue.",
+          });
+        } else if (update.popped.length) {
+          const top = topOfStack(nextView);
+          if (top !== null) emit(enqueue, { type: "setPartition", partition: top });
+        }
+      }
+    }),
+
+    /** Say why this (ready) unit does not start upgrading, in its status and as an explanation. */
+    explainWait: enqueueActions(({ context, enqueue }) => {
+      if (ownState(context) !== "ready" || context.substrate !== "vm") return;
+      const reason = grantBlocker(context);
+      if (!reason) return;
+      emit(enqueue, { type: "explain", reason });
+      emit(enqueue, { type: "setUnitStatus", status: "waiting", message: clipStatus(`Waiting: ${reason}`) });
+    }),
+
+    /** This unit may upgrade now: record `upgrading` and hand over to the charm. */
+    grant: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "upgrading") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "upgrading" } });
+      emit(enqueue, { type: "setUnitStatus", status: "maintenance", message: "upgrading..." });
+      emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} granted the upgrade` });
+      emit(enqueue, { type: "grantUpgrade" });
+    }),
+
+    /** Leader: persist this code's DEPENDENCIES when none are stored (the original overwrote, or crashed later). */
+    storeDependenciesIfMissing: enqueueActions(({ context, enqueue }) => {
+      const { view } = context;
+      if (!view.leader || !context.related || view.dependencies) return;
+      if (view.problems.some((p) => p.unit === null && p.key === KEYS.dependencies)) return;
+      emit(enqueue, { type: "writeAppData", data: { [KEYS.dependencies]: encodeDependencies(context.dependencies) } });
+      enqueue.assign({ view: { ...view, dependencies: context.dependencies } });
+    }),
+
+    /** upgrade-charm without a plan: on machines keep the event until there is one; on K8s (any pod restart) say so. */
+    noStackOnUpgrade: enqueueActions(({ context, enqueue }) => {
+      if (context.substrate === "vm") {
+        const reason = "juju refresh ran before pre-upgrade-check: run the pre-upgrade-check action on the leader to start the upgrade";
+        emit(enqueue, { type: "defer" });
+        emit(enqueue, { type: "explain", reason });
+        emit(enqueue, { type: "log", level: "error", message: `Cluster upgrade not planned: ${reason}` });
+        emit(enqueue, { type: "setUnitStatus", status: "blocked", message: clipStatus("Run pre-upgrade-check on the leader to start the upgrade") });
+      } else {
+        const reason = "no upgrade is planned (no upgrade stack): if this was a juju refresh, ensure pre-upgrade-check runs first next time";
+        emit(enqueue, { type: "explain", reason });
+        emit(enqueue, { type: "log", level: "error", message: `Cluster upgrade failed, ensure pre-upgrade checks are ran first (${reason}).` });
+      }
+    }),
+
+    /** The version check failed: this unit fails, says why, and the charm logs how to roll back. */
+    failOnVersions: enqueueActions(({ context, enqueue }) => {
+      const report = compatibility(context);
+      const message = report?.message ?? "Versions incompatible";
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "failed") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "failed" } });
+      emit(enqueue, { type: "log", level: "error", message: `${message} (cause: ${report?.cause ?? ""})` });
+      emit(enqueue, { type: "explain", reason: `${message}; roll back with juju refresh to the previous revision` });
+      emit(enqueue, { type: "setUnitStatus", status: "blocked", message: clipStatus(message) });
+      emit(enqueue, { type: "logRollbackInstructions" });
+    }),
+
+    /** Machines: the new charm is here; wait for this unit's turn. */
+    becomeReady: enqueueActions(({ context, enqueue }) => {
+      const report = checksVersions(context) ? compatibility(context) : null;
+      if (checksVersions(context) && report === null) {
+        emit(enqueue, {
+          type: "log", level: "warning", message: "No stored dependencies to check versions against (deployed without charm-upgrade?); proceeding",
+        });
+      }
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "ready") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "ready" } });
+      emit(enqueue, { type: "setUnitStatus", status: "waiting", message: "other units upgrading first..." });
+    }),
+
+    /** Kubernetes: the pod restarted on the new charm; it is upgrading, and the charm finishes the job. */
+    restartedOnK8s: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "upgrading") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "upgrading" } });
+      emit(enqueue, { type: "setUnitStatus", status: "maintenance", message: "upgrading unit" });
+      emit(enqueue, { type: "grantUpgrade" });
+    }),
+
+    /** Leader: a unit failed (or recovery is re-confirmed); repair the stack for a rollback and say what is next. */
+    enterRecovery: enqueueActions(({ context, enqueue }) => {
+      const { view } = context;
+      const repaired = repairStack(view);
+      const before = view.stack ?? [];
+      emit(enqueue, { type: "log", level: "info", message: "Entering recovery state for rollback of previous upgrade" });
+      if (repaired.length !== before.length || repaired.some((id, i) => before[i] !== id)) {
+        emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(repaired) } });
+      }
+      if (ownState(context) !== "recovery") emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "recovery" } });
+      enqueue.assign({ view: withOwnState({ ...view, stack: repaired.length ? repaired : null }, context.unit, "recovery") });
+      emit(enqueue, { type: "setUnitStatus", status: "blocked", message: "ready to rollback application" });
+      const order = [...repaired].reverse().map((id) => unitName(context, id)).join(", ");
+      emit(enqueue, {
+        type: "actionResult",
+          results: {
+            message: `Recovery ready: run juju refresh ${context.app} to the previous revision to roll back (order: ${order}).`,
+            "upgrade-order": order,
+          },
+      });
+    }),
+
+    /** The charm's pre-upgrade check passed: persist the plan (VM: the charm's stack; K8s: sorted ordinals). */
+    persistPlan: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "preUpgradeCheckPassed") return;
+      const ids = context.view.units.map((unit) => unit.id);
+      let stack: readonly number[];
+      if (context.substrate === "k8s") {
+        stack = [...ids].sort((a, b) => a - b);
+      } else {
+        if (!event.stack) {
+          emit(enqueue, { type: "actionFail", message: "The charm's buildUpgradeStack() returned no stack; it must list every unit." });
+          return;
+        }
+        const problem = planProblem(context, event.stack);
+        if (problem) {
+          emit(enqueue, { type: "actionFail", message: `Invalid upgrade stack from buildUpgradeStack(): ${problem}.` });
+          return;
+        }
+        stack = event.stack;
+      }
+      emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(stack) } });
+      enqueue.assign({ view: { ...context.view, stack } });
+      if (context.substrate === "k8s" && stack.length) {
+        emit(enqueue, { type: "setPartition", partition: stack[stack.length - 1] ?? 0 });
+      }
+      const order = [...stack].reverse().map((id) => unitName(context, id)).join(", ");
+      emit(enqueue, {
+        type: "actionResult",
+          results: {
+            message: `Pre-upgrade check passed. Upgrade order: ${order}. Now run juju refresh ${context.app}.`,
+            "upgrade-order": order,
+          },
+      });
+    }),
+
+    /** resume-upgrade: let the next unit through, when (and only when) the upgrade waits for it. */
+    resume: enqueueActions(({ context, enqueue }) => {
+      const fail = (message: string) => emit(enqueue, { type: "actionFail", message });
+      if (!context.related) return fail("Could not find upgrade relation.");
+      if (!context.view.leader) return fail("Action must be run on the Juju leader unit (juju run <app>/leader resume-upgrade).");
+      if (context.substrate === "vm") return fail("Nothing to resume: on machines the upgrade continues by itself.");
+      const top = topOfStack(context.view);
+      if (top === null) return fail("Nothing to resume, upgrade stack unset.");
+      if (!pausedForResume(context)) {
+        return fail(`Nothing to resume: the upgrade is not paused (${describeStates(context)}).`);
+      }
+      emit(enqueue, { type: "setPartition", partition: top });
+      emit(enqueue, { type: "actionResult", results: { message: `Upgrade will resume on unit ${top}` } });
+    }),
+
+    /** The charm upgraded this unit. */
+    markCompleted: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "completed") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "completed" } });
+      emit(enqueue, { type: "setUnitStatus", status: "maintenance", message: "upgrade completed" });
+      emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} upgrade completed` });
+    }),
+
+    /** The charm could not upgrade this unit: halt the cluster, and never with an empty message (upstream bug 16). */
+    markFailed: enqueueActions(({ context, event, enqueue }) => {
+      const cause = event.type === "upgradeFailed" && event.cause ? event.cause : "";
+      const message = cause || `Upgrade of ${unitName(context, context.unit)} failed; see the unit log, then roll back`;
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "failed") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "failed" } });
+      emit(enqueue, { type: "log", level: "error", message: `upgrade failed: ${message}` });
+      emit(enqueue, { type: "setUnitStatus", status: "blocked", message: clipStatus(message) });
+      emit(enqueue, { type: "logRollbackInstructions" });
+    }),
+
+    /** Every unit is done: back to idle; the leader records the new DEPENDENCIES for the next upgrade's check. */
+    finishUpgrade: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "idle") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "idle" } });
+      emit(enqueue, { type: "setUnitStatus", status: "active", message: "" });
+      if (context.view.leader) {
+        const encoded = encodeDependencies(context.dependencies);
+        const stored = context.view.dependencies ? encodeDependencies(context.view.dependencies) : null;
+        if (stored !== encoded) emit(enqueue, { type: "writeAppData", data: { [KEYS.dependencies]: encoded } });
+        enqueue.assign({ view: { ...withOwnState(context.view, context.unit, "idle"), dependencies: context.dependencies } });
+      }
+      emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} upgrade finished; unit idle` });
+    }),
+
+    /** Still upgrading from an earlier hook: ask the charm again (its handler is idempotent). */
+    regrant: enqueueActions(({ context, enqueue }) => {
+      if (ownState(context) === "upgrading") emit(enqueue, { type: "grantUpgrade" });
+    }),
+  },
+  guards: {
+    /** The peer relation exists (judged on the event's view). */
+    noRelation: ({ context, event }) => !judged(context, event).related,
+    isLeader: ({ context, event }) => judged(context, event).view.leader,
+    isK8s: ({ context }) => context.substrate === "k8s",
+    /** No upgrade stack: pre-upgrade-check has not run (or the last upgrade finished). */
+    stackUnset: ({ context, event }) => !judged(context, event).view.stack,
+    /** A unit failed and the leader has not entered recovery: the cluster is halted. */
+    clusterFailed: ({ context, event }) => haltedByFailure(judged(context, event).view),
+    clusterInRecovery: ({ context, event }) => inRecovery(judged(context, event).view),
+    everyUnitIdle: ({ context, event }) => everyUnitIdle(judged(context, event).view),
+    /** This unit checks versions on upgrade-charm and the stored versions may not be upgraded to this code's. */
+    versionsIncompatible: ({ context, event }) => {
+      const next = judged(context, event);
+      if (!checksVersions(next)) return false;
+      const report = compatibility(next);
+      return report !== null && !report.compatible;
+    },
+    /** Machines: this unit is on top of the stack, ready, every participant ready, and nobody else upgrading. */
+    grantable: ({ context }) =>
+      context.substrate === "vm" && context.related && grantBlocker(context) === null,
+    /** The upgrade is over: no stack, and every unit idle or completed. */
+    upgradeOver: ({ context }) =>
+      context.related &&
+      !context.view.stack &&
+      !context.view.problems.some((p) => p.unit === null && p.key === KEYS.stack) &&
+      context.view.units.every((unit) => unit.state === "idle" || unit.state === "completed"),
+    pausedForResume: ({ context, event }) => pausedForResume(judged(context, event)),
+  },
+}).createMachine({
+  id: "unit",
+  context: ({ input }) => {
+    const view = input.view ?? EMPTY_VIEW;
+    return {
+      app: input.app,
+      unit: input.unit,
+      substrate: input.substrate,
+      dependencies: input.dependencies,
+      related: input.view !== null,
+      view: withOwnState(view, input.unit, stateIn(view, input.unit)),
+    };
+  },
+  initial: "unset",
+  on: {
+    relationCreated: [
+      { guard: "noRelation", actions: "defer" },
+      {
+        target: ".idle",
+        actions: [
+          "adoptView",
+          enqueueActions(({ context, enqueue }) => {
+            enqueue.assign({ view: withOwnState(context.view, context.unit, "idle") });
+            emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "idle" } });
+            emit(enqueue, { type: "setUnitStatus", status: "active", message: "" });
+          }),
+          "storeDependenciesIfMissing",
+        ],
+      },
+    ],
+    relationChanged: { actions: ["adoptView", "maintainStack", "regrant", "explainWait"] },
+    tick: { actions: ["adoptView", "maintainStack", "regrant", "explainWait"] },
+    leaderElected: { actions: ["adoptView", "storeDependenciesIfMissing", "maintainStack", "regrant", "explainWait"] },
+    upgradeCharm: [
+      { guard: "noRelation", actions: "defer" },
+      { guard: "stackUnset", actions: ["adoptView", "noStackOnUpgrade"] },
+      { guard: "versionsIncompatible", target: ".failed", actions: ["adoptView", "failOnVersions"] },
+      { guard: "isK8s", target: ".upgrading", actions: ["adoptView", "restartedOnK8s", "maintainStack"] },
+      { target: ".ready", actions: ["adoptView", "becomeReady", "maintainStack", "explainWait"] },
+    ],
+    preUpgradeCheck: [
+      { guard: "noRelation", actions: { type: "actionFail", params: { message: "Could not find upgrade relation." } } },
+      {
+        guard: not("isLeader"),
+        actions: {
+          type: "actionFail",
+          params: { message: "Action must be run on the Juju leader unit (juju run <app>/leader pre-upgrade-check)." },
+        },
+      },
+      { guard: "clusterFailed", target: ".recovery", actions: ["adoptView", "enterRecovery"] },
+      { guard: "clusterInRecovery", target: ".recovery", actions: ["adoptView", "enterRecovery"] },
+      {
+        guard: not("everyUnitIdle"),
+        actions: [
+          "adoptView",
+          enqueueActions(({ context, enqueue }) => {
+            emit(enqueue, {
+              type: "actionFail", message: `Cannot run pre-upgrade checks, cluster already upgrading (${describeStates(context)}).`,
+            });
+          }),
+        ],
+      },
+      { actions: ["adoptView", "runPreUpgradeCheck"] },
+    ],
+    preUpgradeCheckPassed: { actions: "persistPlan" },
+    preUpgradeCheckFailed: {
+      actions: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== "preUpgradeCheckFailed") return;
+        const { error } = event;
+        const message =
+          error.kind === "ClusterNotReadyError"
+            ? error.message
+            : `Unknown error found: ${error.message}`;
+        if (error.cause || error.resolution) {
+          emit(enqueue, { type: "log", level: "error", message: `pre-upgrade check failed: ${error.message} (cause: ${error.cause}; resolution: ${error.resolution})` });
+        }
+        emit(enqueue, { type: "actionFail", message });
+      }),
+    },
+    resumeUpgrade: { actions: ["adoptView", "resume"] },
+    upgradeCompleted: {
+      actions: enqueueActions(({ context, enqueue }) => {
+        emit(enqueue, {
+          type: "log", level: "warning", message: `upgrade reported completed, but ${unitName(context, context.unit)} is ${ownState(context) ?? "without a state"}; ignored`,
+        });
+      }),
+    },
+    upgradeFailed: { target: ".failed", actions: "markFailed" },
+  },
+  states: {
+    unset: {},
+    idle: {},
+    ready: {
+      always: [{ guard: "grantable", target: "upgrading", actions: "grant" }],
+    },
+    upgrading: {
+      on: {
+        upgradeCompleted: { target: "completed", actions: ["markCompleted", "maintainStack"] },
+      },
+    },
+    completed: {
+      always: [{ guard: "upgradeOver", target: "idle", actions: "finishUpgrade" }],
+    },
+    failed: {},
+    recovery: {},
+  },
+});
+
+/** The state values of {@link upgradeMachine}: the six unit states plus `unset` (nothing written yet). */
+export type MachineStateValue = UnitState | "unset";
+
+export type { StatusName };

@@ -1,0 +1,93 @@
+/**
+ * `pnpm bench`: speed measurements, written to docs/benchmarks.md (never asserted by tests).
+ *
+ * - reducer transitions per second (a relation-changed on a 10-unit view; an upgrade-charm that grants);
+ * - one full simulated upgrade through the pure reducer on the in-memory cluster model for N = 3, 10, 100, 1000:
+ *   hooks run, committed writes, wall time.
+ */
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { createUpgradeState, readPeerView, reduce } from "@charm-upgrade/core";
+import type { UpgradeEvent } from "@charm-upgrade/core";
+import { ClusterModel, NEW, OLD } from "@charm-upgrade/core/testing";
+
+const only = process.argv.includes("--quick") ? [3, 10, 100] : [3, 10, 100, 1000];
+
+function perSecond(label: string, fn: () => void, ms = 1500): { label: string; ops: number } {
+  for (let i = 0; i < 200; i++) fn();
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < ms) {
+    for (let i = 0; i < 100; i++) fn();
+    n += 100;
+  }
+  return { label, ops: Math.round((n * 1000) / (performance.now() - start)) };
+}
+
+const units: Record<string, Record<string, string>> = {};
+for (let i = 0; i < 10; i++) units[`db/${i}`] = { state: i < 3 ? "completed" : "ready" };
+const raw = { leader: true, units, app: { "upgrade-stack": "[9, 8, 7, 6, 5, 4, 3, 0, 1, 2]", dependencies: JSON.stringify(OLD.dependencies) } };
+const view = readPeerView(raw);
+const state = createUpgradeState({ app: "db", unit: 5, substrate: "vm", dependencies: NEW.dependencies, view });
+const changed: UpgradeEvent = { type: "relationChanged", view };
+const leaderState = createUpgradeState({ app: "db", unit: 9, substrate: "vm", dependencies: NEW.dependencies, view });
+
+const reducer = [
+  perSecond("reduce: relation-changed, unit waiting (10 units)", () => reduce(state, changed)),
+  perSecond("reduce: relation-changed on the leader, pops 3 completed units and grants (10 units)", () => reduce(leaderState, changed)),
+  perSecond("readPeerView: validate 10 unit databags + app databag", () => readPeerView(raw)),
+];
+
+interface Row {
+  n: number;
+  hooks: number;
+  commits: number;
+  ms: number;
+}
+const rows: Row[] = [];
+for (const n of only) {
+  const cluster = new ClusterModel({ units: n, substrate: "vm", revision: OLD });
+  cluster.settle(undefined, Number.MAX_SAFE_INTEGER);
+  const start = performance.now();
+  const before = cluster.trace.length;
+  cluster.runAction(0, "preUpgradeCheck");
+  cluster.refresh(NEW);
+  const hooks = 1 + cluster.settle(undefined, Number.MAX_SAFE_INTEGER);
+  const ms = performance.now() - start;
+  const commits = cluster.trace.slice(before).filter((e) => e.kind === "commit").length;
+  const idle = [...cluster.states().values()].every((s) => s === "idle");
+  if (!idle) throw new Error(`N=${n}: upgrade did not finish`);
+  rows.push({ n, hooks, commits, ms });
+  console.log(`N=${n}: ${hooks} hooks, ${commits} commits, ${ms.toFixed(0)} ms`);
+}
+
+const lines = [
+  "# Benchmarks",
+  "",
+  "Measurements, not tests: nothing here is asserted. Re-run with the command below after a change that may affect",
+  "speed, and commit the new numbers.",
+  "",
+  `Command: \`pnpm bench\` — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores).`,
+  "",
+  "## Reducer",
+  "",
+  "| operation | per second |",
+  "| --- | ---: |",
+  ...reducer.map((r) => `| ${r.label} | ${r.ops.toLocaleString("en-US")} |`),
+  "",
+  "## One full simulated upgrade (core model, machines)",
+  "",
+  "From `pre-upgrade-check` to every unit idle on the new version, on the in-memory cluster model of",
+  "`@charm-upgrade/core/testing` (every hook rebuilds the unit's state from the databags, as a hook process does;",
+  "relation-changed from the same source is coalesced while queued, as Juju does). Hooks include the action.",
+  "",
+  "| units | hooks | hooks / N² | committed writes | wall time |",
+  "| ---: | ---: | ---: | ---: | ---: |",
+  ...rows.map((r) => `| ${r.n} | ${r.hooks.toLocaleString("en-US")} | ${(r.hooks / (r.n * r.n)).toFixed(2)} | ${r.commits.toLocaleString("en-US")} | ${r.ms < 1000 ? `${r.ms.toFixed(0)} ms` : `${(r.ms / 1000).toFixed(1)} s`} |`),
+  "",
+  "For scale: the Python original takes about 31, 89 and 331 hook runs (≈3.3·N²) for N = 3, 5, 10 (see",
+  "`upstream-behaviour.md`).",
+  "",
+];
+writeFileSync(new URL("../docs/benchmarks.md", import.meta.url), lines.join("\n"));
+console.log(lines.join("\n"));
