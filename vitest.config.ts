@@ -9,6 +9,7 @@ export default defineConfig({
     // Tests run against each package's source, not its build: no `pnpm build` is needed before `pnpm test`.
     alias: [
       { find: "@charm-upgrade/core/testing", replacement: here("./packages/core/src/testing/index.ts") },
+      { find: "@charm-upgrade/k8s/testing", replacement: here("./packages/k8s/src/testing/index.ts") },
       ...packages.map((name) => ({ find: new RegExp(`^@charm-upgrade/${name}$`), replacement: here(`./packages/${name}/src/index.ts`) })),
     ],
   },

@@ -26,6 +26,20 @@ export type Dependencies = Readonly<Record<string, DependencyModel>>;
 
 const constraintMessage = (text: string) => `Could not parse version constraint: ${text}`;
 
+/**
+ * The part of a constraint that poetry-core names when it cannot parse it (`"^ 1.2"` → `"^"`), so our messages
+ * match the original's byte for byte.
+ */
+function constraintFailure(text: string): string {
+  try {
+    parseConstraint(text);
+    return text;
+  } catch (error) {
+    const part = (error as { part?: unknown }).part;
+    return typeof part === "string" ? part : text;
+  }
+}
+
 function constraintParses(text: string): boolean {
   try {
     parseConstraint(text);
@@ -60,57 +74,109 @@ const laxString = v.union(
   "str type expected",
 );
 
-const field = <T extends v.GenericSchema>(schema: T) =>
-  v.pipe(
-    v.unknown(),
-    v.check((input) => input !== undefined, "field required"),
-    v.check((input) => input !== null, "none is not an allowed value"),
-    schema,
-  );
-
 const constraintField = v.pipe(
   laxString,
-  v.check((text) => constraintParses(text), (issue) => constraintMessage(String(issue.input))),
+  v.check(
+    (text) => constraintParses(text),
+    (issue) => constraintMessage(constraintFailure(String(issue.input))),
+  ),
 );
 
-/**
- * valibot schema of one {@link DependencyModel}, with the original's validations and messages: every constraint
- * parses, `version` is PEP 440 and satisfies `upgrade_supported`. The "whole model" check runs only when every
- * field is valid, as pydantic skips its root validator.
- */
-export const DependencyModelSchema = v.pipe(
-  v.object({
-    dependencies: field(
-      v.record(
-        v.string(),
-        v.pipe(
-          v.unknown(),
-          v.check((input) => input !== null, "none is not an allowed value"),
-          constraintField,
-        ),
-        "value is not a valid dict",
-      ),
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** pydantic's `Dict[str, str]`: a mapping, or a list of key/value pairs (what `dict()` accepts). */
+const mappingField = v.union(
+  [
+    v.pipe(
+      v.array(v.tuple([v.string(), v.unknown()])),
+      v.transform((pairs) => Object.fromEntries(pairs) as Record<string, unknown>),
     ),
-    name: field(laxString),
-    upgrade_supported: field(constraintField),
-    version: field(laxString),
-  }),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed || dataset.issues) return;
-    const { version, upgrade_supported, name } = dataset.value;
-    if (!versionParses(version)) {
-      addIssue({ message: `Invalid PEP 440 version: '${version}'` });
-    } else if (!satisfies(version, upgrade_supported)) {
-      addIssue({ message: `upgrade_supported value ${upgrade_supported} greater than version value ${version} for ${name}.` });
+    v.pipe(v.custom<Record<string, unknown>>(isPlainObject), v.record(v.string(), v.unknown())),
+  ],
+  "value is not a valid dict",
+);
+
+const FIELDS = ["dependencies", "name", "upgrade_supported", "version"] as const;
+
+/**
+ * valibot schema of one {@link DependencyModel}, with the original pydantic model's semantics and messages: every
+ * field is required and not `null`; strings are coerced from numbers and booleans; `dependencies` is a mapping
+ * (or a list of pairs) of constraints that parse; `upgrade_supported` parses; and — only when every field is valid,
+ * as pydantic skips its root validator otherwise — `version` is PEP 440 and satisfies `upgrade_supported`.
+ */
+export const DependencyModelSchema: v.GenericSchema<unknown, DependencyModel> = v.pipe(
+  v.custom<Record<string, unknown>>(isPlainObject, "value is not a valid dict"),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const input = dataset.value;
+    const out: Record<string, unknown> = {};
+    let failed = false;
+    const fail = (key: string, message: string, path: readonly PropertyKey[] = []) => {
+      failed = true;
+      const [head, ...rest] = [key, ...path].map((k) => pathItem(input, k));
+      addIssue(head ? { message, path: [head, ...rest] } : { message });
+    };
+    for (const key of FIELDS) {
+      const value = input[key];
+      if (value === undefined) {
+        fail(key, "field required");
+        continue;
+      }
+      if (value === null) {
+        fail(key, "none is not an allowed value");
+        continue;
+      }
+      if (key === "dependencies") {
+        const mapping = v.safeParse(mappingField, value);
+        if (!mapping.success) {
+          fail(key, "value is not a valid dict");
+          continue;
+        }
+        const constraints: Record<string, string> = {};
+        for (const [name, item] of Object.entries(mapping.output)) {
+          if (item === null) {
+            fail(key, "none is not an allowed value", [name]);
+            continue;
+          }
+          const parsed = v.safeParse(constraintField, item);
+          if (parsed.success) constraints[name] = parsed.output;
+          else fail(key, parsed.issues[0]?.message ?? "invalid constraint", [name]);
+        }
+        out[key] = constraints;
+      } else {
+        const parsed = v.safeParse(key === "upgrade_supported" ? constraintField : laxString, value);
+        if (parsed.success) out[key] = parsed.output;
+        else fail(key, parsed.issues[0]?.message ?? "invalid value");
+      }
     }
+    if (failed) return NEVER;
+    const model = out as unknown as DependencyModel;
+    if (!versionParses(model.version)) {
+      addIssue({ message: `Invalid PEP 440 version: '${model.version}'` });
+      return NEVER;
+    }
+    if (!satisfies(model.version, model.upgrade_supported)) {
+      addIssue({
+        message: `upgrade_supported value ${model.upgrade_supported} greater than version value ${model.version} for ${model.name}.`,
+      });
+      return NEVER;
+    }
+    return model;
   }),
-) as unknown as v.GenericSchema<unknown, DependencyModel>;
+);
+
+/** A valibot path item for `key` of `input`, so issues carry the path of the bad value. */
+function pathItem(input: unknown, key: PropertyKey): v.IssuePathItem {
+  return { type: "object", origin: "value", input: input as Record<string, unknown>, key: String(key), value: undefined };
+}
 
 /** valibot schema of a whole DEPENDENCIES object: a map of keys to {@link DependencyModelSchema}. */
-export const DependenciesSchema = v.record(v.string(), DependencyModelSchema, "DEPENDENCIES must be an object of models") as v.GenericSchema<
-  unknown,
-  Dependencies
->;
+export const DependenciesSchema: v.GenericSchema<unknown, Dependencies> = v.record(
+  v.string(),
+  DependencyModelSchema,
+  "DEPENDENCIES must be an object of models",
+);
 
 /** One problem found in a DEPENDENCIES object: where (`path`, e.g. `kafka_charm.version`) and what. */
 export interface DependencyIssue {

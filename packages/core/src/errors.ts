@@ -20,7 +20,9 @@ export type UpgradeErrorKind =
   | "KubernetesClientError"
   | "ConstraintParseError"
   | "InvalidVersionError"
-  | "PeerDataError";
+  | "PeerDataError"
+  | "HookToolError"
+  | "HookContextError";
 
 /**
  * Base class of every error charm-upgrade raises or reports.
@@ -96,13 +98,16 @@ export class ConstraintParseError extends UpgradeError {
   override readonly kind = "ConstraintParseError" as const;
   /** The constraint text that failed to parse, exactly as given. */
   readonly text: string;
-  constructor(text: string, detail?: string) {
+  /** The single constraint within `text` that failed (poetry-core names it in its message), or `text` itself. */
+  readonly part: string;
+  constructor(text: string, detail?: string, part?: string) {
     super(
       `Could not parse version constraint: ${JSON.stringify(text)}${detail ? ` (${detail})` : ""}`,
       "the text is not in Poetry's constraint language",
       "write a constraint such as \"^1.2\", \">=1.0,<2.0\", \"~=3.6\" or \"1.2.*\"",
     );
     this.text = text;
+    this.part = part ?? text;
   }
 }
 

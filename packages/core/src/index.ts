@@ -42,6 +42,7 @@ export {
   everyUnitIdle,
   grantBlocker,
   maintainStack,
+  ownState,
   participants,
   pausedForResume,
   repairStack,
@@ -56,3 +57,5 @@ export { furthestBehind, isUnitState, UNIT_STATES } from "./unitState.js";
 export type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 export type { MachineStateValue } from "./upgradeMachine.js";
 export { EMPTY_VIEW, upgradeMachine } from "./upgradeMachine.js";
+export type { TransitionRow } from "./describeMachine.js";
+export { machineStates, mermaidDiagram, transitionMarkdown, transitionTable } from "./describeMachine.js";

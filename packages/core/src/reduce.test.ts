@@ -1,4 +1,6 @@
+import { initialTransition } from "xstate";
 import { describe, expect, it } from "vitest";
+import { upgradeMachine } from "./upgradeMachine.js";
 import type { Effect } from "./effects.js";
 import type { UpgradeEvent } from "./events.js";
 import type { PeerDatabags } from "./peerView.js";
@@ -31,6 +33,17 @@ const of = <T extends Effect["type"]>(effects: readonly Effect[], type: T) =>
 const storedOld = JSON.stringify(DEPS_OLD);
 
 describe("reduce", () => {
+  it("createUpgradeState agrees with xstate's initialTransition, then takes the state the databag records", () => {
+    const raw = bags({ 0: "ready", 1: "idle" }, { dependencies: storedOld }, true);
+    const input = { app: "db", unit: 0, substrate: "vm" as const, dependencies: DEPS_OLD, view: readPeerView(raw) };
+    const [initial, actions] = initialTransition(upgradeMachine, input);
+    expect(initial.value).toBe("unset");
+    expect(actions).toEqual([]);
+    const state = createUpgradeState(input);
+    expect(state.context).toEqual(initial.context);
+    expect(state.value).toBe("ready");
+  });
+
   it("state round-trips through JSON.stringify/parse and gives the same result", () => {
     const raw = bags({ 0: "idle", 1: "idle", 2: "idle" }, { dependencies: storedOld, "upgrade-stack": "[0, 2, 1]" }, true);
     const state = stateFor(1, raw, "vm", NEW.dependencies);

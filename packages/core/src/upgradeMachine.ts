@@ -32,6 +32,19 @@ export const EMPTY_VIEW: PeerView = { leader: false, units: [], stack: null, dep
 const STATUS_WIDTH = 120;
 const clipStatus = (text: string) => (text.length > STATUS_WIDTH ? `${text.slice(0, STATUS_WIDTH - 1)}…` : text);
 
+/** The context a unit starts a hook with, from what it read. */
+export function contextFromInput(input: UpgradeInput): UpgradeContext {
+  const view = input.view ?? EMPTY_VIEW;
+  return {
+    app: input.app,
+    unit: input.unit,
+    substrate: input.substrate,
+    dependencies: input.dependencies,
+    related: input.view !== null,
+    view: withOwnState(view, input.unit, stateIn(view, input.unit)),
+  };
+}
+
 /** The fresh view an event carries, or the context's when it carries none. */
 function viewOf(context: UpgradeContext, event: UpgradeEvent): PeerView {
   if ("view" in event && event.view) return withOwnState(event.view, context.unit, ownState(context) ?? stateIn(event.view, context.unit));
@@ -305,6 +318,41 @@ export const upgradeMachine = setup({
       emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} upgrade finished; unit idle` });
     }),
 
+    /** relation-created: every unit starts idle. */
+    becomeIdle: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "idle") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "idle" } });
+      emit(enqueue, { type: "setUnitStatus", status: "active", message: "" });
+    }),
+
+    /** pre-upgrade-check while units are not all idle: refuse, listing every unit's state. */
+    refuseCheckWhileUpgrading: enqueueActions(({ context, enqueue }) => {
+            emit(enqueue, {
+              type: "actionFail", message: `Cannot run pre-upgrade checks, cluster already upgrading (${describeStates(context)}).`,
+            });
+          }),
+
+    /** The charm's pre-upgrade check refused: fail the action with its message (cause and resolution logged). */
+    reportCheckFailure: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== "preUpgradeCheckFailed") return;
+        const { error } = event;
+        const message =
+          error.kind === "ClusterNotReadyError"
+            ? error.message
+            : `Unknown error found: ${error.message}`;
+        if (error.cause || error.resolution) {
+          emit(enqueue, { type: "log", level: "error", message: `pre-upgrade check failed: ${error.message} (cause: ${error.cause}; resolution: ${error.resolution})` });
+        }
+        emit(enqueue, { type: "actionFail", message });
+      }),
+
+    /** The charm reported completion while this unit was not upgrading: log and ignore. */
+    ignoreStrayCompletion: enqueueActions(({ context, enqueue }) => {
+        emit(enqueue, {
+          type: "log", level: "warning", message: `upgrade reported completed, but ${unitName(context, context.unit)} is ${ownState(context) ?? "without a state"}; ignored`,
+        });
+      }),
+
     /** Still upgrading from an earlier hook: ask the charm again (its handler is idempotent). */
     regrant: enqueueActions(({ context, enqueue }) => {
       if (ownState(context) === "upgrading") emit(enqueue, { type: "grantUpgrade" });
@@ -341,17 +389,7 @@ export const upgradeMachine = setup({
   },
 }).createMachine({
   id: "unit",
-  context: ({ input }) => {
-    const view = input.view ?? EMPTY_VIEW;
-    return {
-      app: input.app,
-      unit: input.unit,
-      substrate: input.substrate,
-      dependencies: input.dependencies,
-      related: input.view !== null,
-      view: withOwnState(view, input.unit, stateIn(view, input.unit)),
-    };
-  },
+  context: ({ input }) => contextFromInput(input),
   initial: "unset",
   on: {
     relationCreated: [
@@ -360,11 +398,7 @@ export const upgradeMachine = setup({
         target: ".idle",
         actions: [
           "adoptView",
-          enqueueActions(({ context, enqueue }) => {
-            enqueue.assign({ view: withOwnState(context.view, context.unit, "idle") });
-            emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "idle" } });
-            emit(enqueue, { type: "setUnitStatus", status: "active", message: "" });
-          }),
+          "becomeIdle",
           "storeDependenciesIfMissing",
         ],
       },
@@ -394,38 +428,15 @@ export const upgradeMachine = setup({
         guard: not("everyUnitIdle"),
         actions: [
           "adoptView",
-          enqueueActions(({ context, enqueue }) => {
-            emit(enqueue, {
-              type: "actionFail", message: `Cannot run pre-upgrade checks, cluster already upgrading (${describeStates(context)}).`,
-            });
-          }),
+          "refuseCheckWhileUpgrading",
         ],
       },
       { actions: ["adoptView", "runPreUpgradeCheck"] },
     ],
     preUpgradeCheckPassed: { actions: "persistPlan" },
-    preUpgradeCheckFailed: {
-      actions: enqueueActions(({ event, enqueue }) => {
-        if (event.type !== "preUpgradeCheckFailed") return;
-        const { error } = event;
-        const message =
-          error.kind === "ClusterNotReadyError"
-            ? error.message
-            : `Unknown error found: ${error.message}`;
-        if (error.cause || error.resolution) {
-          emit(enqueue, { type: "log", level: "error", message: `pre-upgrade check failed: ${error.message} (cause: ${error.cause}; resolution: ${error.resolution})` });
-        }
-        emit(enqueue, { type: "actionFail", message });
-      }),
-    },
+    preUpgradeCheckFailed: { actions: "reportCheckFailure" },
     resumeUpgrade: { actions: ["adoptView", "resume"] },
-    upgradeCompleted: {
-      actions: enqueueActions(({ context, enqueue }) => {
-        emit(enqueue, {
-          type: "log", level: "warning", message: `upgrade reported completed, but ${unitName(context, context.unit)} is ${ownState(context) ?? "without a state"}; ignored`,
-        });
-      }),
-    },
+    upgradeCompleted: { actions: "ignoreStrayCompletion" },
     upgradeFailed: { target: ".failed", actions: "markFailed" },
   },
   states: {

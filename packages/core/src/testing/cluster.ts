@@ -271,6 +271,8 @@ export class ClusterModel {
       const result = reduce(state, withView);
       state = result.state;
       allEffects.push(...result.effects);
+      // The charm's answers are reduced after this step's effects are all carried out, in order.
+      const feedback: UpgradeEvent[] = [];
       for (const effect of result.effects) {
         switch (effect.type) {
           case "writeUnitData":
@@ -286,7 +288,7 @@ export class ClusterModel {
           case "runPreUpgradeCheck": {
             if (depth > 2) break;
             const ids = [...this.units.keys()];
-            apply({ type: "preUpgradeCheckPassed", stack: this.buildStack(ids, this.leader) }, depth + 1);
+            feedback.push({ type: "preUpgradeCheckPassed", stack: this.buildStack(ids, this.leader) });
             break;
           }
           case "grantUpgrade": {
@@ -296,10 +298,10 @@ export class ClusterModel {
               .map((o) => o.id);
             this.trace.push({ kind: "grant", unit: u.id, upgrading });
             if (this.failUnits.has(u.id)) {
-              apply({ type: "upgradeFailed", cause: `simulated failure of ${this.app}/${u.id}` }, depth + 1);
+              feedback.push({ type: "upgradeFailed", cause: `simulated failure of ${this.app}/${u.id}` });
             } else {
               u.workload = workloadOf(u.revision);
-              apply({ type: "upgradeCompleted" }, depth + 1);
+              feedback.push({ type: "upgradeCompleted" });
             }
             break;
           }
@@ -317,6 +319,7 @@ export class ClusterModel {
             break;
         }
       }
+      for (const next of feedback) apply(next, depth + 1);
     };
     for (const ev of pending) apply(ev, 0);
     if (outcome.ok) outcome = { ok: true, message: results.message ?? "", results };

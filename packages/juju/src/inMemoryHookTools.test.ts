@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { HookToolError, HookTools } from "./hookTools.js";
+import type { InMemoryModel } from "./inMemoryHookTools.js";
+import { createInMemoryModel, InMemoryHookTools } from "./inMemoryHookTools.js";
+
+const relation = { name: "upgrade", id: 7 };
+
+/** Three units sharing their databags, as the simulator shares them between the models of its units. */
+function cluster(unit: string, leader: boolean) {
+  const databags = { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/10": { state: "idle" } };
+  const appData: Record<string, string> = { "upgrade-stack": "[0, 1, 10]" };
+  const model = createInMemoryModel({ unit, leader, relation, databags, appData });
+  const juju = new InMemoryHookTools(model);
+  return { model, juju, tools: new HookTools(juju.run) };
+}
+
+async function failure(promise: Promise<unknown>): Promise<HookToolError> {
+  const error = await promise.catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(HookToolError);
+  return error as HookToolError;
+}
+
+describe("InMemoryHookTools: the Juju rules", () => {
+  it("only the leader may write the application databag: `ERROR permission denied`, like the real tool", async () => {
+    const follower = cluster("db/1", false);
+    const error = await failure(follower.tools.relationSet(7, { "upgrade-stack": "[]" }, { app: true }));
+    expect(error.stderr).toBe("ERROR permission denied");
+    expect(error.exitCode).toBe(1);
+    follower.juju.commit();
+    expect(follower.model.appData["upgrade-stack"]).toBe("[0, 1, 10]");
+
+    const leader = cluster("db/0", true);
+    await leader.tools.relationSet(7, { "upgrade-stack": "[0, 1]" }, { app: true });
+    expect(leader.juju.commit()).toEqual({ unitChanged: false, appChanged: true, stateChanged: false });
+    expect(leader.model.appData["upgrade-stack"]).toBe("[0, 1]");
+  });
+
+  it("a unit writes only its own databag: relation-set has no way to name another unit", async () => {
+    const { model, juju, tools } = cluster("db/1", false);
+    await tools.relationSet(7, { state: "ready" });
+    // the closest a caller can get to "another unit": arguments relation-set does not take
+    await failure(juju.run("relation-set", ["-r", "7", "--unit", "db/0", "--file", "-"], '{"state":"failed"}'));
+    juju.commit();
+    expect(model.databags).toEqual({ "db/0": { state: "idle" }, "db/1": { state: "ready" }, "db/10": { state: "idle" } });
+  });
+
+  it("relation writes are buffered: the unit sees its own pending writes, nobody else does until commit", async () => {
+    const { model, juju, tools } = cluster("db/1", false);
+    await tools.relationSet(7, { state: "upgrading" });
+    expect(await tools.relationGet(7, "db/1")).toEqual({ state: "upgrading" });
+    expect(model.databags["db/1"]).toEqual({ state: "idle" });
+    // another unit reading the shared model during this hook sees the committed value
+    const other = new HookTools(new InMemoryHookTools({ ...model, unit: "db/0" } as InMemoryModel).run);
+    expect(await other.relationGet(7, "db/1")).toEqual({ state: "idle" });
+    expect(juju.commit().unitChanged).toBe(true);
+    expect(model.databags["db/1"]).toEqual({ state: "upgrading" });
+  });
+
+  it("a failed hook commits nothing: discard drops relation and state writes", async () => {
+    const leader = cluster("db/0", true);
+    await leader.tools.relationSet(7, { state: "failed" });
+    await leader.tools.relationSet(7, { "upgrade-stack": "[]" }, { app: true });
+    await leader.tools.stateSet("charm-upgrade.deferred", '["upgradeCharm"]');
+    leader.juju.discard();
+    expect(leader.model.databags["db/0"]).toEqual({ state: "idle" });
+    expect(leader.model.appData).toEqual({ "upgrade-stack": "[0, 1, 10]" });
+    expect(leader.model.state).toEqual({});
+    await failure(leader.tools.isLeader()); // the hook has ended: its tools are gone
+  });
+
+  it("the leader reads its pending app writes; other units read the committed app databag", async () => {
+    const leader = cluster("db/0", true);
+    await leader.tools.relationSet(7, { "upgrade-stack": "[0, 1]" }, { app: true });
+    expect(await leader.tools.relationGet(7, "db", { app: true })).toEqual({ "upgrade-stack": "[0, 1]" });
+    const follower = new HookTools(new InMemoryHookTools({ ...leader.model, unit: "db/1", leader: false }).run);
+    expect(await follower.relationGet(7, "db", { app: true })).toEqual({ "upgrade-stack": "[0, 1, 10]" });
+    // --app with a unit name reads that unit's application, as Juju does
+    expect(await follower.relationGet(7, "db/1", { app: true })).toEqual({ "upgrade-stack": "[0, 1, 10]" });
+  });
+
+  it("an empty value deletes a key, and a write of an unchanged value changes nothing", async () => {
+    const { model, juju, tools } = cluster("db/1", false);
+    await tools.relationSet(7, { state: "idle" });
+    expect(juju.commit()).toEqual({ unitChanged: false, appChanged: false, stateChanged: false });
+    const next = new InMemoryHookTools(model);
+    await new HookTools(next.run).relationSet(7, { state: "" });
+    expect(next.commit().unitChanged).toBe(true);
+    expect(model.databags["db/1"]).toEqual({});
+  });
+
+  it("answers with the real tools' JSON: relation-ids `name:id`, relation-list without self (by number), sorted keys", async () => {
+    const { juju } = cluster("db/1", false);
+    expect((await juju.run("relation-ids", ["--format=json", "upgrade"])).stdout).toBe('["upgrade:7"]\n');
+    expect((await juju.run("relation-ids", ["--format=json", "other"])).stdout).toBe("[]\n");
+    expect((await juju.run("relation-list", ["--format=json", "-r", "7"])).stdout).toBe('["db/0","db/10"]\n');
+    await juju.run("relation-set", ["-r", "7", "--file", "-"], '{"z":"1","a":"2"}');
+    expect((await juju.run("relation-get", ["--format=json", "-r", "7", "-", "db/1"])).stdout).toBe('{"a":"2","state":"idle","z":"1"}\n');
+    expect((await juju.run("relation-get", ["--format=json", "-r", "7", "state", "db/0"])).stdout).toBe('"idle"\n');
+    expect((await juju.run("is-leader", ["--format=json"])).stdout).toBe("false\n");
+    expect((await juju.run("state-get", ["--format=json"])).stdout).toBe("null\n");
+    expect((await juju.run("state-get", ["--format=json", "missing"])).stdout).toBe('""\n');
+  });
+
+  it("rejects what Juju rejects: unknown relation, unknown unit, unknown tool, bad status, non-leader app status", async () => {
+    const { tools, juju } = cluster("db/1", false);
+    expect((await failure(tools.relationGet(9, "db/0"))).stderr).toMatch(/relation not found/);
+    expect((await failure(tools.relationGet(7, "db/5"))).stderr).toMatch(/settings not found/);
+    expect((await failure(juju.run("leader-set", ["a=b"]))).exitCode).toBe(127);
+    expect((await failure(juju.run("status-set", ["--", "happy", "x"]))).stderr).toMatch(/invalid status/);
+    expect((await failure(tools.statusSet("active", "", { application: true }))).stderr).toMatch(/not the leader/);
+    expect((await failure(tools.actionFail("x"))).stderr).toBe("ERROR not running an action");
+    expect((await failure(juju.run("relation-get", ["-r", "7", "-", "db/0"]))).stderr).toMatch(/--format=json/);
+  });
+
+  it("server-side state is buffered like relation data and visible to the hook itself", async () => {
+    const { model, juju, tools } = cluster("db/1", false);
+    await tools.stateSet("k", "v");
+    expect(await tools.stateGet("k")).toBe("v");
+    expect(model.state).toEqual({});
+    expect(juju.commit().stateChanged).toBe(true);
+    expect(model.state).toEqual({ k: "v" });
+  });
+
+  it("status, logs and action results take effect at once", async () => {
+    const model = createInMemoryModel({ unit: "db/0", leader: true, relation, action: { name: "pre-upgrade-check" } });
+    const juju = new InMemoryHookTools(model);
+    const tools = new HookTools(juju.run);
+    await tools.statusSet("blocked", "ready to rollback application");
+    expect(await tools.statusGet()).toEqual({ status: "blocked", message: "ready to rollback application" });
+    await tools.jujuLog("ERROR", "-dash");
+    await tools.actionSet({ message: "ok", "upgrade-order": "db/1, db/0" });
+    await tools.actionFail("Cannot run pre-upgrade checks");
+    await failure(tools.actionSet({ stdout: "reserved" }));
+    juju.discard();
+    expect(model.status).toEqual({ status: "blocked", message: "ready to rollback application" });
+    expect(model.logs).toEqual([{ level: "ERROR", message: "-dash" }]);
+    expect(model.action).toMatchObject({ results: { message: "ok", "upgrade-order": "db/1, db/0" }, failure: "Cannot run pre-upgrade checks" });
+    expect(juju.calls.map((call) => call.tool)).toEqual(["status-set", "status-get", "juju-log", "action-set", "action-fail", "action-set"]);
+  });
+});

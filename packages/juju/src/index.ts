@@ -1,0 +1,19 @@
+/**
+ * `@charm-upgrade/juju` — the Juju adapter of charm-upgrade: maps hooks and actions onto the core's events and
+ * carries out its effects with hook tools.
+ *
+ * Charm authors need {@link createUpgrade} only. The hook-tool port ({@link HookToolRunner}) has a production
+ * runner over `execFile` and an in-memory fake ({@link InMemoryHookTools}) that tests and the simulator use.
+ *
+ * @packageDocumentation
+ */
+export type { CharmHandlers, DeferrableEventType, EffectRunnerOptions, GrantOutcome, HookEventType, UpgradeStep } from "./effectRunner.js";
+export { DEFERRED_KEY, EffectRunner, toErrorData } from "./effectRunner.js";
+export type { HookContext, HookRelation, JujuEnv } from "./hookContext.js";
+export { HookContextError, readHookContext } from "./hookContext.js";
+export type { ExecFileRunnerOptions, HookToolOutput, HookToolRunner, JujuLogLevel, StatusInfo, WorkloadStatus } from "./hookTools.js";
+export { createExecFileRunner, execFileRunner, HookToolError, HookTools } from "./hookTools.js";
+export type { CommitResult, InMemoryAction, InMemoryCall, InMemoryLogLine, InMemoryModel, InMemoryModelInit } from "./inMemoryHookTools.js";
+export { createInMemoryModel, InMemoryHookTools } from "./inMemoryHookTools.js";
+export type { DispatchResult, K8sUpgradeOptions, UpgradeOptions, VmUpgradeOptions } from "./upgradeCharm.js";
+export { CharmUpgrade, createUpgrade } from "./upgradeCharm.js";

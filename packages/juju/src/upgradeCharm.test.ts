@@ -1,0 +1,580 @@
+import type { Substrate } from "@charm-upgrade/core";
+import { ClusterNotReadyError, DependencyError, KubernetesClientError, UpgradeError } from "@charm-upgrade/core";
+import { describe, expect, it } from "vitest";
+import type { GrantOutcome, UpgradeStep } from "./effectRunner.js";
+import { DEFERRED_KEY } from "./effectRunner.js";
+import type { HookToolRunner, StatusInfo } from "./hookTools.js";
+import { HookToolError } from "./hookTools.js";
+import type { InMemoryAction, InMemoryCall, InMemoryLogLine } from "./inMemoryHookTools.js";
+import { createInMemoryModel, InMemoryHookTools } from "./inMemoryHookTools.js";
+import type { DispatchResult, UpgradeOptions } from "./upgradeCharm.js";
+import { createUpgrade } from "./upgradeCharm.js";
+
+const deps = (version: string, supported = ">=1") => ({
+  workload: { dependencies: {}, name: "workload", upgrade_supported: supported, version },
+});
+const OLD = deps("1.0.0");
+const NEW = deps("1.1.0");
+
+/** One unit of the test world: its charm code, its own Juju state, and what its charm was asked to do. */
+interface Unit {
+  readonly name: string;
+  readonly id: number;
+  dependencies: unknown;
+  status: StatusInfo;
+  readonly state: Record<string, string>;
+  readonly logs: InMemoryLogLine[];
+  readonly queue: string[];
+  grantOutcome: () => Promise<GrantOutcome>;
+  preUpgradeCheck: () => Promise<void>;
+  setPartition?: (partition: number) => Promise<void>;
+  logRollbackInstructions?: () => Promise<void>;
+}
+
+/** One hook as it ran. */
+interface HookRun {
+  readonly unit: string;
+  readonly hook: string;
+  readonly result: DispatchResult | null;
+  readonly error: unknown;
+  readonly calls: readonly InMemoryCall[];
+  readonly action: InMemoryAction | null;
+  readonly appAfter: Record<string, string>;
+}
+
+/**
+ * A Juju application of a few units over {@link InMemoryHookTools}: shared databags, one hook at a time, writes
+ * committed only when the hook succeeds, and relation-changed to every other unit after a commit that changed
+ * something. The charm code is `createUpgrade` and nothing else: no test ever re-runs a handler by hand.
+ */
+class World {
+  readonly app = "db";
+  readonly relation = { name: "upgrade", id: 7 };
+  readonly databags: Record<string, Record<string, string>> = {};
+  readonly appData: Record<string, string> = {};
+  readonly units = new Map<string, Unit>();
+  readonly runs: HookRun[] = [];
+  readonly granted: string[] = [];
+  readonly checks: string[] = [];
+  readonly steps: UpgradeStep[] = [];
+  leader = "db/0";
+  /** False until the peer relation exists (early hooks such as install). */
+  related = true;
+  wrap: (runner: HookToolRunner) => HookToolRunner = (runner) => runner;
+
+  constructor(
+    readonly substrate: Substrate,
+    count: number,
+    readonly stack: (ids: number[], leader: number) => number[] = (ids, leader) => [leader, ...ids.filter((id) => id !== leader)],
+  ) {
+    for (let id = 0; id < count; id++) this.add(id);
+  }
+
+  add(id: number): Unit {
+    const name = `${this.app}/${id}`;
+    const unit: Unit = {
+      name,
+      id,
+      dependencies: OLD,
+      status: { status: "unknown", message: "" },
+      state: {},
+      logs: [],
+      queue: [],
+      grantOutcome: async () => "completed",
+      preUpgradeCheck: async () => {},
+    };
+    this.units.set(name, unit);
+    this.databags[name] = {};
+    unit.queue.push(`${this.relation.name}-relation-created`);
+    return unit;
+  }
+
+  remove(name: string): void {
+    this.units.delete(name);
+    delete this.databags[name];
+    for (const unit of this.units.values()) unit.queue.push(`${this.relation.name}-relation-departed`);
+  }
+
+  unit(name: string): Unit {
+    const unit = this.units.get(name);
+    if (!unit) throw new Error(`no unit ${name}`);
+    return unit;
+  }
+
+  private options(unit: Unit): UpgradeOptions {
+    const world = this;
+    const common = {
+      dependencies: unit.dependencies,
+      async preUpgradeCheck() {
+        world.checks.push(unit.name);
+        await unit.preUpgradeCheck();
+      },
+      async onUpgradeGranted() {
+        world.granted.push(unit.name);
+        return unit.grantOutcome();
+      },
+      inspect: (step: UpgradeStep) => world.steps.push(step),
+      ...(unit.setPartition ? { setPartition: unit.setPartition } : {}),
+      ...(unit.logRollbackInstructions ? { logRollbackInstructions: unit.logRollbackInstructions } : {}),
+    };
+    if (this.substrate === "k8s") return { substrate: "k8s", ...common };
+    return {
+      substrate: "vm",
+      ...common,
+      async buildUpgradeStack() {
+        const ids = [...world.units.values()].map((u) => u.id);
+        return world.stack(ids, world.unit(world.leader).id);
+      },
+    };
+  }
+
+  /** Run one hook (or, with `actions/…`, an action) on `name`; returns what happened. */
+  async run(name: string, hook: string, remoteUnit?: string): Promise<HookRun> {
+    const unit = this.unit(name);
+    const isAction = hook.startsWith("actions/");
+    const hookName = isAction ? hook.slice("actions/".length) : hook;
+    const action = isAction ? { name: hookName, params: {}, results: {}, failure: null, logs: [] } : null;
+    const model = {
+      unit: name,
+      leader: name === this.leader,
+      relation: this.related ? this.relation : null,
+      databags: this.databags,
+      appData: this.appData,
+      status: unit.status,
+      appStatus: { status: "unknown", message: "" },
+      state: unit.state,
+      logs: [] as InMemoryLogLine[],
+      action,
+      applicationVersion: "",
+    };
+    const juju = new InMemoryHookTools(model);
+    const env: Record<string, string> = {
+      JUJU_DISPATCH_PATH: isAction ? hook : `hooks/${hook}`,
+      JUJU_UNIT_NAME: name,
+      JUJU_MODEL_NAME: "test",
+      JUJU_CHARM_DIR: "/charm",
+    };
+    if (isAction) env.JUJU_ACTION_NAME = hookName;
+    const relationHook = /^(.+)-relation-(created|joined|changed|departed|broken)$/.exec(hookName);
+    if (!isAction && relationHook) {
+      env.JUJU_RELATION = relationHook[1] ?? "";
+      env.JUJU_RELATION_ID = `${env.JUJU_RELATION}:${this.relation.id}`;
+      env.JUJU_REMOTE_APP = this.app;
+      if (remoteUnit) env.JUJU_REMOTE_UNIT = remoteUnit;
+    }
+    let result: DispatchResult | null = null;
+    let error: unknown = null;
+    try {
+      const upgrade = createUpgrade({ ...this.options(unit), tools: this.wrap(juju.run), env });
+      result = await upgrade.dispatch();
+    } catch (e) {
+      error = e;
+    }
+    unit.status = model.status;
+    unit.logs.push(...model.logs);
+    if (error) {
+      juju.discard();
+    } else {
+      const { unitChanged, appChanged } = juju.commit();
+      if (unitChanged || appChanged) {
+        for (const other of this.units.values()) if (other.name !== name) other.queue.push(`${this.relation.name}-relation-changed`);
+      }
+    }
+    const run = { unit: name, hook, result, error, calls: [...juju.calls], action, appAfter: { ...this.appData } };
+    this.runs.push(run);
+    return run;
+  }
+
+  /** Run queued hooks, one unit after another, until none is left; fails the test if it never settles. */
+  async settle(limit = 500): Promise<void> {
+    for (let ran = 0; ran < limit; ran++) {
+      const next = [...this.units.values()].find((unit) => unit.queue.length > 0);
+      if (!next) return;
+      const hook = next.queue.shift() ?? "";
+      const run = await this.run(next.name, hook);
+      if (run.error) throw run.error;
+    }
+    throw new Error(`the world did not settle within ${limit} hooks`);
+  }
+
+  /** `juju refresh`: new charm code; every unit gets upgrade-charm. */
+  refresh(dependencies: unknown): void {
+    for (const unit of this.units.values()) {
+      unit.dependencies = dependencies;
+      unit.queue.push("upgrade-charm");
+    }
+  }
+
+  states(): Record<string, string | undefined> {
+    return Object.fromEntries(Object.entries(this.databags).map(([name, bag]) => [name, bag.state]));
+  }
+}
+
+async function deployed(count = 3, substrate: Substrate = "vm"): Promise<World> {
+  const world = new World(substrate, count);
+  await world.settle();
+  return world;
+}
+
+const logText = (unit: Unit) => unit.logs.map((line) => `${line.level} ${line.message}`).join("\n");
+
+describe("createUpgrade on a 3-unit machine application (through the in-memory hook tools)", () => {
+  it("relation-created: every unit writes state idle; the leader stores the dependencies", async () => {
+    const world = await deployed();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+    expect(JSON.parse(world.appData.dependencies ?? "null")).toEqual(OLD);
+    expect(world.appData.dependencies).toBe(
+      '{"workload": {"dependencies": {}, "name": "workload", "upgrade_supported": ">=1", "version": "1.0.0"}}',
+    );
+    for (const unit of world.units.values()) expect(unit.status).toEqual({ status: "active", message: "" });
+  });
+
+  it("pre-upgrade-check on a non-leader fails the action with the leader message and writes nothing", async () => {
+    const world = await deployed();
+    const run = await world.run("db/1", "actions/pre-upgrade-check");
+    expect(run.action?.failure).toMatch(/^Action must be run on the Juju leader unit/);
+    expect(run.calls.some((call) => call.tool === "relation-set")).toBe(false);
+    expect(world.appData["upgrade-stack"]).toBeUndefined();
+    expect(world.checks).toEqual([]);
+  });
+
+  it("the full upgrade: pre-upgrade-check, refresh, one unit at a time, back to idle, without re-running a handler", async () => {
+    const world = await deployed();
+    const check = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(check.action?.failure).toBeNull();
+    expect(world.appData["upgrade-stack"]).toBe("[0, 1, 2]");
+    expect(check.action?.results).toMatchObject({ "upgrade-order": "db/2, db/1, db/0" });
+    expect(world.checks).toEqual(["db/0"]);
+    await world.settle();
+
+    world.refresh(NEW);
+    await world.settle();
+
+    // the top of the stack went first, the leader (bottom) last; each exactly once
+    expect(world.granted).toEqual(["db/2", "db/1", "db/0"]);
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+    expect(world.appData["upgrade-stack"]).toBe("[]");
+    expect(JSON.parse(world.appData.dependencies ?? "null")).toEqual(NEW);
+    for (const unit of world.units.values()) expect(unit.status).toEqual({ status: "active", message: "" });
+
+    // the leader, completing last, popped itself and finished in the very hook it was granted in
+    const leaderGrant = world.runs.find((run) => run.unit === "db/0" && run.result?.effects.some((e) => e.type === "grantUpgrade"));
+    expect(leaderGrant?.appAfter["upgrade-stack"]).toBe("[]");
+    expect(leaderGrant?.result?.state).toBe("idle");
+    // every hook the world ran came from Juju's queue: no charm code called anything twice
+    expect(world.runs.every((run) => run.error === null)).toBe(true);
+  });
+
+  it("each hook sets at most one status, never one it already has, and writes only what changed", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    for (const run of world.runs) {
+      expect(run.calls.filter((call) => call.tool === "status-set").length).toBeLessThanOrEqual(1);
+      const sets = run.calls.filter((call) => call.tool === "relation-set");
+      expect(sets.filter((call) => !call.args.includes("--app")).length).toBeLessThanOrEqual(1);
+      expect(sets.filter((call) => call.args.includes("--app")).length).toBeLessThanOrEqual(1);
+    }
+    // an idle cluster's periodic hook writes nothing and sets no status
+    const idle = await world.run("db/1", "update-status");
+    expect(idle.calls.map((call) => call.tool)).not.toContain("relation-set");
+    expect(idle.calls.map((call) => call.tool)).not.toContain("status-set");
+    expect(idle.result?.event).toBe("tick");
+    expect(idle.result?.idle).toBe(true);
+  });
+
+  it("maps hooks onto events; any other hook is a tick", async () => {
+    const world = await deployed();
+    expect((await world.run("db/0", "leader-elected")).result?.event).toBe("leaderElected");
+    expect((await world.run("db/1", "upgrade-relation-joined", "db/2")).result?.event).toBe("relationChanged");
+    expect((await world.run("db/1", "config-changed")).result?.event).toBe("tick");
+    expect((await world.run("db/1", "actions/backup")).result?.event).toBe("tick");
+    expect((await world.run("db/0", "actions/resume-upgrade")).result?.event).toBe("resumeUpgrade");
+  });
+
+  it("exposes state, idle and the stack to charm code once the peer relation was read", async () => {
+    const world = await deployed();
+    const upgrade = createUpgrade({
+      substrate: "vm",
+      dependencies: OLD,
+      preUpgradeCheck: async () => {},
+      buildUpgradeStack: async () => [0, 1, 2],
+      onUpgradeGranted: async () => "completed",
+      tools: new InMemoryHookTools(createInMemoryModel({ unit: "db/1", relation: world.relation, databags: world.databags, appData: world.appData })).run,
+      env: { JUJU_DISPATCH_PATH: "hooks/update-status", JUJU_UNIT_NAME: "db/1", JUJU_MODEL_NAME: "m", JUJU_CHARM_DIR: "/c" },
+    });
+    expect(() => upgrade.state).toThrow(UpgradeError);
+    await upgrade.dispatch();
+    expect(upgrade.state).toBe("idle");
+    expect(upgrade.idle).toBe(true);
+    expect(upgrade.upgradeStack).toBeNull();
+  });
+
+  it("reports every reducer step to the inspect observer", async () => {
+    const world = await deployed(1);
+    expect(world.steps.map((step) => [step.event.type, step.before.value, step.after.value])).toEqual([["relationCreated", "unset", "idle"]]);
+  });
+});
+
+describe("the upstream bugs the adapter must handle", () => {
+  it("bug 1: a unit in the stack but not in the relation is dropped by the leader, no crash", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    expect(world.appData["upgrade-stack"]).toBe("[0, 1, 2]");
+    world.remove("db/1");
+    await world.settle();
+    expect(world.appData["upgrade-stack"]).toBe("[0, 2]");
+    expect(logText(world.unit("db/0"))).toContain("db/1 left the application; removed from the upgrade stack");
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.granted).toEqual(["db/2", "db/0"]);
+    expect(world.states()).toEqual({ "db/0": "idle", "db/2": "idle" });
+  });
+
+  it.each([
+    ["throws an Error without a message", async (): Promise<GrantOutcome> => Promise.reject(new Error(""))],
+    ["throws a non-Error", async (): Promise<GrantOutcome> => Promise.reject(undefined)],
+    ["reports { failed: '' }", async (): Promise<GrantOutcome> => ({ failed: "" })],
+    ["throws a DependencyError", async (): Promise<GrantOutcome> => Promise.reject(new DependencyError("zookeeper 3.5 is too old", "kafka needs ^3.6"))],
+  ])("bug 16: no empty Blocked message when onUpgradeGranted %s", async (_, outcome) => {
+    const world = await deployed();
+    world.unit("db/2").grantOutcome = outcome;
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    const failed = world.unit("db/2");
+    expect(world.databags["db/2"]?.state).toBe("failed");
+    expect(failed.status.status).toBe("blocked");
+    expect(failed.status.message.trim()).not.toBe("");
+    expect(failed.status.message).toMatch(/db\/2|zookeeper/);
+    // the cluster halts: nobody else is granted
+    expect(world.granted).toEqual(["db/2"]);
+    // rollback instructions, naming the app, logged once
+    const rollback = failed.logs.filter((line) => line.message.includes("juju refresh db --revision <previous revision>"));
+    expect(rollback).toHaveLength(1);
+    expect(rollback[0]?.message).toContain("1. Re-run pre-upgrade-check on the leader to enter recovery");
+  });
+
+  it("a workload failure's message reaches the blocked status; the charm's own rollback instructions replace the default", async () => {
+    const world = await deployed();
+    const failing = world.unit("db/2");
+    failing.grantOutcome = async () => {
+      throw new Error("disk full");
+    };
+    let custom = 0;
+    failing.logRollbackInstructions = async () => {
+      custom++;
+    };
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    expect(failing.status).toEqual({ status: "blocked", message: "Upgrade of db/2 failed: disk full" });
+    expect(custom).toBe(1);
+    expect(logText(failing)).not.toContain("--revision <previous revision>");
+  });
+
+  it("bug 8: missing stored dependencies are no crash: a warning is logged and the upgrade proceeds", async () => {
+    const world = await deployed();
+    delete world.appData.dependencies;
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    expect(logText(world.unit("db/0"))).toMatch(/WARNING No stored dependencies to check versions against/);
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+    expect(JSON.parse(world.appData.dependencies ?? "null")).toEqual(NEW);
+  });
+
+  it("upgrade-charm without a stack on machines is deferred (blocked, says what to run) and replayed when the stack appears", async () => {
+    const world = await deployed();
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+    for (const unit of world.units.values()) {
+      expect(unit.status).toEqual({ status: "blocked", message: "Run pre-upgrade-check on the leader to start the upgrade" });
+      expect(unit.state[DEFERRED_KEY]).toBe('["upgradeCharm"]');
+    }
+    expect(world.granted).toEqual([]);
+
+    const check = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(check.action?.failure).toBeNull();
+    // the leader's own deferred upgrade-charm replays right after the action that unblocks it
+    expect(world.databags["db/0"]?.state).toBe("ready");
+    await world.settle();
+    expect(world.granted).toEqual(["db/2", "db/1", "db/0"]);
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+    for (const unit of world.units.values()) expect(unit.state[DEFERRED_KEY]).toBe("[]");
+  });
+
+  it("pre-upgrade-check refused by the charm's ClusterNotReadyError fails the action with its message", async () => {
+    const world = await deployed();
+    world.unit("db/0").preUpgradeCheck = async () => {
+      throw new ClusterNotReadyError("Replica db/2 is lagging", "replication lag 40s", "wait for it to catch up");
+    };
+    const run = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(run.action?.failure).toBe("Replica db/2 is lagging");
+    expect(world.appData["upgrade-stack"]).toBeUndefined();
+    expect(logText(world.unit("db/0"))).toContain("cause: replication lag 40s; resolution: wait for it to catch up");
+  });
+
+  it("any other pre-upgrade-check error fails the action as an unknown error, with its message", async () => {
+    const world = await deployed();
+    world.unit("db/0").preUpgradeCheck = async () => {
+      throw new TypeError("cannot read property 'primary'");
+    };
+    const run = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(run.action?.failure).toBe("Unknown error found: cannot read property 'primary'");
+  });
+
+  it("invalid JSON in the app databag's upgrade-stack: a blocked status naming the key, never a throw", async () => {
+    const world = await deployed();
+    world.appData["upgrade-stack"] = "[0, 1";
+    for (const name of ["db/0", "db/1"]) {
+      const run = await world.run(name, "update-status");
+      expect(run.error).toBeNull();
+      const unit = world.unit(name);
+      expect(unit.status.status).toBe("blocked");
+      expect(unit.status.message).toContain("'upgrade-stack'");
+      expect(unit.status.message).toContain("application databag");
+      expect(logText(unit)).toMatch(/ERROR Invalid 'upgrade-stack' in the application databag/);
+    }
+  });
+
+  it("invalid state in another unit's databag: a blocked status naming that unit and key", async () => {
+    const world = await deployed();
+    (world.databags["db/2"] ?? {}).state = "bogus";
+    const run = await world.run("db/1", "update-status");
+    expect(run.error).toBeNull();
+    expect(world.unit("db/1").status.status).toBe("blocked");
+    expect(world.unit("db/1").status.message).toMatch(/'state' in unit db\/2/);
+  });
+});
+
+describe("failures and edge cases", () => {
+  it("a failing hook tool surfaces as a HookToolError naming the tool and its stderr; nothing is committed", async () => {
+    const world = new World("vm", 3);
+    world.wrap = (runner) => async (tool, args, stdin) => {
+      if (tool === "relation-set" && args.includes("--app")) throw new HookToolError(tool, args, "ERROR connection to controller lost", 1);
+      return runner(tool, args, stdin);
+    };
+    const run = await world.run("db/0", "upgrade-relation-created");
+    expect(run.error).toBeInstanceOf(HookToolError);
+    expect((run.error as HookToolError).message).toMatch(/relation-set .*--app.*ERROR connection to controller lost/);
+    expect(world.databags["db/0"]).toEqual({});
+    expect(world.appData).toEqual({});
+    // Juju retries the hook; this time it works
+    world.wrap = (runner) => runner;
+    expect((await world.run("db/0", "upgrade-relation-created")).error).toBeNull();
+    expect(world.databags["db/0"]).toEqual({ state: "idle" });
+  });
+
+  it("invalid DEPENDENCIES fail at once with a DependencyError; a machine charm needs buildUpgradeStack", () => {
+    const base = { preUpgradeCheck: async () => {}, onUpgradeGranted: async (): Promise<GrantOutcome> => "completed" };
+    expect(() => createUpgrade({ substrate: "k8s", dependencies: { workload: { name: "w" } }, ...base })).toThrow(DependencyError);
+    expect(() => createUpgrade({ substrate: "vm", dependencies: OLD, ...base } as unknown as UpgradeOptions)).toThrow(/buildUpgradeStack/);
+  });
+
+  it("onUpgradeGranted resolving to nonsense fails the hook (loud, retried) instead of guessing", async () => {
+    const world = await deployed(1);
+    world.unit("db/0").grantOutcome = async () => "done" as unknown as GrantOutcome;
+    await world.run("db/0", "actions/pre-upgrade-check");
+    world.refresh(NEW);
+    const run = await world.run("db/0", "upgrade-charm");
+    expect(run.error).toBeInstanceOf(UpgradeError);
+    expect(String((run.error as Error).message)).toContain('"done"');
+    expect(world.databags["db/0"]?.state).toBe("idle");
+  });
+
+  it("the charm is granted at most once per hook, even when a replayed event and the current one both re-grant", async () => {
+    const world = await deployed(1);
+    let calls = 0;
+    world.unit("db/0").grantOutcome = async () => {
+      calls++;
+      return "pending";
+    };
+    await world.run("db/0", "actions/pre-upgrade-check");
+    world.refresh(NEW);
+    await world.settle();
+    expect(calls).toBe(1);
+    world.unit("db/0").state[DEFERRED_KEY] = '["relationChanged", "leaderElected"]';
+    const run = await world.run("db/0", "update-status");
+    expect(run.result?.effects.filter((effect) => effect.type === "grantUpgrade")).toHaveLength(3);
+    expect(calls).toBe(2);
+    expect(world.unit("db/0").state[DEFERRED_KEY]).toBe("[]");
+  });
+
+  it("an unreadable deferred-events store is logged and reset, not a failing hook forever", async () => {
+    const world = await deployed(1);
+    world.unit("db/0").state[DEFERRED_KEY] = "not json";
+    const run = await world.run("db/0", "update-status");
+    expect(run.error).toBeNull();
+    expect(logText(world.unit("db/0"))).toMatch(/WARNING Ignoring unreadable deferred events/);
+    expect(world.unit("db/0").state[DEFERRED_KEY]).toBe("[]");
+  });
+
+  it("hooks before the peer relation exists: upgrade-charm is deferred, relation-created runs first, then it replays", async () => {
+    const world = new World("vm", 1);
+    world.related = false;
+    const early = await world.run("db/0", "upgrade-charm");
+    expect(early.result?.deferred).toEqual(["upgradeCharm"]);
+    expect(early.calls.map((call) => call.tool)).toEqual(["relation-ids", "state-get", "state-set"]);
+    world.related = true;
+    const created = await world.run("db/0", "upgrade-relation-created");
+    expect(created.result?.state).toBe("idle");
+    // no plan yet: the replayed upgrade-charm waits again, and says what to run
+    expect(created.result?.deferred).toEqual(["upgradeCharm"]);
+    expect(world.unit("db/0").status.message).toBe("Run pre-upgrade-check on the leader to start the upgrade");
+  });
+
+  it("`pending` grants again at the next hook, and the unit completes then", async () => {
+    const world = await deployed(1);
+    let calls = 0;
+    world.unit("db/0").grantOutcome = async () => (++calls < 3 ? "pending" : "completed");
+    await world.run("db/0", "actions/pre-upgrade-check");
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.databags["db/0"]?.state).toBe("upgrading");
+    await world.run("db/0", "update-status");
+    expect(world.databags["db/0"]?.state).toBe("upgrading");
+    await world.run("db/0", "update-status");
+    expect(world.databags["db/0"]?.state).toBe("idle");
+    expect(calls).toBe(3);
+  });
+});
+
+describe("Kubernetes", () => {
+  it("a failing partition patch fails the unit with a message naming the Kubernetes error", async () => {
+    const world = await deployed(3, "k8s");
+    world.unit("db/0").setPartition = async () => {
+      throw new KubernetesClientError("Forbidden: cannot patch statefulset db", "403", "run juju trust db --scope=cluster");
+    };
+    const run = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(run.action?.failure).toMatch(/^Cannot set rolling update partition: Forbidden/);
+    expect(world.databags["db/0"]?.state).toBe("failed");
+    expect(world.unit("db/0").status.status).toBe("blocked");
+    expect(world.unit("db/0").status.message).toMatch(/Kubernetes error setting the StatefulSet rolling-update partition to 2: Forbidden/);
+  });
+
+  it("without a setPartition, the partition effect is logged as an error", async () => {
+    const world = await deployed(3, "k8s");
+    const run = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(run.action?.failure).toBeNull();
+    expect(world.appData["upgrade-stack"]).toBe("[0, 1, 2]");
+    expect(logText(world.unit("db/0"))).toMatch(/ERROR Cannot set the rolling-update partition to 2: no setPartition/);
+  });
+
+  it("the partition goes where the core says", async () => {
+    const world = await deployed(3, "k8s");
+    const partitions: number[] = [];
+    world.unit("db/0").setPartition = async (partition) => {
+      partitions.push(partition);
+    };
+    await world.run("db/0", "actions/pre-upgrade-check");
+    expect(partitions).toEqual([2]);
+  });
+});
