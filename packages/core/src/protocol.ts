@@ -175,12 +175,18 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
 }
 
 /**
- * The stack for a rollback (the original's `_repair_upgrade_stack`, made deterministic): every unit missing from
- * the stack (it completed and was popped) goes back just below the top, so the failed unit on top rolls back
- * first, then the re-inserted units from the highest number down, then those never upgraded. Units that left the
- * application are dropped.
+ * The stack for a rollback (the original's `_repair_upgrade_stack`, made deterministic). Machines: every unit
+ * missing from the stack (it completed and was popped) goes back just below the top, so the failed unit on top
+ * rolls back first, then the re-inserted units from the highest number down, then those never upgraded; units
+ * that left the application are dropped. Kubernetes: the units that left `idle`, ascending.
  */
-export function repairStack(view: PeerView): readonly number[] {
+export function repairStack(view: PeerView, substrate: "vm" | "k8s" = "vm"): readonly number[] {
+  if (substrate === "k8s") {
+    // On Kubernetes the pods to roll back are those that moved off `idle` (they run the new revision): the
+    // StatefulSet controller restarts them onto the old revision, highest ordinal first, so the stack lists
+    // them in ascending order (the highest on top). Pods that never restarted are already on the old revision.
+    return view.units.filter((unit) => unit.state !== "idle" && unit.state !== null).map((unit) => unit.id).sort((a, b) => a - b);
+  }
   const present = new Set(view.units.map((unit) => unit.id));
   const stack = (view.stack ?? []).filter((id) => present.has(id));
   const stacked = new Set(stack);

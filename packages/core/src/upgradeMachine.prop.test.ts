@@ -175,4 +175,53 @@ describe("protocol properties", () => {
       { numRuns: 100 },
     );
   });
+
+  it("Kubernetes: rollback after a failure rolls every upgraded pod back and ends with every unit idle on the old version", () => {
+    fc.assert(
+      fc.property(scenario("k8s"), fc.nat(), (s, f) => {
+        const failing = f % s.units;
+        const cluster = upgrade({ ...s, newLeader: undefined }, [failing]);
+        expect(cluster.states().get(failing)).toBe("failed");
+        const recovery = cluster.runAction(cluster.leader, "preUpgradeCheck");
+        expect(recovery.ok, recovery.message).toBe(true);
+        cluster.failUnits.clear();
+        cluster.refresh(OLD);
+        cluster.settle(picker(s.picks));
+        for (const [id, state] of cluster.states()) expect(state, `unit ${id}`).toBe("idle");
+        for (const unit of cluster.units.values()) expect(unit.workload, `unit ${unit.id}`).toBe("1.0.0");
+        expect(cluster.stack()).toBeNull();
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("Kubernetes: no pod below the partition ever runs the new revision, and the roll waits for resume-upgrade after the first unit", () => {
+    fc.assert(
+      fc.property(scenario("k8s"), (s) => {
+        const cluster = new ClusterModel({ units: s.units, substrate: "k8s", revision: OLD, leader: s.leader });
+        const pick = picker(s.picks);
+        cluster.settle(pick);
+        cluster.runAction(s.leader, "preUpgradeCheck");
+        cluster.refresh(NEW);
+        const check = () => {
+          for (const unit of cluster.units.values()) if (unit.id < cluster.partition) expect(unit.revision.name, `pod ${unit.id} < partition ${cluster.partition}`).toBe("old");
+        };
+        while (cluster.runnable().length) {
+          cluster.runNext(pick(cluster.runnable()));
+          check();
+        }
+        if (s.units > 1) {
+          // paused: only the highest ordinal moved
+          expect([...cluster.units.values()].filter((u) => u.revision.name === "new").map((u) => u.id)).toEqual([s.units - 1]);
+          expect(cluster.runAction(cluster.leader, "resumeUpgrade").ok).toBe(true);
+        }
+        while (cluster.runnable().length) {
+          cluster.runNext(pick(cluster.runnable()));
+          check();
+        }
+        for (const [id, state] of cluster.states()) expect(state, `unit ${id}`).toBe("idle");
+      }),
+      { numRuns: 100 },
+    );
+  });
 });

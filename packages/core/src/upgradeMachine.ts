@@ -126,7 +126,10 @@ export const upgradeMachine = setup({
       emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(update.stack) } });
       const nextView: PeerView = { ...view, stack: update.stack.length ? update.stack : null };
       enqueue.assign({ view: nextView });
-      if (context.substrate === "k8s" && update.stack.length) {
+      // A rollback on Kubernetes needs no partition moves: `juju refresh` to the old revision changes the pod
+      // template, and every pod at or above the partition (exactly the upgraded ones) rolls back, highest first.
+      const rollingBack = view.units.some((unit) => unit.state === "recovery" || unit.state === "failed");
+      if (context.substrate === "k8s" && update.stack.length && !rollingBack) {
         const next = { ...context, view: nextView };
         if (pausedForResume(next)) {
           emit(enqueue, {
@@ -217,7 +220,7 @@ export const upgradeMachine = setup({
     /** Leader: a unit failed (or recovery is re-confirmed); repair the stack for a rollback and say what is next. */
     enterRecovery: enqueueActions(({ context, enqueue }) => {
       const { view } = context;
-      const repaired = repairStack(view);
+      const repaired = repairStack(view, context.substrate);
       const before = view.stack ?? [];
       emit(enqueue, { type: "log", level: "info", message: "Entering recovery state for rollback of previous upgrade" });
       if (repaired.length !== before.length || repaired.some((id, i) => before[i] !== id)) {
@@ -230,7 +233,10 @@ export const upgradeMachine = setup({
       emit(enqueue, {
         type: "actionResult",
           results: {
-            message: `Recovery ready: run juju refresh ${context.app} to the previous revision to roll back (order: ${order}).`,
+            message:
+              context.substrate === "k8s"
+                ? `Recovery ready: run juju refresh ${context.app} to the previous revision; pods ${order} roll back in that order. A pod stuck on the bad revision (e.g. CrashLoopBackOff) must be deleted (kubectl delete pod) to roll back.`
+                : `Recovery ready: run juju refresh ${context.app} to the previous revision to roll back (order: ${order}).`,
             "upgrade-order": order,
           },
       });
@@ -384,7 +390,7 @@ export const upgradeMachine = setup({
       context.related &&
       !context.view.stack &&
       !context.view.problems.some((p) => p.unit === null && p.key === KEYS.stack) &&
-      context.view.units.every((unit) => unit.state === "idle" || unit.state === "completed"),
+      context.view.units.every((unit) => unit.state === "idle" || unit.state === "completed" || unit.state === "recovery"),
     pausedForResume: ({ context, event }) => pausedForResume(judged(context, event)),
   },
 }).createMachine({
@@ -454,7 +460,11 @@ export const upgradeMachine = setup({
       always: [{ guard: "upgradeOver", target: "idle", actions: "finishUpgrade" }],
     },
     failed: {},
-    recovery: {},
+    recovery: {
+      // Kubernetes: a leader whose pod never left the old revision gets no upgrade-charm during the rollback;
+      // it returns to idle with everyone else when the rollback is over (the original left it in recovery).
+      always: [{ guard: "upgradeOver", target: "idle", actions: "finishUpgrade" }],
+    },
   },
 });
 

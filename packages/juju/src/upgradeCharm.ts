@@ -181,11 +181,18 @@ export class CharmUpgrade {
     let databags: PeerDatabags | null = null;
     if (relationId !== undefined) {
       const others = await tools.relationList(relationId);
+      // Each hook tool is a process in production: read every databag at once rather than one after another.
+      const names = [hook.unitName, ...others];
+      const [bags, app, leader] = await Promise.all([
+        Promise.all(names.map((name) => tools.relationGet(relationId, name))),
+        tools.relationGet(relationId, hook.appName, { app: true }),
+        tools.isLeader(),
+      ]);
       const units: Record<string, Record<string, string>> = {};
-      units[hook.unitName] = await tools.relationGet(relationId, hook.unitName);
-      for (const other of others) units[other] = await tools.relationGet(relationId, other);
-      const app = await tools.relationGet(relationId, hook.appName, { app: true });
-      databags = { leader: await tools.isLeader(), units, app };
+      names.forEach((name, i) => {
+        units[name] = bags[i] ?? {};
+      });
+      databags = { leader, units, app };
     }
 
     const options = this.options;

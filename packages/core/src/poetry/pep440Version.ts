@@ -11,6 +11,7 @@
  */
 
 import { InvalidVersionError } from "../errors.js";
+import { PY_WHITESPACE_CLASS } from "./pythonText.js";
 
 /**
  * A pre-, post- or dev-release tag: the label as poetry-core keeps it and its number.
@@ -135,8 +136,8 @@ export const VERSION_PATTERN =
   ")" +
   "(?:\\+(?<local>[a-z0-9ıİ]+(?:[-_.][a-z0-9ıİ]+)*))?";
 
-const PY_WS = "[\\t\\n\\x0B\\f\\r\\x1C-\\x1F \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]";
-const VERSION_REGEX = new RegExp(`^${PY_WS}*${VERSION_PATTERN}${PY_WS}*$`, "iu");
+/** `^\s*VERSION_PATTERN\s*$` with Python's `\s`: surrounding whitespace is allowed, by Python's definition. */
+const VERSION_REGEX = new RegExp(`^[${PY_WHITESPACE_CLASS}]*${VERSION_PATTERN}[${PY_WHITESPACE_CLASS}]*$`, "iu");
 
 /** poetry-core's `RELEASE_PHASE_NORMALIZATIONS`: a case-sensitive lookup, hence the upper-case quirk. */
 const PHASE_NORMALIZATIONS: Readonly<Record<string, string>> = {

@@ -41,11 +41,6 @@ for (const range of [
   for (let code = range[0]; code <= range[1]; code++) PY_WS_SET.add(String.fromCharCode(code));
 }
 
-/** True for a one-character string that Python's `str.isspace()` accepts; see {@link PY_WHITESPACE_CLASS}. */
-export function isPyWhitespace(char: string): boolean {
-  return PY_WS_SET.has(char);
-}
-
 /** Python's `text.strip()` (no argument): removes Python whitespace at both ends, not JavaScript's `trim()` set. */
 export function pyStrip(text: string): string {
   let start = 0;
