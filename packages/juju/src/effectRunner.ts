@@ -8,7 +8,7 @@ import type {
   UpgradeEvent,
   UpgradeState,
 } from "@charm-upgrade/core";
-import { isUpgradeError, readPeerView, reduce, UpgradeError } from "@charm-upgrade/core";
+import { ClusterNotReadyError, isUpgradeError, readPeerView, reduce, UpgradeError } from "@charm-upgrade/core";
 import * as v from "valibot";
 import type { HookTools, JujuLogLevel } from "./hookTools.js";
 import { HookToolError } from "./hookTools.js";
@@ -36,6 +36,11 @@ export interface CharmHandlers {
   logRollbackInstructions?(): Promise<void>;
   /** Kubernetes: set the StatefulSet's rolling-update partition. */
   setPartition?(partition: number): Promise<void>;
+  /**
+   * Kubernetes: may this charm patch its StatefulSet (e.g. a SelfSubjectAccessReview)? Asked before the charm's
+   * own pre-upgrade check, so an untrusted charm is told to run `juju trust` before anything moves.
+   */
+  checkTrust?(): Promise<{ readonly allowed: boolean; readonly reason?: string }>;
 }
 
 /** One reducer step as it happened, for an inspection observer: the event, the states around it, the effects. */
@@ -320,6 +325,17 @@ export class EffectRunner {
     this.called.add("preUpgradeCheck");
     const { handlers, substrate } = this.options;
     try {
+      if (substrate === "k8s" && handlers.checkTrust) {
+        const trust = await handlers.checkTrust();
+        if (!trust.allowed) {
+          const { app } = this;
+          throw new ClusterNotReadyError(
+            `The charm may not patch its StatefulSet${trust.reason ? ` (${trust.reason})` : ""}. Run: juju trust ${app} --scope=cluster`,
+            "the charm is not trusted",
+            `juju trust ${app} --scope=cluster`,
+          );
+        }
+      }
       await handlers.preUpgradeCheck();
       if (substrate === "k8s") return { type: "preUpgradeCheckPassed" };
       if (!handlers.buildUpgradeStack) {

@@ -28,6 +28,7 @@ interface Unit {
   grantOutcome: () => Promise<GrantOutcome>;
   preUpgradeCheck: () => Promise<void>;
   setPartition?: (partition: number) => Promise<void>;
+  checkTrust?: () => Promise<{ allowed: boolean; reason?: string }>;
   logRollbackInstructions?: () => Promise<void>;
 }
 
@@ -115,6 +116,7 @@ class World {
       },
       inspect: (step: UpgradeStep) => world.steps.push(step),
       ...(unit.setPartition ? { setPartition: unit.setPartition } : {}),
+      ...(unit.checkTrust ? { checkTrust: unit.checkTrust } : {}),
       ...(unit.logRollbackInstructions ? { logRollbackInstructions: unit.logRollbackInstructions } : {}),
     };
     if (this.substrate === "k8s") return { substrate: "k8s", ...common };
@@ -566,6 +568,24 @@ describe("Kubernetes", () => {
     expect(run.action?.failure).toBeNull();
     expect(world.appData["upgrade-stack"]).toBe("[0, 1, 2]");
     expect(logText(world.unit("db/0"))).toMatch(/ERROR Cannot set the rolling-update partition to 2: no setPartition/);
+  });
+
+  it("pre-upgrade-check refuses an untrusted charm with the juju trust resolution, before anything moves", async () => {
+    const world = await deployed(3, "k8s");
+    const partitions: number[] = [];
+    world.unit("db/0").setPartition = async (partition) => {
+      partitions.push(partition);
+    };
+    world.unit("db/0").checkTrust = async () => ({ allowed: false, reason: "cannot patch statefulsets.apps db" });
+    const run = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(run.action?.failure).toBe("The charm may not patch its StatefulSet (cannot patch statefulsets.apps db). Run: juju trust db --scope=cluster");
+    expect(world.checks).toEqual([]);
+    expect(world.appData["upgrade-stack"]).toBeUndefined();
+    expect(partitions).toEqual([]);
+    world.unit("db/0").checkTrust = async () => ({ allowed: true });
+    const trusted = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(trusted.action?.failure).toBeNull();
+    expect(partitions).toEqual([2]);
   });
 
   it("the partition goes where the core says", async () => {

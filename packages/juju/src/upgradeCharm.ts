@@ -27,6 +27,8 @@ interface CommonUpgradeOptions {
   logRollbackInstructions?(): Promise<void>;
   /** Kubernetes: patch the StatefulSet's rolling-update partition (the K8s adapter provides it). */
   setPartition?(partition: number): Promise<void>;
+  /** Kubernetes: may the charm patch its StatefulSet? Checked first in pre-upgrade-check (the K8s adapter's `canPatch`). */
+  checkTrust?(): Promise<{ readonly allowed: boolean; readonly reason?: string }>;
   /** The hook tools, or just a runner for them; default: the real ones, run with `execFile`. */
   readonly tools?: HookTools | HookToolRunner | undefined;
   /** The hook's environment; default `process.env`. */
@@ -202,6 +204,7 @@ export class CharmUpgrade {
       ...(options.buildUpgradeStack ? { buildUpgradeStack: () => options.buildUpgradeStack?.() ?? Promise.resolve([]) } : {}),
       ...(options.logRollbackInstructions ? { logRollbackInstructions: () => options.logRollbackInstructions?.() ?? Promise.resolve() } : {}),
       ...(options.setPartition ? { setPartition: (partition: number) => options.setPartition?.(partition) ?? Promise.resolve() } : {}),
+      ...(options.checkTrust ? { checkTrust: () => options.checkTrust?.() ?? Promise.resolve({ allowed: true }) } : {}),
     };
     const runner = new EffectRunner({
       tools,
