@@ -44,10 +44,13 @@ export {
   maintainStack,
   ownState,
   participants,
-  pausedForResume,
+  holdBlocker,
+  pauseBlocker,
   repairStack,
   rollState,
   topOfStack,
+  unitsDone,
+  upgradeInProgress,
 } from "./protocol.js";
 export type { ReduceResult, UpgradeState } from "./reduce.js";
 export { createUpgradeState, reduce } from "./reduce.js";
@@ -59,3 +62,5 @@ export type { MachineStateValue } from "./upgradeMachine.js";
 export { EMPTY_VIEW, upgradeMachine } from "./upgradeMachine.js";
 export type { TransitionRow } from "./describeMachine.js";
 export { machineStates, mermaidDiagram, transitionMarkdown, transitionTable } from "./describeMachine.js";
+export type { PausePolicy, RawUpgradeSettings, UpgradeSettings } from "./settings.js";
+export { DEFAULT_SETTINGS, PAUSE_POLICIES, readSettings } from "./settings.js";

@@ -12,6 +12,14 @@ export const KEYS = {
   stack: "upgrade-stack",
   /** App databag: JSON of the DEPENDENCIES object the running application was deployed with. */
   dependencies: "dependencies",
+  /** App databag (charm-upgrade only): the unit the operator released with `resume-upgrade` (a JSON number). */
+  resumed: "upgrade-resumed",
+  /** App databag (charm-upgrade only): `"true"` while a rollback runs (set by recovery, cleared at the end). */
+  rollback: "upgrade-rollback",
+  /** App databag (charm-upgrade only, K8s): the StatefulSet partition the leader last set (a JSON number). */
+  partition: "upgrade-partition",
+  /** Unit databag (charm-upgrade only): why this unit holds the roll (a backup, a scale-out); absent otherwise. */
+  hold: "upgrade-hold",
 } as const;
 
 /**
@@ -31,6 +39,8 @@ export interface PeerDatabags {
 export interface UnitView {
   readonly id: number;
   readonly state: UnitState | null;
+  /** Why this unit holds the roll, when it does. */
+  readonly hold?: string;
 }
 
 /** A databag value that failed validation: which databag (`unit` name, or `null` for the app), which key, what. */
@@ -53,6 +63,12 @@ export interface PeerView {
   readonly stack: readonly number[] | null;
   /** The DEPENDENCIES stored by the running application, or `null` when none (or invalid: see `problems`). */
   readonly dependencies: Dependencies | null;
+  /** The unit the operator released with `resume-upgrade`, or `null`. */
+  readonly resumed?: number | null;
+  /** Kubernetes: the partition the leader last set, or `null`. */
+  readonly partition?: number | null;
+  /** True while a rollback runs (the leader entered recovery and the roll has not finished). */
+  readonly rollback?: boolean;
   readonly problems: readonly PeerProblem[];
 }
 
@@ -78,6 +94,9 @@ export const StackSchema = v.pipe(
   ),
   v.check((stack) => new Set(stack).size === stack.length, "upgrade-stack lists a unit twice"),
 );
+
+/** `upgrade-resumed`, `upgrade-partition`: one unit number, as JSON. */
+const UnitNumberSchema = v.pipe(v.string(), v.parseJson(), v.number(), v.safeInteger(), v.minValue(0));
 
 const message = (issues: readonly v.BaseIssue<unknown>[]) =>
   issues.map((issue) => issue.message).join("; ");
@@ -111,7 +130,8 @@ export function readPeerView(raw: PeerDatabags): PeerView {
       problems.push({ unit: name, key: "(unit name)", message: `unit number ${id.output} appears twice` });
       continue;
     }
-    units.push({ id: id.output, state });
+    const hold = bag?.[KEYS.hold];
+    units.push(typeof hold === "string" && hold !== "" ? { id: id.output, state, hold: clip(hold, 100) } : { id: id.output, state });
   }
   units.sort((a, b) => a.id - b.id);
 
@@ -145,7 +165,18 @@ export function readPeerView(raw: PeerDatabags): PeerView {
         });
     }
   }
-  return { leader: raw.leader === true, units, stack, dependencies, problems };
+  const unitNumber = (key: string): number | null => {
+    const rawValue = raw.app?.[key];
+    if (rawValue === undefined || rawValue === "") return null;
+    const parsed = v.safeParse(UnitNumberSchema, rawValue);
+    if (parsed.success) return parsed.output;
+    problems.push({ unit: null, key, message: `${key} must be a unit number, got ${JSON.stringify(clip(String(rawValue)))}` });
+    return null;
+  };
+  const resumed = unitNumber(KEYS.resumed);
+  const partition = unitNumber(KEYS.partition);
+  const rollback = raw.app?.[KEYS.rollback] === "true";
+  return { leader: raw.leader === true, units, stack, dependencies, resumed, partition, rollback, problems };
 }
 
 /** Encode a stack the way the Python library does (`json.dumps([0, 2, 1])` → `"[0, 2, 1]"`). */

@@ -25,7 +25,7 @@ export function ownState(context: UpgradeContext): UnitState | null {
 /** The view with this unit's state replaced (this unit added if the view lacked it). */
 export function withOwnState(view: PeerView, unit: number, state: UnitState | null): PeerView {
   const units = view.units.some((u) => u.id === unit)
-    ? view.units.map((u) => (u.id === unit ? { id: unit, state } : u))
+    ? view.units.map((u) => (u.id === unit ? { ...u, state } : u))
     : [...view.units, { id: unit, state }].sort((a, b) => a.id - b.id);
   return { ...view, units };
 }
@@ -99,6 +99,7 @@ export function grantBlocker(context: UpgradeContext): string | null {
   const me = unitName(context, context.unit);
   const bad = stackProblem(view);
   if (bad) return `the upgrade stack in the application databag is invalid (${bad}); the leader must rebuild it with pre-upgrade-check`;
+  if (context.settings.problem) return context.settings.problem;
   if (ownState(context) !== "ready") return `${me} is ${ownState(context) ?? "without a state"}, not ready`;
   const top = topOfStack(view);
   if (top === null) return "no upgrade is planned: the upgrade stack is empty";
@@ -125,7 +126,46 @@ export function grantBlocker(context: UpgradeContext): string | null {
     if (behind.state === "completed") return `waiting for ${name} to receive the charm again (it completed an earlier attempt)`;
     return `waiting for ${name} to receive the new charm (it is still ${behind.state})`;
   }
-  return null;
+  return holdBlocker(context) ?? pauseBlocker(context);
+}
+
+/** Why the roll is held by a unit's other operation (a backup, a scale-out), or `null`. */
+export function holdBlocker(context: UpgradeContext): string | null {
+  const holder = context.view.units.find((unit) => unit.hold);
+  return holder ? `held by ${unitName(context, holder.id)}: ${holder.hold}` : null;
+}
+
+/** True while a rollback runs (recorded by recovery), or a unit failed or is in recovery (the roll is halted anyway). */
+export function rollingBack(view: PeerView): boolean {
+  return view.rollback === true || view.units.some((unit) => unit.state === "recovery" || unit.state === "failed");
+}
+
+/** How many units have finished their part of this upgrade (participants no longer on the stack). */
+export function unitsDone(view: PeerView): number {
+  const stacked = new Set(view.stack ?? []);
+  return participants(view).filter((unit) => !stacked.has(unit.id)).length;
+}
+
+/**
+ * Why the roll waits for the operator's `resume-upgrade` before the unit on top of the stack, or `null`. The pause
+ * policy (`pause-after-unit-upgrade`) is read at each decision, so changing it mid-roll takes effect before the
+ * next unit. `first`: after the first unit; `all`: after every unit; `none`: never. Rollbacks do not pause.
+ * Derived from the data (units done, the unit released by `resume-upgrade`), so it is never a one-shot race.
+ */
+export function pauseBlocker(context: UpgradeContext): string | null {
+  const { view } = context;
+  const top = topOfStack(view);
+  if (top === null || rollingBack(view)) return null;
+  const done = unitsDone(view);
+  const policy = context.settings.pauseAfter;
+  const pauses = policy === "all" ? done >= 1 : policy === "first" ? done === 1 : false;
+  if (!pauses || view.resumed === top) return null;
+  return `paused after ${done} unit${done === 1 ? "" : "s"} (pause-after-unit-upgrade=${policy}): check them, then run resume-upgrade on the leader to upgrade ${unitName(context, top)}`;
+}
+
+/** True while an upgrade is in progress: some unit is not idle, or a plan is on the stack. For charm code that must not start disruptive work. */
+export function upgradeInProgress(view: PeerView): boolean {
+  return !everyUnitIdle(view);
 }
 
 /** The result of the leader's stack maintenance: the new stack and what was done to it, in words. */
@@ -210,21 +250,6 @@ export function compatibility(context: UpgradeContext): CompatibilityReport | nu
   const stored = context.view.dependencies;
   if (!stored) return null;
   return checkCompatibility(stored, context.dependencies);
-}
-
-/**
- * Kubernetes: the upgrade pauses after the first unit (the highest ordinal) until the operator runs
- * `resume-upgrade`. Derived from the data, not a one-shot counter: paused while exactly one participant has been
- * popped and the next unit has not started.
- */
-export function pausedForResume(context: UpgradeContext): boolean {
-  const { view } = context;
-  if (context.substrate !== "k8s" || !view.stack || !view.stack.length) return false;
-  const stacked = new Set(view.stack);
-  const done = participants(view).filter((unit) => !stacked.has(unit.id));
-  const top = topOfStack(view);
-  const topState = top === null ? null : stateOf(view, top);
-  return done.length === 1 && (topState === "idle" || topState === null);
 }
 
 /** Why the cluster is not idle: the first few units and their states, for action failures. */

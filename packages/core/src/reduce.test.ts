@@ -187,7 +187,9 @@ describe("reduce", () => {
     const recovery = step(stateFor(0, raw, "vm", NEW.dependencies), { type: "preUpgradeCheck", view: readPeerView(raw) });
     expect(recovery.state.value).toBe("recovery");
     // the failed unit stays on top; the completed units come back just below it, highest first
-    expect(of(recovery.effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-stack": "[0, 1, 3, 2]" } }]);
+    expect(of(recovery.effects, "writeAppData")).toEqual([
+      { type: "writeAppData", data: { "upgrade-stack": "[0, 1, 3, 2]", "upgrade-rollback": "true" } },
+    ]);
     expect(of(recovery.effects, "setUnitStatus").at(-1)?.message).toBe("ready to rollback application");
     expect(of(recovery.effects, "actionResult")[0]?.results.message).toMatch(/juju refresh db/);
   });

@@ -14,6 +14,8 @@ describe("regressions", () => {
     cluster.settle();
     cluster.refresh(NEW);
     cluster.settle();
+    expect(cluster.runAction(0, "resumeUpgrade").ok).toBe(true);
+    cluster.settle();
     expect([...cluster.states()]).toEqual([
       [0, "failed"],
       [1, "completed"],

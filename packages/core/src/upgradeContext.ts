@@ -1,5 +1,6 @@
 import type { Dependencies } from "./dependencyModel.js";
 import type { PeerView } from "./peerView.js";
+import type { RawUpgradeSettings, UpgradeSettings } from "./settings.js";
 import type { Substrate } from "./substrate.js";
 
 /**
@@ -18,6 +19,8 @@ export interface UpgradeContext {
   readonly related: boolean;
   /** The latest view of the peer relation, with this hook's own writes applied. */
   readonly view: PeerView;
+  /** The charm's validated settings (pause policy, this unit's hold). */
+  readonly settings: UpgradeSettings;
 }
 
 /** What a charm hands the core to create a unit's state at the start of a hook. */
@@ -28,4 +31,6 @@ export interface UpgradeInput {
   readonly dependencies: Dependencies;
   /** The peer view read at the start of the hook; `null` when the peer relation does not exist yet. */
   readonly view: PeerView | null;
+  /** The charm's settings (config `pause-after-unit-upgrade`, a hold); defaults: pause after the first unit. */
+  readonly settings?: RawUpgradeSettings;
 }

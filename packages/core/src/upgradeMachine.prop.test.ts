@@ -50,7 +50,8 @@ function upgrade(s: Scenario, failUnits: readonly number[] = []): ClusterModel {
   for (const unit of s.duplicates) cluster.units.get(unit)?.queue.push({ type: "relationChanged", source: "duplicate" });
   for (let round = 0; round < 3 * s.units + 3; round++) {
     cluster.settle(pick);
-    if (s.substrate === "k8s" && cluster.stack()) cluster.runAction(cluster.leader, "resumeUpgrade");
+    // The default pause policy (`first`) waits for the operator after the first unit, on both substrates.
+    if (cluster.stack()) cluster.runAction(cluster.leader, "resumeUpgrade");
   }
   cluster.settle(pick);
   return cluster;
@@ -222,6 +223,45 @@ describe("protocol properties", () => {
         for (const [id, state] of cluster.states()) expect(state, `unit ${id}`).toBe("idle");
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it("changing the pause policy and holds mid-roll never grants two units at once, and never grants while a unit holds", () => {
+    const change = fc.oneof(
+      fc.record({ kind: fc.constant("policy" as const), value: fc.constantFrom<unknown>("none", "first", "all", "bogus", undefined) }),
+      fc.record({ kind: fc.constant("hold" as const), unit: fc.nat({ max: 9 }), on: fc.boolean() }),
+      fc.record({ kind: fc.constant("resume" as const) }),
+    );
+    fc.assert(
+      fc.property(scenario("vm"), fc.array(fc.tuple(fc.nat({ max: 200 }), change), { maxLength: 12 }), (s, changes) => {
+        const cluster = new ClusterModel({ units: s.units, substrate: s.substrate, revision: OLD, leader: s.leader });
+        const pick = picker(s.picks);
+        cluster.settle(pick);
+        cluster.runAction(s.leader, "preUpgradeCheck");
+        cluster.refresh(NEW);
+        const byStep = new Map<number, (typeof changes)[number][1][]>();
+        for (const [step, c] of changes) byStep.set(step, [...(byStep.get(step) ?? []), c]);
+        for (let step = 0; step < 400 && cluster.runnable().length; step++) {
+          for (const c of byStep.get(step) ?? []) {
+            if (c.kind === "policy") cluster.pauseAfter = c.value;
+            else if (c.kind === "resume") cluster.runAction(cluster.leader, "resumeUpgrade");
+            else {
+              const unit = c.unit % s.units;
+              if (c.on) cluster.holds.set(unit, "backup");
+              else cluster.holds.delete(unit);
+              const u = cluster.units.get(unit);
+              if (u) cluster.enqueue(u, "tick");
+            }
+          }
+          cluster.runNext(pick(cluster.runnable()));
+        }
+        for (const grant of grants(cluster.trace)) {
+          expect(grant.upgrading, `grant to ${grant.unit}`).toEqual([]);
+          expect(grant.held ?? [], `grant to ${grant.unit} while held`).toEqual([]);
+        }
+        stackNeverLosesUnits(cluster);
+      }),
+      { numRuns: 60 },
     );
   });
 });

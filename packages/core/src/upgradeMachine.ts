@@ -14,19 +14,22 @@ import {
   inRecovery,
   maintainStack,
   ownState,
-  pausedForResume,
+  holdBlocker,
+  pauseBlocker,
+  rollingBack,
   planProblem,
   repairStack,
   topOfStack,
   unitName,
   withOwnState,
 } from "./protocol.js";
+import { readSettings } from "./settings.js";
 import type { UnitState } from "./unitState.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 
 
 /** An empty view, for units whose peer relation does not exist yet. */
-export const EMPTY_VIEW: PeerView = { leader: false, units: [], stack: null, dependencies: null, problems: [] };
+export const EMPTY_VIEW: PeerView = { leader: false, units: [], stack: null, dependencies: null, resumed: null, partition: null, problems: [] };
 
 /** Juju truncates statuses for display at 120 characters; keep every message within it. */
 const STATUS_WIDTH = 120;
@@ -42,6 +45,7 @@ export function contextFromInput(input: UpgradeInput): UpgradeContext {
     dependencies: input.dependencies,
     related: input.view !== null,
     view: withOwnState(view, input.unit, stateIn(view, input.unit)),
+    settings: readSettings(input.settings),
   };
 }
 
@@ -98,7 +102,15 @@ export const upgradeMachine = setup({
     /** Take the event's fresh view of the peer relation (keeping this unit's own state, which this hook owns). */
     adoptView: enqueueActions(({ context, event, enqueue }) => {
       const next = judged(context, event);
-      enqueue.assign({ view: next.view, related: next.related });
+      let view = next.view;
+      // This unit's hold lives in its own databag, so every unit sees it; write it when the charm changed it.
+      const mine = view.units.find((unit) => unit.id === context.unit);
+      const hold = context.settings.hold;
+      if (next.related && mine && (mine.hold ?? null) !== hold) {
+        emit(enqueue, { type: "writeUnitData", data: { [KEYS.hold]: hold ?? "" } });
+        view = { ...view, units: view.units.map((u) => (u.id === context.unit ? (hold ? { ...u, hold } : { id: u.id, state: u.state }) : u)) };
+      }
+      enqueue.assign({ view, related: next.related });
       for (const problem of next.view.problems) {
         const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
         const error: ErrorData = {
@@ -121,25 +133,32 @@ export const upgradeMachine = setup({
       if (haltedByFailure(view)) return;
       if (context.substrate === "vm" && inRecovery(view)) return;
       const update = maintainStack(context);
-      if (!update.changed) return;
-      for (const note of update.notes) emit(enqueue, { type: "log", level: "info", message: note });
-      emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(update.stack) } });
-      const nextView: PeerView = { ...view, stack: update.stack.length ? update.stack : null };
-      enqueue.assign({ view: nextView });
-      // A rollback on Kubernetes needs no partition moves: `juju refresh` to the old revision changes the pod
-      // template, and every pod at or above the partition (exactly the upgraded ones) rolls back, highest first.
-      const rollingBack = view.units.some((unit) => unit.state === "recovery" || unit.state === "failed");
-      if (context.substrate === "k8s" && update.stack.length && !rollingBack) {
-        const next = { ...context, view: nextView };
-        if (pausedForResume(next)) {
-          emit(enqueue, {
-            type: "log", level: "info", message: "First unit upgraded. Check it, then run the resume-upgrade action on the leader to continue.",
-          });
-        } else if (update.popped.length) {
-          const top = topOfStack(nextView);
-          if (top !== null) emit(enqueue, { type: "setPartition", partition: top });
-        }
+      let nextView: PeerView = view;
+      if (update.changed) {
+        for (const note of update.notes) emit(enqueue, { type: "log", level: "info", message: note });
+        emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(update.stack) } });
+        nextView = { ...view, stack: update.stack.length ? update.stack : null };
+        enqueue.assign({ view: nextView });
       }
+      // Kubernetes: let the unit on top through by lowering the partition to it, unless the roll waits (pause,
+      // hold, invalid settings). The last partition set is in the app databag, so it is set once, not every hook.
+      // A rollback needs no partition moves: `juju refresh` to the old revision changes the pod template, and every
+      // pod at or above the partition (exactly the upgraded ones) rolls back, highest first.
+      if (context.substrate !== "k8s" || rollingBack(view)) return;
+      const top = topOfStack(nextView);
+      if (top === null) return;
+      const topState = nextView.units.find((unit) => unit.id === top)?.state ?? null;
+      if (topState !== "idle" && topState !== null) return;
+      const next = { ...context, view: nextView };
+      const waiting = context.settings.problem ?? holdBlocker(next) ?? pauseBlocker(next);
+      if (waiting) {
+        if (update.changed) emit(enqueue, { type: "log", level: "info", message: `Partition not moved: ${waiting}` });
+        return;
+      }
+      if (nextView.partition === top) return;
+      emit(enqueue, { type: "setPartition", partition: top });
+      emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(top) } });
+      enqueue.assign({ view: { ...nextView, partition: top } });
     }),
 
     /** Say why this (ready) unit does not start upgrading, in its status and as an explanation. */
@@ -223,11 +242,12 @@ export const upgradeMachine = setup({
       const repaired = repairStack(view, context.substrate);
       const before = view.stack ?? [];
       emit(enqueue, { type: "log", level: "info", message: "Entering recovery state for rollback of previous upgrade" });
-      if (repaired.length !== before.length || repaired.some((id, i) => before[i] !== id)) {
-        emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(repaired) } });
-      }
+      const data: Record<string, string> = {};
+      if (repaired.length !== before.length || repaired.some((id, i) => before[i] !== id)) data[KEYS.stack] = encodeStack(repaired);
+      if (!view.rollback) data[KEYS.rollback] = "true";
+      if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
       if (ownState(context) !== "recovery") emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "recovery" } });
-      enqueue.assign({ view: withOwnState({ ...view, stack: repaired.length ? repaired : null }, context.unit, "recovery") });
+      enqueue.assign({ view: withOwnState({ ...view, stack: repaired.length ? repaired : null, rollback: true }, context.unit, "recovery") });
       emit(enqueue, { type: "setUnitStatus", status: "blocked", message: "ready to rollback application" });
       const order = [...repaired].reverse().map((id) => unitName(context, id)).join(", ");
       emit(enqueue, {
@@ -261,11 +281,17 @@ export const upgradeMachine = setup({
         }
         stack = event.stack;
       }
-      emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(stack) } });
-      enqueue.assign({ view: { ...context.view, stack } });
+      // A new plan: forget the unit an earlier upgrade's resume-upgrade released.
+      const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack) };
+      if (context.view.resumed != null) data[KEYS.resumed] = "";
+      if (context.view.rollback) data[KEYS.rollback] = "";
       if (context.substrate === "k8s" && stack.length) {
-        emit(enqueue, { type: "setPartition", partition: stack[stack.length - 1] ?? 0 });
+        const first = stack[stack.length - 1] ?? 0;
+        emit(enqueue, { type: "setPartition", partition: first });
+        data[KEYS.partition] = String(first);
       }
+      emit(enqueue, { type: "writeAppData", data });
+      enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
       const order = [...stack].reverse().map((id) => unitName(context, id)).join(", ");
       emit(enqueue, {
         type: "actionResult",
@@ -281,13 +307,23 @@ export const upgradeMachine = setup({
       const fail = (message: string) => emit(enqueue, { type: "actionFail", message });
       if (!context.related) return fail("Could not find upgrade relation.");
       if (!context.view.leader) return fail("Action must be run on the Juju leader unit (juju run <app>/leader resume-upgrade).");
-      if (context.substrate === "vm") return fail("Nothing to resume: on machines the upgrade continues by itself.");
       const top = topOfStack(context.view);
       if (top === null) return fail("Nothing to resume, upgrade stack unset.");
-      if (!pausedForResume(context)) {
+      if (context.settings.pauseAfter === "none" && !context.settings.problem) {
+        return fail("pause-after-unit-upgrade is none: the upgrade does not pause, so there is nothing to resume.");
+      }
+      if (!pauseBlocker(context)) {
         return fail(`Nothing to resume: the upgrade is not paused (${describeStates(context)}).`);
       }
-      emit(enqueue, { type: "setPartition", partition: top });
+      // Release the unit on top: recorded in the app databag so every unit (and the next hook) sees it.
+      emit(enqueue, { type: "writeAppData", data: { [KEYS.resumed]: String(top) } });
+      enqueue.assign({ view: { ...context.view, resumed: top } });
+      if (context.substrate === "k8s") {
+        emit(enqueue, { type: "setPartition", partition: top });
+        emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(top) } });
+        enqueue.assign({ view: { ...context.view, resumed: top, partition: top } });
+      }
+      emit(enqueue, { type: "log", level: "info", message: `resume-upgrade: ${unitName(context, top)} may upgrade now` });
       emit(enqueue, { type: "actionResult", results: { message: `Upgrade will resume on unit ${top}` } });
     }),
 
@@ -318,8 +354,14 @@ export const upgradeMachine = setup({
       if (context.view.leader) {
         const encoded = encodeDependencies(context.dependencies);
         const stored = context.view.dependencies ? encodeDependencies(context.view.dependencies) : null;
-        if (stored !== encoded) emit(enqueue, { type: "writeAppData", data: { [KEYS.dependencies]: encoded } });
-        enqueue.assign({ view: { ...withOwnState(context.view, context.unit, "idle"), dependencies: context.dependencies } });
+        const data: Record<string, string> = {};
+        if (stored !== encoded) data[KEYS.dependencies] = encoded;
+        if (context.view.resumed != null) data[KEYS.resumed] = "";
+        if (context.view.rollback) data[KEYS.rollback] = "";
+        if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
+        enqueue.assign({
+          view: { ...withOwnState(context.view, context.unit, "idle"), dependencies: context.dependencies, resumed: null, rollback: false },
+        });
       }
       emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} upgrade finished; unit idle` });
     }),
@@ -391,7 +433,6 @@ export const upgradeMachine = setup({
       !context.view.stack &&
       !context.view.problems.some((p) => p.unit === null && p.key === KEYS.stack) &&
       context.view.units.every((unit) => unit.state === "idle" || unit.state === "completed" || unit.state === "recovery"),
-    pausedForResume: ({ context, event }) => pausedForResume(judged(context, event)),
   },
 }).createMachine({
   id: "unit",

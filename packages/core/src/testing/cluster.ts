@@ -53,7 +53,7 @@ export interface ModelUnit {
 /** One thing that happened, for assertions and counterexamples. */
 export type TraceEntry =
   | { readonly kind: "hook"; readonly unit: number; readonly event: string; readonly effects: readonly Effect[] }
-  | { readonly kind: "grant"; readonly unit: number; readonly upgrading: readonly number[] }
+  | { readonly kind: "grant"; readonly unit: number; readonly upgrading: readonly number[]; readonly held?: readonly number[] }
   | { readonly kind: "commit"; readonly unit: number; readonly unitData: Record<string, string>; readonly appData: Record<string, string> }
   | { readonly kind: "partition"; readonly partition: number }
   | { readonly kind: "action"; readonly unit: number; readonly action: string; readonly ok: boolean; readonly message: string };
@@ -96,6 +96,10 @@ export class ClusterModel {
   template: Revision;
   readonly trace: TraceEntry[] = [];
   failUnits: Set<number>;
+  /** The application's config `pause-after-unit-upgrade` (undefined: the default, `first`). */
+  pauseAfter: unknown = undefined;
+  /** Units whose charm holds the roll, with the reason (e.g. a backup running there). */
+  readonly holds = new Map<number, string>();
   private readonly buildStack: (ids: readonly number[], leader: number) => number[];
 
   constructor(options: ClusterOptions) {
@@ -260,6 +264,7 @@ export class ClusterModel {
       substrate: this.substrate,
       dependencies: u.revision.dependencies,
       view: view(),
+      settings: { pauseAfterUnitUpgrade: this.pauseAfter, hold: this.holds.get(u.id) ?? null },
     });
     const pending: UpgradeEvent[] = [];
     const replay = event === "relationCreated" ? [] : u.deferred.splice(0);
@@ -296,7 +301,9 @@ export class ClusterModel {
             const upgrading = [...this.units.values()]
               .filter((o) => o.id !== u.id && o.databag[KEYS.state] === "upgrading")
               .map((o) => o.id);
-            this.trace.push({ kind: "grant", unit: u.id, upgrading });
+            // Holds the cluster can know of: committed to a databag (a charm's hold takes effect at its next hook).
+            const held = [...this.units.values()].filter((o) => o.databag[KEYS.hold]).map((o) => o.id);
+            this.trace.push({ kind: "grant", unit: u.id, upgrading, held });
             if (this.failUnits.has(u.id)) {
               feedback.push({ type: "upgradeFailed", cause: `simulated failure of ${this.app}/${u.id}` });
             } else {
