@@ -27,6 +27,17 @@ interface CommonUpgradeOptions {
   logRollbackInstructions?(): Promise<void>;
   /** Kubernetes: patch the StatefulSet's rolling-update partition (the K8s adapter provides it). */
   setPartition?(partition: number): Promise<void>;
+  /**
+   * The value of the charm's config option `pause-after-unit-upgrade` (`none`, `first` — the default — or `all`):
+   * where the roll waits for `resume-upgrade`. Read it from the config in every hook (e.g. `config-get`), so a
+   * change takes effect before the next unit. An invalid value blocks the roll with a message; it never throws.
+   */
+  readonly pauseAfterUnitUpgrade?: unknown;
+  /**
+   * Why this unit holds the roll right now (a backup, a scale-out), or `null`: while any unit holds, no unit is
+   * granted and the K8s partition does not move. Asked once per hook; the reason shows in the statuses.
+   */
+  hold?(): Promise<string | null> | string | null;
   /** Kubernetes: may the charm patch its StatefulSet? Checked first in pre-upgrade-check (the K8s adapter's `canPatch`). */
   checkTrust?(): Promise<{ readonly allowed: boolean; readonly reason?: string }>;
   /** The hook tools, or just a runner for them; default: the real ones, run with `execFile`. */
@@ -154,6 +165,11 @@ export class CharmUpgrade {
     return everyUnitIdle(this.current().context.view);
   }
 
+  /** True while an upgrade runs (some unit is not idle): the charm should not start a backup, a restore, a scale-out… */
+  get inProgress(): boolean {
+    return !this.idle;
+  }
+
   /** The upgrade stack as this hook sees it (the last element upgrades next), or `null`. */
   get upgradeStack(): readonly number[] | null {
     return this.current().context.view.stack;
@@ -223,6 +239,10 @@ export class CharmUpgrade {
       substrate: this.substrate,
       dependencies: this.dependencies,
       view: runner.view(),
+      settings: {
+        pauseAfterUnitUpgrade: options.pauseAfterUnitUpgrade,
+        hold: (await options.hold?.()) ?? null,
+      },
     });
     this.initial = state;
 

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import type { CliIO, OutputStream } from "./io.js";
+import { runCli } from "./runCli.js";
+
+/** An output stream that collects what is written. */
+function collector(isTTY = false): OutputStream & { text: () => string } {
+  const chunks: string[] = [];
+  return { isTTY, columns: 100, write: (chunk: string) => chunks.push(chunk), text: () => chunks.join("") };
+}
+
+function io(files: Record<string, string> = {}, tty = false) {
+  const stdout = collector(tty);
+  const stderr = collector();
+  const cli: CliIO = {
+    stdout,
+    stderr,
+    readFile: async (path) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
+      return text;
+    },
+    sleep: async () => {},
+  };
+  return { cli, stdout, stderr };
+}
+
+describe("runCli: bad arguments give a message, the usage and exit 2, never a stack trace", () => {
+  it.each([
+    [[], /no command given/],
+    [["upgrade"], /unknown command "upgrade"/],
+    [["simulate", "--units", "zero"], /--units must be a whole number, got "zero"/],
+    [["simulate", "--units", "0"], /--units must be between 1 and 100, got 0/],
+    [["simulate", "--substrate", "lxd"], /--substrate must be vm or k8s, got "lxd"/],
+    [["simulate", "--seed", "-3"], /--seed/],
+    [["simulate", "--units", "3", "--fail-unit", "3"], /--fail-unit must be between 0 and 2, got 3/],
+    [["simulate", "--colour"], /Unknown option '--colour'/],
+    [["simulate", "--units"], /--units/],
+    [["simulate", "extra"], /positional/],
+    [["simulate", "--rollback"], /--rollback needs --fail-unit/],
+    [["check-deps", "only-one.json"], /check-deps takes two files/],
+    [["check-deps", "a.json", "b.json", "--strict"], /unknown option --strict/],
+  ])("%j", async (argv, message) => {
+    const { cli, stdout, stderr } = io();
+    expect(await runCli(argv, cli)).toBe(2);
+    expect(stderr.text()).toMatch(message);
+    expect(stderr.text()).toMatch(/Usage: charm-upgrade/);
+    expect(stderr.text()).not.toMatch(/\n\s+at /);
+    expect(stdout.text()).toBe("");
+  });
+
+  it("--help prints the usage of the command and exits 0", async () => {
+    const { cli, stdout } = io();
+    expect(await runCli(["--help"], cli)).toBe(0);
+    expect(stdout.text()).toMatch(/Commands:\n {2}simulate/);
+    const sim = io();
+    expect(await runCli(["simulate", "--help"], sim.cli)).toBe(0);
+    expect(sim.stdout.text()).toMatch(/--fail-unit ID/);
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * `@charm-upgrade/sim` — an in-memory Juju: one application of N units on machines or Kubernetes, a seeded
+ * scheduler and faults on demand, every hook running the real `@charm-upgrade/juju` adapter over in-memory hook
+ * tools. {@link rehearseUpgrade} drives a whole upgrade and reports it.
+ *
+ * @packageDocumentation
+ */
+export { findViolations } from "./findViolations.js";
+export type { Random } from "./random.js";
+export { createRandom } from "./random.js";
+export { DEFAULT_REVISIONS, workloadDependencies, workloadVersion } from "./revisions.js";
+export type {
+  ActionName,
+  ActionOutcome,
+  DatabagChange,
+  Faults,
+  GrantRecord,
+  HookOutcome,
+  HookRecord,
+  SettleResult,
+  SimEvent,
+  SimulatorOptions,
+  SimUnitInfo,
+} from "./simulator.js";
+export { PEER_RELATION, Simulator } from "./simulator.js";
+export type {
+  RehearsalAction,
+  RehearsalHook,
+  RehearsalOptions,
+  RehearsalOutcome,
+  RehearsalReport,
+  RehearsalUnit,
+  ResumeOutcome,
+} from "./rehearseUpgrade.js";
+export { rehearseUpgrade, settleResuming } from "./rehearseUpgrade.js";
