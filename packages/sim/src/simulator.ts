@@ -62,6 +62,8 @@ export interface SimulatorOptions {
   readonly faults?: Faults | undefined;
   /** Called for everything that happens, in order; a returned promise is awaited (e.g. to pace a live view). */
   readonly onEvent?: ((event: SimEvent) => void | Promise<void>) | undefined;
+  /** The application's config `pause-after-unit-upgrade` (default: unset, i.e. `first`); see {@link Simulator.config}. */
+  readonly pauseAfterUnitUpgrade?: string | undefined;
 }
 
 /** How a hook or action ended: committed (`ok`), crashed by an injected fault, or failed (threw, or `action-fail`). */
@@ -241,6 +243,8 @@ export class Simulator {
   private readonly random: Random;
   private readonly faults: Faults;
   private readonly onEvent: SimulatorOptions["onEvent"];
+  /** The application's config, read by every hook (`juju config` changes it for the next hooks). */
+  readonly config: { pauseAfterUnitUpgrade?: string | undefined } = {};
   private readonly failPreUpgradeCheck: string | undefined;
   private readonly unitMap = new Map<number, UnitRecord>();
   private readonly databags: Record<string, Record<string, string>> = {};
@@ -270,6 +274,7 @@ export class Simulator {
     this.random = createRandom(this.seed);
     this.faults = options.faults ?? {};
     this.onEvent = options.onEvent;
+    this.config.pauseAfterUnitUpgrade = options.pauseAfterUnitUpgrade;
     this.failPreUpgradeCheck = options.failPreUpgradeCheck;
     this.failing = new Set(options.failUnits ?? []);
     const revisions = new Map<number, Dependencies>();
@@ -684,6 +689,7 @@ export class Simulator {
     const deps = this.dependenciesOf(unit.revision);
     const common = {
       dependencies: deps,
+      pauseAfterUnitUpgrade: this.config.pauseAfterUnitUpgrade,
       preUpgradeCheck: async () => {
         if (this.failPreUpgradeCheck !== undefined) {
           throw new ClusterNotReadyError(this.failPreUpgradeCheck, "the simulated charm was told to refuse", "run the simulation without failPreUpgradeCheck");

@@ -1,0 +1,117 @@
+/**
+ * `pnpm exec tsx scripts/benchDispatch.ts [--runs N]`: how long one hook of the bundled example charm takes, against
+ * a bare `node -e 0` in the same run. Prints Markdown (never written to a file, never asserted).
+ *
+ * The hook is an `upgrade-relation-changed` on the leader of a 3-unit machine deployment in the middle of an upgrade:
+ * `upgrade-demo/2` (top of the stack) has just completed and the leader pops it. It runs as a real child process
+ * with the hook tools of the example's process test (each hook-tool call is a Node process too), and the model is
+ * restored before every run. Runs of the different commands are interleaved, so load on the machine hits all alike.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { buildCharm, INITIAL_DEPENDENCIES, K8S_BUNDLE } from "../examples/upgrade-demo/src/buildCharm.js";
+import { ProcessJuju } from "../examples/upgrade-demo/src/testing/processJuju.js";
+
+const runsArg = process.argv.indexOf("--runs");
+const RUNS = runsArg === -1 ? 20 : Number(process.argv[runsArg + 1]);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error("--runs takes a positive whole number");
+const WARMUP = 2;
+const NEW = { workload: { ...INITIAL_DEPENDENCIES.workload, version: "1.1.0" } };
+const LEADER = "upgrade-demo/0";
+const TOP = "upgrade-demo/2";
+
+/** Run a process to its end; resolve its wall time in ms, reject on a non-zero exit unless `mayFail`. */
+function timed(file: string, args: readonly string[], options: { cwd: string; env: Record<string, string>; mayFail?: boolean }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = execFile(file, [...args], { cwd: options.cwd, env: options.env }, (error, _stdout, stderr) => {
+      const ms = performance.now() - started;
+      if (error && !options.mayFail) reject(new Error(`${file} ${args.join(" ")} failed: ${stderr || error.message}`));
+      else resolve(ms);
+    });
+    child.stdin?.end();
+  });
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+const work = mkdtempSync(join(tmpdir(), "bench-dispatch-"));
+try {
+  const charm = await buildCharm({ outDir: join(work, "charm") });
+  const juju = await ProcessJuju.create({ charmDir: charm.dir, units: 3, root: join(work, "model") });
+  juju.deploy();
+  await juju.settle();
+  const check = await juju.runAction(LEADER, "pre-upgrade-check");
+  if (check.failure !== null) throw new Error(`pre-upgrade-check failed: ${check.failure}`);
+  await juju.settle();
+  juju.refresh(NEW);
+  await juju.settle({ until: (world) => world.databags[TOP]?.["state"] === "completed" });
+  const before = juju.world();
+  const states = Object.entries(before.databags).map(([unit, bag]) => `${unit} ${bag["state"] ?? "?"}`).join(", ");
+  const snapshot = juju.snapshot();
+
+  const env = { PATH: [dirname(process.execPath), "/usr/bin", "/bin"].join(":"), LANG: "C.UTF-8" };
+  const hook = { hook: "upgrade-relation-changed", remoteUnit: TOP } as const;
+  let toolCalls = 0;
+  let commit = "";
+  const samples = { node: [] as number[], load: [] as number[], tool: [] as number[], hook: [] as number[] };
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const keep = i >= WARMUP;
+    const node = await timed(process.execPath, ["-e", "0"], { cwd: work, env });
+    // dispatch without Juju's environment: it loads the bundle, finds no JUJU_DISPATCH_PATH and exits 1.
+    const load = await timed(charm.dispatch, [], { cwd: charm.dir, env, mayFail: true });
+    const tool = await timed(join(juju.root, "bin", "is-leader"), ["--format=json"], {
+      cwd: work,
+      env: { ...env, SIM_STATE: join(juju.root, "world.json"), SIM_JOURNAL: join(work, "journal.json"), JUJU_UNIT_NAME: LEADER },
+    });
+    juju.restore(snapshot);
+    const run = await juju.runHook(LEADER, hook);
+    if (run.exitCode !== 0) throw new Error(`the hook failed: ${run.stderr}`);
+    toolCalls = run.toolCalls.length;
+    commit = `unit databag ${run.commit?.unitChanged ? "changed" : "unchanged"}, app databag ${run.commit?.appChanged ? "changed" : "unchanged"}`;
+    if (keep) {
+      samples.node.push(node);
+      samples.load.push(load);
+      samples.tool.push(tool);
+      samples.hook.push(run.ms);
+    }
+  }
+  juju.restore(snapshot);
+
+  const stats = (values: readonly number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) };
+  };
+  const base = stats(samples.node);
+  const row = (label: string, values: readonly number[]) => {
+    const { median, p90 } = stats(values);
+    return `| ${label} | ${median.toFixed(0)} ms | ${p90.toFixed(0)} ms | ${(median / base.median).toFixed(1)}× |`;
+  };
+  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+  const lines = [
+    `Command: \`pnpm exec tsx scripts/benchDispatch.ts --runs ${RUNS}\` — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(2)} at the end.`,
+    "",
+    `Hook: \`upgrade-relation-changed\` on the leader \`${LEADER}\` (remote unit \`${TOP}\`), 3 units on machines, before the hook: ${states}; the leader pops \`${TOP}\` (${commit}). ${toolCalls} hook-tool calls, each a Node process as in the example's process test. ${RUNS} runs of each, interleaved, after ${WARMUP} warm-up runs.`,
+    "",
+    "| what | median | p90 | median / `node -e 0` |",
+    "| --- | ---: | ---: | ---: |",
+    row("`node -e 0`", samples.node),
+    row("`dispatch` load only (no Juju environment: loads the bundle, exits 1)", samples.load),
+    row("one hook-tool call (`is-leader --format=json`, in-memory tools in a Node process)", samples.tool),
+    row(`\`dispatch\` \`upgrade-relation-changed\`, its ${toolCalls} hook-tool processes included`, samples.hook),
+    "",
+    `Bundle: \`dispatch\` ${kib(charm.bundleBytes)} (${charm.bundleBytes} bytes), minified CommonJS, one file; the Kubernetes adapter \`${K8S_BUNDLE}\` ${charm.k8sBundleBytes === null ? "not built" : `${kib(charm.k8sBundleBytes)} (${charm.k8sBundleBytes} bytes)`}, loaded by Kubernetes hooks only.`,
+    "",
+    `Hook time less ${toolCalls} × the hook-tool median: ≈ ${(stats(samples.hook).median - toolCalls * stats(samples.tool).median).toFixed(0)} ms of \`dispatch\`'s own (an estimate: real hook tools are Go binaries talking to the unit agent, far cheaper than a Node process).`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  juju.dispose();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
