@@ -9,6 +9,8 @@ export type StatusName = "active" | "maintenance" | "waiting" | "blocked";
  * - `writeUnitData` — set keys in this unit's own databag (values are strings).
  * - `writeAppData` — set keys in the application databag (only ever emitted on the leader).
  * - `setUnitStatus` — this unit's workload status.
+ * - `setAppStatus` — the application's status (only ever emitted on the leader): the upgrade's progress, the next
+ *   step for the operator and the rollback command.
  * - `runPreUpgradeCheck` — run the charm's pre-upgrade check (and, on machines, its stack builder), then send
  *   `preUpgradeCheckPassed` or `preUpgradeCheckFailed`.
  * - `grantUpgrade` — this unit may upgrade its workload now: run the charm's upgrade handler (idempotently), then
@@ -25,6 +27,7 @@ export type Effect =
   | { readonly type: "writeUnitData"; readonly data: Readonly<Record<string, string>> }
   | { readonly type: "writeAppData"; readonly data: Readonly<Record<string, string>> }
   | { readonly type: "setUnitStatus"; readonly status: StatusName; readonly message: string }
+  | { readonly type: "setAppStatus"; readonly status: StatusName; readonly message: string }
   | { readonly type: "runPreUpgradeCheck" }
   | { readonly type: "grantUpgrade" }
   | { readonly type: "actionResult"; readonly results: Readonly<Record<string, string>> }
@@ -44,6 +47,7 @@ export const EFFECT_TYPES = [
   "writeUnitData",
   "writeAppData",
   "setUnitStatus",
+  "setAppStatus",
   "runPreUpgradeCheck",
   "grantUpgrade",
   "actionResult",

@@ -25,6 +25,9 @@ interface WithView {
  * - `preUpgradeCheck` / `resumeUpgrade` — the operator ran the action of that name on this unit.
  * - `preUpgradeCheckPassed` / `preUpgradeCheckFailed` — the charm's pre-upgrade check ran (VM: with its stack).
  * - `upgradeCompleted` / `upgradeFailed` — the charm's verdict on upgrading its workload after a grant.
+ * - `upgradePending` — the charm upgraded the workload, but its post-upgrade health check does not pass yet: the
+ *   unit stays `upgrading` (nobody else is granted) and is asked again at the next hook.
+ * - `forceUpgrade` — the operator's `force-upgrade` action on this unit: named checks to skip, never a blanket force.
  */
 export type UpgradeEvent =
   | ({ readonly type: "relationCreated" } & WithView)
@@ -37,7 +40,15 @@ export type UpgradeEvent =
   | { readonly type: "preUpgradeCheckPassed"; readonly stack?: readonly number[] }
   | { readonly type: "preUpgradeCheckFailed"; readonly error: ErrorData }
   | { readonly type: "upgradeCompleted" }
-  | { readonly type: "upgradeFailed"; readonly cause?: string };
+  | { readonly type: "upgradeFailed"; readonly cause?: string }
+  | { readonly type: "upgradePending"; readonly reason: string }
+  | ({
+      readonly type: "forceUpgrade";
+      /** `false`: skip the version-compatibility check that failed this unit. */
+      readonly checkCompatibility: boolean;
+      /** `false`: skip the post-upgrade health check this unit is waiting on. */
+      readonly checkHealth: boolean;
+    } & WithView);
 
 /** The `type` of every {@link UpgradeEvent}. */
 export type UpgradeEventType = UpgradeEvent["type"];

@@ -64,3 +64,4 @@ export type { TransitionRow } from "./describeMachine.js";
 export { machineStates, mermaidDiagram, transitionMarkdown, transitionTable } from "./describeMachine.js";
 export type { PausePolicy, RawUpgradeSettings, UpgradeSettings } from "./settings.js";
 export { DEFAULT_SETTINGS, PAUSE_POLICIES, readSettings } from "./settings.js";
+export { appStatusOf } from "./appStatus.js";

@@ -18,6 +18,8 @@ export const KEYS = {
   rollback: "upgrade-rollback",
   /** App databag (charm-upgrade only, K8s): the StatefulSet partition the leader last set (a JSON number). */
   partition: "upgrade-partition",
+  /** Unit databag (charm-upgrade only): JSON list of the checks the operator skipped on this unit with force-upgrade. */
+  skipped: "upgrade-skipped-checks",
   /** Unit databag (charm-upgrade only): why this unit holds the roll (a backup, a scale-out); absent otherwise. */
   hold: "upgrade-hold",
 } as const;
@@ -41,6 +43,8 @@ export interface UnitView {
   readonly state: UnitState | null;
   /** Why this unit holds the roll, when it does. */
   readonly hold?: string;
+  /** Checks the operator skipped on this unit with force-upgrade (its record of the upgrade). */
+  readonly skipped?: readonly string[];
 }
 
 /** A databag value that failed validation: which databag (`unit` name, or `null` for the app), which key, what. */
@@ -95,6 +99,9 @@ export const StackSchema = v.pipe(
   v.check((stack) => new Set(stack).size === stack.length, "upgrade-stack lists a unit twice"),
 );
 
+/** `upgrade-skipped-checks`: a JSON list of short check names. */
+const SkippedSchema = v.pipe(v.string(), v.parseJson(), v.array(v.pipe(v.string(), v.maxLength(40))), v.maxLength(10));
+
 /** `upgrade-resumed`, `upgrade-partition`: one unit number, as JSON. */
 const UnitNumberSchema = v.pipe(v.string(), v.parseJson(), v.number(), v.safeInteger(), v.minValue(0));
 
@@ -131,7 +138,15 @@ export function readPeerView(raw: PeerDatabags): PeerView {
       continue;
     }
     const hold = bag?.[KEYS.hold];
-    units.push(typeof hold === "string" && hold !== "" ? { id: id.output, state, hold: clip(hold, 100) } : { id: id.output, state });
+    const unit: { id: number; state: UnitState | null; hold?: string; skipped?: string[] } = { id: id.output, state };
+    if (typeof hold === "string" && hold !== "") unit.hold = clip(hold, 100);
+    const skipped = bag?.[KEYS.skipped];
+    if (skipped) {
+      const parsed = v.safeParse(SkippedSchema, skipped);
+      if (parsed.success) unit.skipped = parsed.output;
+      else problems.push({ unit: name, key: KEYS.skipped, message: `must be a JSON list of check names, got ${JSON.stringify(clip(String(skipped)))}` });
+    }
+    units.push(unit);
   }
   units.sort((a, b) => a.id - b.id);
 

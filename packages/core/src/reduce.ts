@@ -1,4 +1,5 @@
 import { transition } from "xstate";
+import { appStatusOf } from "./appStatus.js";
 import type { Effect } from "./effects.js";
 import { EFFECT_TYPES } from "./effects.js";
 import type { UpgradeEvent } from "./events.js";
@@ -76,6 +77,8 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
       // Bad peer data must be visible where operators look, and must win over a routine "waiting" status.
       effects.push({ type: "setUnitStatus", status: "blocked", message: clipStatus(problem.error.message) });
     }
+    const app = appStatusOf(next.context);
+    if (app) effects.push(app);
     return { state: { value, context: next.context }, effects };
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);

@@ -49,6 +49,20 @@ export function contextFromInput(input: UpgradeInput): UpgradeContext {
   };
 }
 
+/**
+ * The checks a force-upgrade may skip on this unit: `version-compatibility` when it failed the version check
+ * (and the stored versions are indeed incompatible), `health` when it is upgraded and waiting on its health check.
+ */
+function forcedChecks(context: UpgradeContext, event: Extract<UpgradeEvent, { type: "forceUpgrade" }>): string[] {
+  const checks: string[] = [];
+  const state = ownState(context);
+  if (!event.checkCompatibility && state === "failed" && checksVersions(context) && compatibility(context)?.compatible === false) {
+    checks.push("version-compatibility");
+  }
+  if (!event.checkHealth && state === "upgrading") checks.push("health");
+  return checks;
+}
+
 /** The fresh view an event carries, or the context's when it carries none. */
 function viewOf(context: UpgradeContext, event: UpgradeEvent): PeerView {
   if ("view" in event && event.view) return withOwnState(event.view, context.unit, ownState(context) ?? stateIn(event.view, context.unit));
@@ -292,13 +306,30 @@ export const upgradeMachine = setup({
       }
       emit(enqueue, { type: "writeAppData", data });
       enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
-      const order = [...stack].reverse().map((id) => unitName(context, id)).join(", ");
+      const upgradeOrder = [...stack].reverse();
+      const order = upgradeOrder.map((id) => unitName(context, id)).join(", ");
+      const { pauseAfter, problem } = context.settings;
+      const first = upgradeOrder[0];
+      const pauses =
+        pauseAfter === "none" || upgradeOrder.length < 2
+          ? "never"
+          : pauseAfter === "first"
+            ? `after ${first === undefined ? "the first unit" : unitName(context, first)} (pause-after-unit-upgrade=first), until resume-upgrade`
+            : "after every unit (pause-after-unit-upgrade=all), until resume-upgrade";
+      const running = Object.entries(context.dependencies)
+        .map(([key, model]) => `${key} ${model.version} (upgrade_supported ${model.upgrade_supported})`)
+        .join("; ");
+      const checker = context.substrate === "vm" ? unitName(context, context.unit) : `the highest unit (${unitName(context, first ?? 0)})`;
       emit(enqueue, {
         type: "actionResult",
-          results: {
-            message: `Pre-upgrade check passed. Upgrade order: ${order}. Now run juju refresh ${context.app}.`,
-            "upgrade-order": order,
-          },
+        results: {
+          message: `Pre-upgrade check passed. Upgrade order: ${order}. Now run juju refresh ${context.app}.`,
+          "upgrade-order": order,
+          pauses: problem ? `after every unit: ${problem}` : pauses,
+          "running-versions": running,
+          compatibility: `checked on upgrade-charm by ${checker}: each key's running version against the new revision's upgrade_supported`,
+          checks: `peer data valid; every unit idle; the charm's pre-upgrade check passed${context.substrate === "k8s" ? "; the charm may patch its StatefulSet" : ""}`,
+        },
       });
     }),
 
@@ -401,6 +432,47 @@ export const upgradeMachine = setup({
         });
       }),
 
+    /** The workload is upgraded but the charm's health check does not pass yet: wait, and say what the operator may do. */
+    reportUnhealthy: enqueueActions(({ context, event, enqueue }) => {
+      const reason = event.type === "upgradePending" ? event.reason : "the post-upgrade health check has not passed";
+      const me = unitName(context, context.unit);
+      emit(enqueue, { type: "explain", reason: `${me} is upgraded but not healthy yet (${reason}); no other unit upgrades until it is` });
+      emit(enqueue, {
+        type: "setUnitStatus",
+        status: "waiting",
+        message: clipStatus(`Unhealthy after upgrade: ${reason}. Fix it, or force-upgrade check-health=false, or roll back`),
+      });
+    }),
+
+    /** force-upgrade: skip the named check(s) the unit waits on; log and record each one. */
+    forceThrough: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "forceUpgrade") return;
+      const skipped = forcedChecks(context, event);
+      const me = unitName(context, context.unit);
+      const mine = context.view.units.find((unit) => unit.id === context.unit);
+      const before = mine?.skipped ?? [];
+      const record = [...before, ...skipped.filter((check) => !before.includes(check))];
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.skipped]: JSON.stringify(record) } });
+      for (const check of skipped) {
+        emit(enqueue, { type: "log", level: "warning", message: `force-upgrade on ${me}: skipped the ${check} check at the operator's request` });
+      }
+      emit(enqueue, { type: "actionResult", results: { message: `Forced: skipped ${skipped.join(" and ")} on ${me}.`, "skipped-checks": skipped.join(",") } });
+    }),
+
+    /** force-upgrade that skips nothing, or nothing to skip on this unit: refuse, saying what the unit waits on. */
+    refuseForce: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "forceUpgrade") return;
+      const me = unitName(context, context.unit);
+      let message: string;
+      if (event.checkCompatibility && event.checkHealth) {
+        message = "force-upgrade must skip at least one check: set check-compatibility=false and/or check-health=false.";
+      } else {
+        const state = ownState(context) ?? "without a state";
+        message = `Nothing to force on ${me} (it is ${state}): check-compatibility=false applies to a unit failed by the version check, check-health=false to an upgraded unit waiting on its health check.`;
+      }
+      emit(enqueue, { type: "actionFail", message });
+    }),
+
     /** Still upgrading from an earlier hook: ask the charm again (its handler is idempotent). */
     regrant: enqueueActions(({ context, enqueue }) => {
       if (ownState(context) === "upgrading") emit(enqueue, { type: "grantUpgrade" });
@@ -428,6 +500,11 @@ export const upgradeMachine = setup({
     grantable: ({ context }) =>
       context.substrate === "vm" && context.related && grantBlocker(context) === null,
     /** The upgrade is over: no stack, and every unit idle or completed. */
+    /** force-upgrade names a check this unit is actually waiting on. */
+    forceSkipsCompatibility: ({ context, event }) =>
+      event.type === "forceUpgrade" && forcedChecks(judged(context, event), event).includes("version-compatibility"),
+    forceSkipsHealth: ({ context, event }) =>
+      event.type === "forceUpgrade" && forcedChecks(judged(context, event), event).includes("health"),
     upgradeOver: ({ context }) =>
       context.related &&
       !context.view.stack &&
@@ -485,6 +562,16 @@ export const upgradeMachine = setup({
     resumeUpgrade: { actions: ["adoptView", "resume"] },
     upgradeCompleted: { actions: "ignoreStrayCompletion" },
     upgradeFailed: { target: ".failed", actions: "markFailed" },
+    forceUpgrade: [
+      { guard: "noRelation", actions: { type: "actionFail", params: { message: "Could not find upgrade relation." } } },
+      {
+        guard: "forceSkipsCompatibility",
+        target: ".ready",
+        actions: ["adoptView", "forceThrough", "becomeReady", "maintainStack", "explainWait"],
+      },
+      { guard: "forceSkipsHealth", target: ".completed", actions: ["adoptView", "forceThrough", "markCompleted", "maintainStack"] },
+      { actions: ["adoptView", "refuseForce"] },
+    ],
   },
   states: {
     unset: {},
@@ -495,6 +582,7 @@ export const upgradeMachine = setup({
     upgrading: {
       on: {
         upgradeCompleted: { target: "completed", actions: ["markCompleted", "maintainStack"] },
+        upgradePending: { actions: "reportUnhealthy" },
       },
     },
     completed: {

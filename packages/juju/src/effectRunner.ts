@@ -18,7 +18,7 @@ import { HookToolError } from "./hookTools.js";
  * grant is repeated at the next hook, so the handler must be idempotent), or it could not be (`failed`, with the
  * reason the operator sees in the blocked status).
  */
-export type GrantOutcome = "completed" | "pending" | { readonly failed: string };
+export type GrantOutcome = "completed" | "pending" | { readonly pending: string } | { readonly failed: string };
 
 /**
  * The charm's side of the effects: the callbacks the original library made abstract methods. Only
@@ -55,7 +55,7 @@ export interface UpgradeStep {
 export type DeferrableEventType = "relationCreated" | "relationChanged" | "tick" | "leaderElected" | "upgradeCharm";
 
 /** The events a Juju hook or action maps onto (the core's other events are the charm's answers). */
-export type HookEventType = DeferrableEventType | "preUpgradeCheck" | "resumeUpgrade";
+export type HookEventType = DeferrableEventType | "preUpgradeCheck" | "resumeUpgrade" | "forceUpgrade";
 
 const DEFERRABLE: readonly DeferrableEventType[] = ["relationCreated", "relationChanged", "tick", "leaderElected", "upgradeCharm"];
 
@@ -133,6 +133,8 @@ export class EffectRunner {
   private readonly wanted: { unit: Record<string, string>; app: Record<string, string> };
   private finalStatus: { status: StatusName; message: string } | null = null;
   private problemStatus = false;
+  /** The application status the leader's last step asked for (set once, at the end of the hook, if changed). */
+  private finalAppStatus: { status: StatusName; message: string } | null = null;
   private readonly called = new Set<"preUpgradeCheck" | "onUpgradeGranted" | "logRollbackInstructions">();
   private readonly said = new Set<string>();
   private actionFailed = false;
@@ -183,8 +185,12 @@ export class EffectRunner {
   }
 
   /** Reduce a Juju hook or action event (with the current view) and carry out everything that follows from it. */
-  handle(state: UpgradeState, type: HookEventType): Promise<UpgradeState> {
-    return this.step(state, { type, view: this.view() } as UpgradeEvent, type, 0);
+  handle(state: UpgradeState, type: HookEventType, params: Readonly<Record<string, unknown>> = {}): Promise<UpgradeState> {
+    const event =
+      type === "forceUpgrade"
+        ? ({ type, view: this.view(), checkCompatibility: params["check-compatibility"] !== false, checkHealth: params["check-health"] !== false } as UpgradeEvent)
+        : ({ type, view: this.view() } as UpgradeEvent);
+    return this.step(state, event, type, 0);
   }
 
   /** End of the hook: flush relation writes, persist deferred events, set the final status (once, if changed). */
@@ -200,6 +206,12 @@ export class EffectRunner {
       const current = await this.tools.statusGet();
       if (current.status !== this.finalStatus.status || current.message !== this.finalStatus.message) {
         await this.tools.statusSet(this.finalStatus.status, this.finalStatus.message);
+      }
+    }
+    if (this.finalAppStatus) {
+      const current = await this.tools.statusGet({ application: true });
+      if (current.status !== this.finalAppStatus.status || current.message !== this.finalAppStatus.message) {
+        await this.tools.statusSet(this.finalAppStatus.status, this.finalAppStatus.message, { application: true });
       }
     }
   }
@@ -241,6 +253,9 @@ export class EffectRunner {
           this.finalStatus = { status: effect.status, message: clip(effect.message) };
           this.problemStatus = false;
         }
+        return null;
+      case "setAppStatus":
+        this.finalAppStatus = { status: effect.status, message: clip(effect.message) };
         return null;
       case "log":
         await this.log(LEVELS[effect.level], effect.message);
@@ -361,7 +376,11 @@ export class EffectRunner {
       return { type: "upgradeFailed", cause: `Upgrade of ${this.options.unitName} failed: ${messageOf(error, "onUpgradeGranted threw without a message")}` };
     }
     if (outcome === "completed") return { type: "upgradeCompleted" };
-    if (outcome === "pending") return null;
+    if (outcome === "pending") return { type: "upgradePending", reason: "the charm reports its upgrade is not finished" };
+    if (outcome && typeof outcome === "object" && "pending" in outcome) {
+      const reason = String((outcome as { pending: unknown }).pending ?? "").trim();
+      return { type: "upgradePending", reason: reason || "the charm reports its upgrade is not finished" };
+    }
     if (outcome && typeof outcome === "object" && "failed" in outcome) {
       const reason = String((outcome as { failed: unknown }).failed ?? "").trim();
       return { type: "upgradeFailed", cause: reason || `Upgrade of ${this.options.unitName} failed (onUpgradeGranted gave no reason)` };
@@ -369,7 +388,7 @@ export class EffectRunner {
     // Neither completed nor failed: a charm bug. Failing the hook is loud and loses nothing; guessing would.
     throw new UpgradeError(
       `onUpgradeGranted() resolved to ${JSON.stringify(outcome)}`,
-      'it must resolve to "completed", "pending" or { failed: "<reason>" }',
+      'it must resolve to "completed", "pending", { pending: "<reason>" } or { failed: "<reason>" }',
       "fix the charm's onUpgradeGranted",
     );
   }

@@ -199,8 +199,9 @@ export class HookTools {
   }
 
   /** `status-get --include-data --format=json`: this unit's workload status and message. */
-  async statusGet(): Promise<StatusInfo> {
-    const out = await this.json(StatusOutput, "status-get", ["--include-data", "--format=json"]);
+  async statusGet(options: { readonly application?: boolean | undefined } = {}): Promise<StatusInfo> {
+    const args = options.application ? ["--application", "--include-data", "--format=json"] : ["--include-data", "--format=json"];
+    const out = await this.json(StatusOutput, "status-get", args);
     return { status: out.status, message: out.message };
   }
 

@@ -19,8 +19,10 @@ interface CommonUpgradeOptions {
   /** Check the workload can be upgraded; throw a `ClusterNotReadyError` to refuse, with a message for the operator. */
   preUpgradeCheck(): Promise<void>;
   /**
-   * Upgrade this unit's workload now (idempotently: `pending` means "ask me again next hook"). Resolve
-   * `completed`, `pending` or `{ failed: reason }`; a throw counts as failed with the error's message.
+   * Upgrade this unit's workload now (idempotently), then check its health. Resolve `completed` when it is upgraded
+   * and healthy; `{ pending: reason }` (or `pending`) when it is upgraded but its post-upgrade health check does not
+   * pass yet — the roll waits, the status says why, and this is asked again at the next hook (the health gate);
+   * `{ failed: reason }` when the upgrade failed. A throw counts as failed with the error's message.
    */
   onUpgradeGranted(): Promise<GrantOutcome>;
   /** Log how to roll back; default: the standard two steps, naming the application. */
@@ -89,6 +91,7 @@ function eventOf(hook: HookContext, relationName: string): HookEventType {
   if (hook.kind === "action") {
     if (hook.name === "pre-upgrade-check") return "preUpgradeCheck";
     if (hook.name === "resume-upgrade") return "resumeUpgrade";
+    if (hook.name === "force-upgrade") return "forceUpgrade";
     return "tick";
   }
   if (hook.relation?.name === relationName) {
@@ -252,7 +255,9 @@ export class CharmUpgrade {
     // what a deferred upgrade-charm waits for, so it replays right after it, in the same hook.
     const currentFirst = event === "relationCreated" || hook.kind === "action";
     if (!currentFirst) for (const type of deferred) state = await runner.handle(state, type);
-    state = await runner.handle(state, event);
+    // force-upgrade names the checks to skip as action parameters (both default to true: skip nothing).
+    const params = event === "forceUpgrade" ? await tools.actionGet() : {};
+    state = await runner.handle(state, event, params);
     if (currentFirst) for (const type of deferred) state = await runner.handle(state, type);
     await runner.finish();
 

@@ -23,6 +23,8 @@ export type {
   SimUnitInfo,
 } from "./simulator.js";
 export { PEER_RELATION, Simulator } from "./simulator.js";
+export type { InspectedEvent, SimInspection, SimInspectionEvent, SimInspector, UnitActorRef, UnitSnapshot } from "./simInspection.js";
+export { createSimInspection } from "./simInspection.js";
 export type {
   RehearsalAction,
   RehearsalHook,

@@ -1,6 +1,7 @@
 import type { Substrate, UnitState } from "@charm-upgrade/core";
 import { findViolations } from "./findViolations.js";
 import { DEFAULT_REVISIONS } from "./revisions.js";
+import type { SimInspector } from "./simInspection.js";
 import type { ActionOutcome, Faults, HookOutcome, SimEvent, SimUnitInfo } from "./simulator.js";
 import { Simulator } from "./simulator.js";
 
@@ -26,6 +27,8 @@ export interface RehearsalOptions {
   readonly onProgress?: ((event: SimEvent) => void | Promise<void>) | undefined;
   /** Hook limit of each settle (default 20 000). */
   readonly limit?: number | undefined;
+  /** An xstate inspection observer: each unit shows up as an actor of the upgrade machine (see `createSimInspection`). */
+  readonly inspect?: SimInspector | undefined;
 }
 
 /**
@@ -124,6 +127,7 @@ export async function rehearseUpgrade(options: RehearsalOptions): Promise<Rehear
     failUnits: options.failUnit === undefined ? [] : [options.failUnit],
     faults: options.faults,
     onEvent: options.onProgress,
+    inspect: options.inspect,
   });
   const limit = options.limit;
   const actions: RehearsalAction[] = [];

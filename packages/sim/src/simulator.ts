@@ -3,6 +3,8 @@ import { ClusterNotReadyError, isUnitState, KEYS, parseDependencies } from "@cha
 import type { DispatchResult, GrantOutcome, InMemoryAction, InMemoryLogLine, InMemoryModel, StatusInfo, UpgradeOptions } from "@charm-upgrade/juju";
 import { createUpgrade, InMemoryHookTools } from "@charm-upgrade/juju";
 import type { Random } from "./random.js";
+import type { SimInspection, SimInspector } from "./simInspection.js";
+import { createSimInspection } from "./simInspection.js";
 import { createRandom } from "./random.js";
 import { DEFAULT_REVISIONS, workloadVersion } from "./revisions.js";
 
@@ -64,6 +66,11 @@ export interface SimulatorOptions {
   readonly onEvent?: ((event: SimEvent) => void | Promise<void>) | undefined;
   /** The application's config `pause-after-unit-upgrade` (default: unset, i.e. `first`); see {@link Simulator.config}. */
   readonly pauseAfterUnitUpgrade?: string | undefined;
+  /**
+   * An xstate inspection observer (e.g. `@statelyai/inspect`'s `inspector.inspect`): every unit shows up as an
+   * actor of the upgrade machine, with each event it reduces and its snapshots (see {@link createSimInspection}).
+   */
+  readonly inspect?: SimInspector | undefined;
 }
 
 /** How a hook or action ended: committed (`ok`), crashed by an injected fault, or failed (threw, or `action-fail`). */
@@ -243,6 +250,7 @@ export class Simulator {
   private readonly random: Random;
   private readonly faults: Faults;
   private readonly onEvent: SimulatorOptions["onEvent"];
+  private readonly inspection: SimInspection | null;
   /** The application's config, read by every hook (`juju config` changes it for the next hooks). */
   readonly config: { pauseAfterUnitUpgrade?: string | undefined } = {};
   private readonly failPreUpgradeCheck: string | undefined;
@@ -274,6 +282,7 @@ export class Simulator {
     this.random = createRandom(this.seed);
     this.faults = options.faults ?? {};
     this.onEvent = options.onEvent;
+    this.inspection = options.inspect ? createSimInspection(options.inspect) : null;
     this.config.pauseAfterUnitUpgrade = options.pauseAfterUnitUpgrade;
     this.failPreUpgradeCheck = options.failPreUpgradeCheck;
     this.failing = new Set(options.failUnits ?? []);
@@ -690,6 +699,7 @@ export class Simulator {
     const common = {
       dependencies: deps,
       pauseAfterUnitUpgrade: this.config.pauseAfterUnitUpgrade,
+      inspect: this.inspection?.forUnit(unit.name),
       preUpgradeCheck: async () => {
         if (this.failPreUpgradeCheck !== undefined) {
           throw new ClusterNotReadyError(this.failPreUpgradeCheck, "the simulated charm was told to refuse", "run the simulation without failPreUpgradeCheck");

@@ -4,7 +4,7 @@ import type { UpgradeEvent } from "../events.js";
 import type { PeerView } from "../peerView.js";
 import { KEYS, readPeerView } from "../peerView.js";
 import { createUpgradeState, reduce } from "../reduce.js";
-import type { UpgradeState } from "../reduce.js";
+import type { ReduceResult, UpgradeState } from "../reduce.js";
 import type { Substrate } from "../substrate.js";
 import type { UnitState } from "../unitState.js";
 import { isUnitState } from "../unitState.js";
@@ -52,7 +52,14 @@ export interface ModelUnit {
 
 /** One thing that happened, for assertions and counterexamples. */
 export type TraceEntry =
-  | { readonly kind: "hook"; readonly unit: number; readonly event: string; readonly effects: readonly Effect[] }
+  | {
+      readonly kind: "hook";
+      readonly unit: number;
+      readonly event: string;
+      readonly effects: readonly Effect[];
+      /** The hook crashed after its work: its relation writes were discarded and Juju retries it. */
+      readonly crashed?: true;
+    }
   | { readonly kind: "grant"; readonly unit: number; readonly upgrading: readonly number[]; readonly held?: readonly number[] }
   | { readonly kind: "commit"; readonly unit: number; readonly unitData: Record<string, string>; readonly appData: Record<string, string> }
   | { readonly kind: "partition"; readonly partition: number }
@@ -70,6 +77,55 @@ export interface ClusterOptions {
   readonly buildStack?: (ids: readonly number[], leader: number) => number[];
   /** Units whose upgrade fails (the charm reports `upgradeFailed`). */
   readonly failUnits?: readonly number[];
+  /**
+   * The reducer every hook runs through (default: the core's {@link reduce}). Verification passes a memoised one
+   * for speed, and a deliberately broken one to prove that its checker catches a bug.
+   */
+  readonly reduce?: (state: UpgradeState, event: UpgradeEvent) => ReduceResult;
+  /**
+   * The charm upgrades its workload over more than one hook (default `false`: it answers every grant at once). On
+   * the first grant (the unit's committed state is not yet `upgrading`) the charm starts the upgrade and answers
+   * nothing, and a later hook (`tick`: the workload restarted) is queued; when granted again while `upgrading`,
+   * it answers `upgradeCompleted` (or `upgradeFailed`). Other units then see `upgrading` committed.
+   */
+  readonly asyncUpgrades?: boolean;
+}
+
+/** Options of {@link ClusterModel.runNext}. */
+export interface RunOptions {
+  /**
+   * The hook crashes after doing its work: effects outside Juju (the workload upgrade, the StatefulSet partition)
+   * have happened, but Juju discards its relation writes, the charm's deferred events are as before the hook, and
+   * Juju retries the same hook before any other of that unit.
+   */
+  readonly crash?: boolean;
+}
+
+/** A unit in a {@link ClusterSnapshot}. */
+export interface UnitSnapshot {
+  readonly id: number;
+  readonly databag: Readonly<Record<string, string>>;
+  readonly revision: Revision;
+  readonly workload: string;
+  readonly queue: readonly QueuedHook[];
+  readonly deferred: readonly HookEventType[];
+  readonly restarting: boolean;
+}
+
+/**
+ * Everything that decides what a {@link ClusterModel} does next, as plain data (the trace is not part of it):
+ * take one with {@link ClusterModel.snapshot}, go back to it with {@link ClusterModel.restore}.
+ */
+export interface ClusterSnapshot {
+  /** Units in the model's order (the order `runnable()` lists them). */
+  readonly units: readonly UnitSnapshot[];
+  readonly appData: Readonly<Record<string, string>>;
+  readonly leader: number;
+  readonly partition: number;
+  readonly template: Revision;
+  readonly failUnits: readonly number[];
+  readonly pauseAfter: unknown;
+  readonly holds: readonly (readonly [number, string])[];
 }
 
 /** The result of running an action. */
@@ -101,6 +157,9 @@ export class ClusterModel {
   /** Units whose charm holds the roll, with the reason (e.g. a backup running there). */
   readonly holds = new Map<number, string>();
   private readonly buildStack: (ids: readonly number[], leader: number) => number[];
+  private readonly reduceHook: (state: UpgradeState, event: UpgradeEvent) => ReduceResult;
+  /** See {@link ClusterOptions.asyncUpgrades}. */
+  asyncUpgrades: boolean;
 
   constructor(options: ClusterOptions) {
     this.app = options.app ?? "app";
@@ -109,6 +168,8 @@ export class ClusterModel {
     this.template = options.revision;
     this.failUnits = new Set(options.failUnits ?? []);
     this.buildStack = options.buildStack ?? defaultStack;
+    this.reduceHook = options.reduce ?? reduce;
+    this.asyncUpgrades = options.asyncUpgrades ?? false;
     for (let id = 0; id < options.units; id++) this.addUnit(id, options.revision);
   }
 
@@ -188,13 +249,108 @@ export class ClusterModel {
     return [...this.units.values()].filter((u) => u.queue.length > 0).map((u) => u.id);
   }
 
-  /** Run the next queued hook of `unit`. */
-  runNext(unit: number): void {
+  /** Run the next queued hook of `unit` (with `{ crash: true }`: the hook crashes, see {@link RunOptions}). */
+  runNext(unit: number, options: RunOptions = {}): void {
     const u = this.units.get(unit);
     const queued = u?.queue.shift();
     if (!u || !queued) return;
-    this.runHook(u, queued.type);
+    if (options.crash) {
+      const deferred = [...u.deferred];
+      this.runHook(u, queued.type, true);
+      u.deferred = deferred;
+      u.queue.unshift(queued);
+    } else {
+      this.runHook(u, queued.type);
+    }
     if (this.substrate === "k8s") this.k8sController();
+  }
+
+  /** The model's state as plain data (copied; revisions are shared, they are never mutated). */
+  snapshot(): ClusterSnapshot {
+    return {
+      units: [...this.units.values()].map((u) => ({
+        id: u.id,
+        databag: { ...u.databag },
+        revision: u.revision,
+        workload: u.workload,
+        queue: u.queue.map((q) => ({ ...q })),
+        deferred: [...u.deferred],
+        restarting: u.restarting,
+      })),
+      appData: { ...this.appData },
+      leader: this.leader,
+      partition: this.partition,
+      template: this.template,
+      failUnits: [...this.failUnits],
+      pauseAfter: this.pauseAfter,
+      holds: [...this.holds],
+    };
+  }
+
+  /**
+   * Go back to a {@link snapshot} (the trace is kept). Revisions are told apart by name, so a snapshot that went
+   * through JSON restores to a model whose pods compare equal to the template when they run the same revision.
+   */
+  restore(snapshot: ClusterSnapshot): void {
+    const revisions = new Map<string, Revision>([[snapshot.template.name, snapshot.template]]);
+    const intern = (r: Revision): Revision => {
+      const known = revisions.get(r.name);
+      if (known) return known;
+      revisions.set(r.name, r);
+      return r;
+    };
+    this.units.clear();
+    for (const u of snapshot.units) {
+      this.units.set(u.id, {
+        id: u.id,
+        databag: { ...u.databag },
+        revision: intern(u.revision),
+        workload: u.workload,
+        queue: u.queue.map((q) => ({ ...q })),
+        deferred: [...u.deferred],
+        restarting: u.restarting,
+      });
+    }
+    this.appData = { ...snapshot.appData };
+    this.leader = snapshot.leader;
+    this.partition = snapshot.partition;
+    this.template = snapshot.template;
+    this.failUnits = new Set(snapshot.failUnits);
+    this.pauseAfter = snapshot.pauseAfter;
+    this.holds.clear();
+    for (const [id, reason] of snapshot.holds) this.holds.set(id, reason);
+    this.version++;
+  }
+
+  /** An independent copy of this model (same options and state; an empty trace). */
+  clone(): ClusterModel {
+    const copy = new ClusterModel({
+      app: this.app,
+      units: 0,
+      substrate: this.substrate,
+      revision: this.template,
+      leader: this.leader,
+      buildStack: this.buildStack,
+      reduce: this.reduceHook,
+      asyncUpgrades: this.asyncUpgrades,
+    });
+    copy.restore(this.snapshot());
+    return copy;
+  }
+
+  /**
+   * A canonical text of the model's state: JSON with sorted keys, units by number, revisions by name, the trace
+   * left out. Two models with the same key behave the same from here on; use it to deduplicate states.
+   */
+  canonicalKey(): string {
+    const s = this.snapshot();
+    return stableJson({
+      ...s,
+      units: [...s.units].sort((a, b) => a.id - b.id).map((u) => ({ ...u, revision: u.revision.name })),
+      template: s.template.name,
+      failUnits: [...s.failUnits].sort((a, b) => a - b),
+      holds: [...s.holds].sort((a, b) => a[0] - b[0]),
+    });
   }
 
   /** `juju refresh`: new charm code. Machines: every unit gets upgrade-charm. Kubernetes: the template changes. */
@@ -244,7 +400,7 @@ export class ClusterModel {
     outdated.queue = [{ type: "upgradeCharm" }, ...outdated.queue.filter((e) => e.type !== "upgradeCharm")];
   }
 
-  private runHook(u: ModelUnit, event: HookEventType | "preUpgradeCheck" | "resumeUpgrade"): ActionOutcome {
+  private runHook(u: ModelUnit, event: HookEventType | "preUpgradeCheck" | "resumeUpgrade", crash = false): ActionOutcome {
     const unitWrites: Record<string, string> = {};
     const appWrites: Record<string, string> = {};
     let outcome: ActionOutcome = { ok: true, message: "", results: {} };
@@ -273,7 +429,7 @@ export class ClusterModel {
     const allEffects: Effect[] = [];
     const apply = (ev: UpgradeEvent, depth: number) => {
       const withView = "view" in ev ? ({ ...ev, view: view() } as UpgradeEvent) : ev;
-      const result = reduce(state, withView);
+      const result = this.reduceHook(state, withView);
       state = result.state;
       allEffects.push(...result.effects);
       // The charm's answers are reduced after this step's effects are all carried out, in order.
@@ -304,6 +460,11 @@ export class ClusterModel {
             // Holds the cluster can know of: committed to a databag (a charm's hold takes effect at its next hook).
             const held = [...this.units.values()].filter((o) => o.databag[KEYS.hold]).map((o) => o.id);
             this.trace.push({ kind: "grant", unit: u.id, upgrading, held });
+            if (this.asyncUpgrades && u.databag[KEYS.state] !== "upgrading") {
+              // The upgrade started; the charm answers when granted again in a later hook.
+              this.enqueue(u, "tick");
+              break;
+            }
             if (this.failUnits.has(u.id)) {
               feedback.push({ type: "upgradeFailed", cause: `simulated failure of ${this.app}/${u.id}` });
             } else {
@@ -330,6 +491,10 @@ export class ClusterModel {
     };
     for (const ev of pending) apply(ev, 0);
     if (outcome.ok) outcome = { ok: true, message: results.message ?? "", results };
+    if (crash) {
+      this.trace.push({ kind: "hook", unit: u.id, event, effects: allEffects, crashed: true });
+      return outcome;
+    }
     this.trace.push({ kind: "hook", unit: u.id, event, effects: allEffects });
     this.commit(u, unitWrites, appWrites);
     if (event === "upgradeCharm") u.restarting = false;
@@ -352,6 +517,17 @@ export class ClusterModel {
       if (appChanged && other.id !== this.leader) this.enqueue(other, "relationChanged", this.app);
     }
   }
+}
+
+/** JSON with object keys sorted at every level, so equal data always gives the same text. */
+function stableJson(value: unknown): string {
+  if (value === undefined) return "null";
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(",")}}`;
 }
 
 /** The workload version a revision installs: the `version` of its `workload` entry, else of its first entry. */

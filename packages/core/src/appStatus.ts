@@ -1,0 +1,47 @@
+import type { Effect } from "./effects.js";
+import { holdBlocker, pauseBlocker, topOfStack, unitName, unitsDone, participants } from "./protocol.js";
+import type { UpgradeContext } from "./upgradeContext.js";
+
+/** Juju shows 120 characters of a status message. */
+const WIDTH = 120;
+const clip = (text: string) => (text.length > WIDTH ? `${text.slice(0, WIDTH - 1)}…` : text);
+
+/**
+ * The application status the leader keeps while an upgrade runs: where the roll stands, the operator's next step,
+ * and how to roll back — the original set no application status at all. `null` when there is nothing to say
+ * (no upgrade planned or running); the adapter then leaves the status alone.
+ */
+export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "setAppStatus" }> | null {
+  const { view, app } = context;
+  if (!view.leader || !context.related) return null;
+  const status = (s: "active" | "maintenance" | "waiting" | "blocked", message: string) =>
+    ({ type: "setAppStatus", status: s, message: clip(message) }) as const;
+  const back = `roll back: juju refresh ${app} --revision <previous>`;
+  const failed = view.units.find((unit) => unit.state === "failed");
+  const recovery = view.units.some((unit) => unit.state === "recovery") || view.rollback === true;
+  if (failed && !recovery) {
+    return status("blocked", `${unitName(context, failed.id)} failed its upgrade. Run pre-upgrade-check on the leader, then ${back}`);
+  }
+  if (recovery && (view.stack || view.units.some((unit) => unit.state !== "idle"))) {
+    const left = view.stack?.length ?? 0;
+    return status("blocked", `Rolling back (${left} unit${left === 1 ? "" : "s"} to go): run juju refresh ${app} --revision <previous> if not done yet`);
+  }
+  if (!view.stack) {
+    return view.units.some((unit) => unit.state === "completed") ? status("maintenance", "Upgrade finishing: units returning to idle") : null;
+  }
+  const total = participants(view).length;
+  const done = unitsDone(view);
+  const top = topOfStack(view);
+  if (view.units.every((unit) => unit.state === "idle")) return status("active", `Upgrade planned: run juju refresh ${app}`);
+  const progress = `Upgrading ${app} (${done}/${total} done)`;
+  const problem = context.settings.problem;
+  if (problem) return status("blocked", `${progress}: ${problem}`);
+  const held = holdBlocker(context);
+  if (held) return status("waiting", `${progress}, ${held}`);
+  const paused = pauseBlocker(context);
+  if (paused && top !== null) {
+    return status("waiting", `${progress}, paused: check the upgraded units, then run resume-upgrade on ${unitName(context, context.unit)}; or ${back}`);
+  }
+  const next = top === null ? "" : `: ${unitName(context, top)} next`;
+  return status("maintenance", `${progress}${next}; to ${back}`);
+}
