@@ -65,8 +65,11 @@ function forcedChecks(context: UpgradeContext, event: Extract<UpgradeEvent, { ty
 
 /** The fresh view an event carries, or the context's when it carries none. */
 function viewOf(context: UpgradeContext, event: UpgradeEvent): PeerView {
-  if ("view" in event && event.view) return withOwnState(event.view, context.unit, ownState(context) ?? stateIn(event.view, context.unit));
-  return context.view;
+  if (!("view" in event) || !event.view) return context.view;
+  const mine = ownState(context) ?? stateIn(event.view, context.unit);
+  // Usually the fresh view already records this unit's state: no copy of every unit is needed then.
+  if (stateIn(event.view, context.unit) === mine && event.view.units.some((u) => u.id === context.unit)) return event.view;
+  return withOwnState(event.view, context.unit, mine);
 }
 
 function stateIn(view: PeerView, unit: number): UnitState | null {
@@ -74,9 +77,16 @@ function stateIn(view: PeerView, unit: number): UnitState | null {
 }
 
 /** The context as it will be once the event's view is adopted: what guards must judge. */
+const judgedCache = new WeakMap<UpgradeEvent, { context: UpgradeContext; judged: UpgradeContext }>();
+
 function judged(context: UpgradeContext, event: UpgradeEvent): UpgradeContext {
+  // Guards and actions judge the same (context, event) pair many times per step; compute it once.
+  const cached = judgedCache.get(event);
+  if (cached && cached.context === context) return cached.judged;
   const related = "view" in event ? event.view !== null || context.related : context.related;
-  return { ...context, related, view: viewOf(context, event) };
+  const result = { ...context, related, view: viewOf(context, event) };
+  judgedCache.set(event, { context, judged: result });
+  return result;
 }
 
 const noop = () => {};
