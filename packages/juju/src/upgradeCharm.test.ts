@@ -59,6 +59,8 @@ class World {
   readonly checks: string[] = [];
   readonly steps: UpgradeStep[] = [];
   leader = "db/0";
+  /** The application status (only the leader sets it). */
+  appStatus: StatusInfo = { status: "unknown", message: "" };
   /** The application's config `pause-after-unit-upgrade`. */
   pauseAfter: string | undefined = "none";
   /** False until the peer relation exists (early hooks such as install). */
@@ -135,11 +137,11 @@ class World {
   }
 
   /** Run one hook (or, with `actions/…`, an action) on `name`; returns what happened. */
-  async run(name: string, hook: string, remoteUnit?: string): Promise<HookRun> {
+  async run(name: string, hook: string, remoteUnit?: string, params: Record<string, unknown> = {}): Promise<HookRun> {
     const unit = this.unit(name);
     const isAction = hook.startsWith("actions/");
     const hookName = isAction ? hook.slice("actions/".length) : hook;
-    const action = isAction ? { name: hookName, params: {}, results: {}, failure: null, logs: [] } : null;
+    const action = isAction ? { name: hookName, params, results: {}, failure: null, logs: [] } : null;
     const model = {
       unit: name,
       leader: name === this.leader,
@@ -147,7 +149,7 @@ class World {
       databags: this.databags,
       appData: this.appData,
       status: unit.status,
-      appStatus: { status: "unknown", message: "" },
+      appStatus: this.appStatus,
       state: unit.state,
       logs: [] as InMemoryLogLine[],
       action,
@@ -177,6 +179,7 @@ class World {
       error = e;
     }
     unit.status = model.status;
+    this.appStatus = model.appStatus;
     unit.logs.push(...model.logs);
     if (error) {
       juju.discard();
@@ -602,5 +605,74 @@ describe("Kubernetes", () => {
     };
     await world.run("db/0", "actions/pre-upgrade-check");
     expect(partitions).toEqual([2]);
+  });
+});
+
+describe("beyond the original (pause policy, health gate, force-upgrade, application status)", () => {
+  it("pause-after-unit-upgrade=first: machines wait after the first unit until resume-upgrade on the leader", async () => {
+    const world = await deployed();
+    world.pauseAfter = "first";
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.granted).toEqual(["db/2"]);
+    expect(world.appStatus.status).toBe("waiting");
+    expect(world.appStatus.message).toMatch(/paused: check the upgraded units, then run resume-upgrade on db\/0/);
+    const resumed = await world.run("db/0", "actions/resume-upgrade");
+    expect(resumed.action?.results).toMatchObject({ message: "Upgrade will resume on unit 1" });
+    await world.settle();
+    expect(world.granted).toEqual(["db/2", "db/1", "db/0"]);
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+  });
+
+  it("the health gate: an unhealthy upgraded unit holds the roll, says so, and is retried on later hooks", async () => {
+    const world = await deployed();
+    let healthy = false;
+    world.unit("db/2").grantOutcome = async () => (healthy ? "completed" : { pending: "replica lag 30s" });
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.states()["db/2"]).toBe("upgrading");
+    expect(world.unit("db/2").status.message).toBe("Unhealthy after upgrade: replica lag 30s. Fix it, or force-upgrade check-health=false, or roll back");
+    expect(world.granted.filter((u) => u !== "db/2")).toEqual([]);
+    healthy = true;
+    await world.run("db/2", "update-status");
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+  });
+
+  it("force-upgrade check-health=false completes the waiting unit, and the skip is recorded in its databag", async () => {
+    const world = await deployed();
+    world.unit("db/2").grantOutcome = async () => ({ pending: "replica lag 30s" });
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    const none = await world.run("db/2", "actions/force-upgrade");
+    expect(none.action?.failure).toMatch(/must skip at least one check/);
+    const forced = await world.run("db/2", "actions/force-upgrade", undefined, { "check-health": false });
+    expect(forced.action?.failure).toBeNull();
+    expect(forced.action?.results).toMatchObject({ "skipped-checks": "health" });
+    expect(world.databags["db/2"]?.["upgrade-skipped-checks"]).toBe('["health"]');
+    expect(logText(world.unit("db/2"))).toMatch(/skipped the health check at the operator's request/);
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+  });
+
+  it("force-upgrade check-compatibility=false lets the leader failed by the version check go on", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    const incompatible = { workload: { dependencies: {}, name: "workload", upgrade_supported: "^9", version: "9.0.0" } };
+    world.refresh(incompatible);
+    await world.settle();
+    expect(world.states()["db/0"]).toBe("failed");
+    expect(world.appStatus.status).toBe("blocked");
+    const forced = await world.run("db/0", "actions/force-upgrade", undefined, { "check-compatibility": false });
+    expect(forced.action?.results).toMatchObject({ "skipped-checks": "version-compatibility" });
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
   });
 });
