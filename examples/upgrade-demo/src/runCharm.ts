@@ -80,6 +80,8 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
     dependencies,
     tools,
     env,
+    // Read in every hook, so `juju config` takes effect before the next unit; an invalid value blocks, never throws.
+    pauseAfterUnitUpgrade: await tools.configGet("pause-after-unit-upgrade"),
     async preUpgradeCheck(): Promise<void> {
       if (workload.has("fail-precheck")) {
         throw new ClusterNotReadyError(
@@ -87,16 +89,6 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
           "the demo refuses the pre-upgrade check while its fail-precheck marker exists",
           `remove ${workload.path("fail-precheck")} on ${hook.unitName}, then run pre-upgrade-check again`,
         );
-      }
-      if (substrate === "k8s") {
-        const permission = await (await kubernetes()).canPatch();
-        if (!permission.allowed) {
-          throw new ClusterNotReadyError(
-            `The charm may not patch StatefulSet ${hook.appName}`,
-            permission.reason ?? "its service account lacks the permission",
-            `juju trust ${hook.appName} --scope=cluster`,
-          );
-        }
       }
     },
     async onUpgradeGranted(): Promise<GrantOutcome> {
@@ -116,6 +108,10 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
           substrate,
           async setPartition(partition: number): Promise<void> {
             await (await kubernetes()).setPartition(partition);
+          },
+          // Asked first by pre-upgrade-check: an untrusted charm is told to run `juju trust` before anything moves.
+          async checkTrust() {
+            return (await kubernetes()).canPatch();
           },
         })
       : createUpgrade({

@@ -205,6 +205,11 @@ export class HookTools {
     return { status: out.status, message: out.message };
   }
 
+  /** `config-get --format=json <key>`: one charm config value (`null` when unset). */
+  configGet(key: string): Promise<unknown> {
+    return this.json(v.unknown(), "config-get", ["--format=json", key]);
+  }
+
   /** `action-get --format=json`: the running action's parameters. */
   actionGet(): Promise<Record<string, unknown>> {
     return this.json(

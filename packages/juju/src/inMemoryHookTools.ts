@@ -47,6 +47,8 @@ export interface InMemoryModel {
   action: InMemoryAction | null;
   /** What `application-version-set` last set. */
   applicationVersion: string;
+  /** The charm's config, as `config-get` reports it (absent: empty). */
+  config?: Record<string, unknown>;
 }
 
 /** The parts of an {@link InMemoryModel} a caller must or may give; everything else starts empty. */
@@ -427,6 +429,13 @@ export class InMemoryHookTools {
         const info = flags.has("application") ? model.appStatus : model.status;
         if (!flags.has("include-data")) return goJson({ status: info.status });
         return goJson({ message: info.message, status: info.status, "status-data": {} });
+      }
+      case "config-get": {
+        const { flags, positional } = parseArgs(args, [], ["format"]);
+        requireJson(flags);
+        const config = model.config ?? {};
+        const [key] = positional;
+        return goJson(key === undefined ? config : (config[key] ?? null));
       }
       case "action-get": {
         const { flags, positional } = parseArgs(args, [], ["format"]);
