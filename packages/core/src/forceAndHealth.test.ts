@@ -4,6 +4,7 @@ import type { PeerDatabags } from "./peerView.js";
 import { readPeerView } from "./peerView.js";
 import { createUpgradeState, reduce } from "./reduce.js";
 import type { UpgradeState } from "./reduce.js";
+import { planFromSnapshot } from "./plan.js";
 import { INCOMPATIBLE, NEW, OLD } from "./testing/index.js";
 
 const stored = JSON.stringify(OLD.dependencies);
@@ -90,5 +91,37 @@ describe("application status (leader)", () => {
     expect(of(reduce(at(0, idle), { type: "tick", view: readPeerView(idle) }).effects, "setAppStatus")).toEqual([]);
     const running = raw({ 0: "ready", 1: "ready" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, false);
     expect(of(reduce(at(0, running), { type: "tick", view: readPeerView(running) }).effects, "setAppStatus")).toEqual([]);
+  });
+});
+
+describe("the plan", () => {
+  it("pre-upgrade-check returns the order, where the roll pauses, the running versions and the checks it ran", () => {
+    const bags = raw({ 0: "idle", 1: "idle", 2: "idle" }, { dependencies: stored }, true);
+    const state = createUpgradeState({ app: "db", unit: 0, substrate: "vm", dependencies: OLD.dependencies, view: readPeerView(bags) });
+    const ran = reduce(state, { type: "preUpgradeCheck", view: readPeerView(bags) });
+    const results = of(reduce(ran.state, { type: "preUpgradeCheckPassed", stack: [0, 1, 2] }).effects, "actionResult")[0]?.results;
+    expect(results).toEqual({
+      message: "Pre-upgrade check passed. Upgrade order: db/2, db/1, db/0. Now run juju refresh db.",
+      "upgrade-order": "db/2, db/1, db/0",
+      pauses: "after db/2 (pause-after-unit-upgrade=first), until resume-upgrade",
+      "running-versions": "workload 1.0.0 (upgrade_supported >=1)",
+      compatibility: "checked on upgrade-charm by db/0: each key's running version against the new revision's upgrade_supported",
+      checks: "peer data valid; every unit idle; the charm's pre-upgrade check passed",
+    });
+  });
+
+  it("charm-upgrade plan computes the same from a snapshot of the databags", () => {
+    const snapshot = {
+      app: "db",
+      substrate: "k8s" as const,
+      leader: 1,
+      databags: { units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/4": { state: "idle" } }, app: { dependencies: stored } },
+      settings: { pauseAfterUnitUpgrade: "all" },
+    };
+    const { results, problems } = planFromSnapshot(snapshot);
+    expect(problems).toEqual([]);
+    expect(results["upgrade-order"]).toBe("db/4, db/1, db/0");
+    expect(results.pauses).toBe("after every unit (pause-after-unit-upgrade=all), until resume-upgrade");
+    expect(results.message).toBe("Proposed. Upgrade order: db/4, db/1, db/0. Now run juju refresh db.");
   });
 });

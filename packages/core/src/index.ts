@@ -65,3 +65,5 @@ export { machineStates, mermaidDiagram, transitionMarkdown, transitionTable } fr
 export type { PausePolicy, RawUpgradeSettings, UpgradeSettings } from "./settings.js";
 export { DEFAULT_SETTINGS, PAUSE_POLICIES, readSettings } from "./settings.js";
 export { appStatusOf } from "./appStatus.js";
+export type { PlanSnapshot } from "./plan.js";
+export { planFromSnapshot, planResults } from "./plan.js";

@@ -23,6 +23,7 @@ import {
   unitName,
   withOwnState,
 } from "./protocol.js";
+import { planResults } from "./plan.js";
 import { readSettings } from "./settings.js";
 import type { UnitState } from "./unitState.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
@@ -316,31 +317,7 @@ export const upgradeMachine = setup({
       }
       emit(enqueue, { type: "writeAppData", data });
       enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
-      const upgradeOrder = [...stack].reverse();
-      const order = upgradeOrder.map((id) => unitName(context, id)).join(", ");
-      const { pauseAfter, problem } = context.settings;
-      const first = upgradeOrder[0];
-      const pauses =
-        pauseAfter === "none" || upgradeOrder.length < 2
-          ? "never"
-          : pauseAfter === "first"
-            ? `after ${first === undefined ? "the first unit" : unitName(context, first)} (pause-after-unit-upgrade=first), until resume-upgrade`
-            : "after every unit (pause-after-unit-upgrade=all), until resume-upgrade";
-      const running = Object.entries(context.dependencies)
-        .map(([key, model]) => `${key} ${model.version} (upgrade_supported ${model.upgrade_supported})`)
-        .join("; ");
-      const checker = context.substrate === "vm" ? unitName(context, context.unit) : `the highest unit (${unitName(context, first ?? 0)})`;
-      emit(enqueue, {
-        type: "actionResult",
-        results: {
-          message: `Pre-upgrade check passed. Upgrade order: ${order}. Now run juju refresh ${context.app}.`,
-          "upgrade-order": order,
-          pauses: problem ? `after every unit: ${problem}` : pauses,
-          "running-versions": running,
-          compatibility: `checked on upgrade-charm by ${checker}: each key's running version against the new revision's upgrade_supported`,
-          checks: `peer data valid; every unit idle; the charm's pre-upgrade check passed${context.substrate === "k8s" ? "; the charm may patch its StatefulSet" : ""}`,
-        },
-      });
+      emit(enqueue, { type: "actionResult", results: { ...planResults(context, stack) } });
     }),
 
     /** resume-upgrade: let the next unit through, when (and only when) the upgrade waits for it. */

@@ -217,10 +217,28 @@ export class ClusterModel {
     if (!this.cached || this.cached.version !== this.version) {
       const units: Record<string, Record<string, string>> = {};
       for (const u of this.units.values()) units[`${this.app}/${u.id}`] = u.databag;
-      this.cached = { version: this.version, view: readPeerView({ leader: false, units, app: this.appData }) };
+      this.cached = { version: this.version, view: this.readView(units, this.appData) };
     }
     return { ...this.cached.view, leader: unit === this.leader };
   }
+
+  /**
+   * Validate databags into a view, remembering views by content: every unit reads the same data, and a state
+   * that is restored or reached again reads what was validated before. (The view depends only on the databags;
+   * `leader` is set by the caller.)
+   */
+  private readView(units: Record<string, Record<string, string>>, app: Record<string, string>): PeerView {
+    const key = JSON.stringify([units, app]);
+    let view = this.views.get(key);
+    if (!view) {
+      if (this.views.size >= 4096) this.views.clear();
+      view = readPeerView({ leader: false, units, app });
+      this.views.set(key, view);
+    }
+    return view;
+  }
+
+  private readonly views = new Map<string, PeerView>();
 
   /** Bumped on every change of the databags or membership; keys the cached view. */
   private version = 0;
@@ -342,15 +360,25 @@ export class ClusterModel {
    * A canonical text of the model's state: JSON with sorted keys, units by number, revisions by name, the trace
    * left out. Two models with the same key behave the same from here on; use it to deduplicate states.
    */
-  canonicalKey(): string {
-    const s = this.snapshot();
-    return stableJson({
-      ...s,
-      units: [...s.units].sort((a, b) => a.id - b.id).map((u) => ({ ...u, revision: u.revision.name })),
-      template: s.template.name,
-      failUnits: [...s.failUnits].sort((a, b) => a - b),
-      holds: [...s.holds].sort((a, b) => a[0] - b[0]),
-    });
+  canonicalKey(snapshot: ClusterSnapshot = this.snapshot()): string {
+    // The same text as a generic sorted-keys JSON encoder would give, written out field by field (alphabetical
+    // order) because explorations compute it for every state they reach.
+    const s = snapshot;
+    const units = [...s.units]
+      .sort((a, b) => a.id - b.id)
+      .map((u) => {
+        const queue = u.queue.map((q) => (q.source === undefined ? `{"type":${JSON.stringify(q.type)}}` : `{"source":${JSON.stringify(q.source)},"type":${JSON.stringify(q.type)}}`));
+        return (
+          `{"databag":${sortedRecord(u.databag)},"deferred":${JSON.stringify(u.deferred)},"id":${u.id},"queue":[${queue.join(",")}],` +
+          `"restarting":${u.restarting},"revision":${JSON.stringify(u.revision.name)},"workload":${JSON.stringify(u.workload)}}`
+        );
+      });
+    const failUnits = [...s.failUnits].sort((a, b) => a - b);
+    const holds = [...s.holds].sort((a, b) => a[0] - b[0]);
+    return (
+      `{"appData":${sortedRecord(s.appData)},"failUnits":${JSON.stringify(failUnits)},"holds":${JSON.stringify(holds)},"leader":${s.leader},` +
+      `"partition":${s.partition},"pauseAfter":${stableJson(s.pauseAfter)},"template":${JSON.stringify(s.template.name)},"units":[${units.join(",")}]}`
+    );
   }
 
   /** `juju refresh`: new charm code. Machines: every unit gets upgrade-charm. Kubernetes: the template changes. */
@@ -412,7 +440,7 @@ export class ClusterModel {
       for (const other of this.units.values()) {
         units[`${this.app}/${other.id}`] = other.id === u.id ? { ...other.databag, ...unitWrites } : other.databag;
       }
-      return readPeerView({ leader: isLeader, units, app: { ...this.appData, ...appWrites } });
+      return { ...this.readView(units, { ...this.appData, ...appWrites }), leader: isLeader };
     };
     let state: UpgradeState = createUpgradeState({
       app: this.app,
@@ -519,15 +547,38 @@ export class ClusterModel {
   }
 }
 
+/** A string record as JSON with its keys sorted. */
+function sortedRecord(record: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(record).sort();
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    out += `${i ? "," : ""}${JSON.stringify(key)}:${JSON.stringify(record[key])}`;
+  }
+  return `${out}}`;
+}
+
 /** JSON with object keys sorted at every level, so equal data always gives the same text. */
 function stableJson(value: unknown): string {
   if (value === undefined) return "null";
   if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(",")}}`;
+  let out: string;
+  if (Array.isArray(value)) {
+    out = "[";
+    for (let i = 0; i < value.length; i++) out += (i ? "," : "") + stableJson(value[i]);
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  out = "{";
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${first ? "" : ","}${JSON.stringify(key)}:${stableJson(item)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** The workload version a revision installs: the `version` of its `workload` entry, else of its first entry. */

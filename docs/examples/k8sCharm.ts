@@ -1,0 +1,53 @@
+/**
+ * The guide's Kubernetes charm: the same workload in a StatefulSet, upgraded pod by pod.
+ *
+ * @module
+ */
+import { ClusterNotReadyError } from "@charm-upgrade/core";
+import type { CharmUpgrade, GrantOutcome } from "@charm-upgrade/juju";
+import { createUpgrade, HookTools, readHookContext } from "@charm-upgrade/juju";
+import { createPartitionSetter } from "@charm-upgrade/k8s";
+import { DEPENDENCIES } from "./dependencies.js";
+import type { JujuPorts } from "./vmCharm.js";
+import { configGet } from "./vmCharm.js";
+import type { Workload } from "./workload.js";
+
+// #region create
+/** The upgrade coordinator of the Kubernetes charm, created in every hook. */
+export async function createK8sUpgrade(workload: Workload, juju: JujuPorts = {}): Promise<CharmUpgrade> {
+  const tools = juju.tools ?? new HookTools();
+  const hook = readHookContext(juju.env ?? process.env);
+  // The StatefulSet is named after the application, in the namespace named after the model. Nothing is loaded or
+  // sent until a method is called: `@kubernetes/client-node` is imported on first use.
+  const statefulSet = createPartitionSetter({ namespace: hook.modelName, statefulSet: hook.appName });
+
+  return createUpgrade({
+    substrate: "k8s", // no buildUpgradeStack: pods upgrade from the highest ordinal down
+    dependencies: DEPENDENCIES,
+    tools,
+    env: juju.env,
+
+    // Asked first in pre-upgrade-check: an untrusted charm is told to run `juju trust` before anything moves.
+    checkTrust: () => statefulSet.canPatch(),
+
+    async preUpgradeCheck() {
+      if (!(await workload.healthy())) {
+        throw new ClusterNotReadyError("Cluster is not ready for an upgrade", await workload.problem(), "wait, then retry");
+      }
+      await workload.switchover(0); // unit 0 upgrades last: make it the primary
+    },
+
+    // How charm-upgrade moves the rolling-update partition: first to the highest ordinal (pre-upgrade-check),
+    // then down one unit at a time, on the leader. Errors are `KubernetesClientError`s; a 403 means `juju trust`.
+    setPartition: (partition) => statefulSet.setPartition(partition),
+
+    // Called on the restarted pod, which runs the new charm and the new workload image: check its health.
+    async onUpgradeGranted(): Promise<GrantOutcome> {
+      if ((await workload.installed()) !== workload.version) return { failed: "the pod is not running the new image" };
+      return (await workload.healthy()) ? "completed" : { pending: "waiting for the replica to catch up" };
+    },
+
+    pauseAfterUnitUpgrade: await configGet(tools, "pause-after-unit-upgrade"),
+  });
+}
+// #endregion create
