@@ -13,6 +13,8 @@ export interface CliIO {
   readonly stderr: OutputStream;
   /** Read a UTF-8 text file; default `node:fs/promises` `readFile`. */
   readonly readFile?: ((path: string) => Promise<string>) | undefined;
+  /** Write a UTF-8 text file (the HTML report); default `node:fs/promises` `writeFile`. */
+  readonly writeFile?: ((path: string, text: string) => Promise<void>) | undefined;
   /** Wait `ms` milliseconds (pacing of the live view); default a timer. */
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
 }

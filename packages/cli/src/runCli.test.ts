@@ -37,6 +37,10 @@ describe("runCli: bad arguments give a message, the usage and exit 2, never a st
     [["simulate", "--units"], /--units/],
     [["simulate", "extra"], /positional/],
     [["simulate", "--rollback"], /--rollback needs --fail-unit/],
+    [["simulate", "--inspect-url", "http://localhost:8080"], /--inspect-url must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/localhost:8080"/],
+    [["simulate", "--inspect-url", "localhost"], /--inspect-url must be a ws:\/\/ or wss:\/\/ URL/],
+    [["simulate", "--html", ""], /--html needs a file name/],
+    [["simulate", "--html"], /--html/],
     [["check-deps", "only-one.json"], /check-deps takes two files/],
     [["check-deps", "a.json", "b.json", "--strict"], /unknown option --strict/],
   ])("%j", async (argv, message) => {
@@ -55,5 +59,7 @@ describe("runCli: bad arguments give a message, the usage and exit 2, never a st
     const sim = io();
     expect(await runCli(["simulate", "--help"], sim.cli)).toBe(0);
     expect(sim.stdout.text()).toMatch(/--fail-unit ID/);
+    expect(sim.stdout.text()).toMatch(/--html FILE/);
+    expect(sim.stdout.text()).toMatch(/--inspect-url URL .*default ws:\/\/localhost:8080/);
   });
 });

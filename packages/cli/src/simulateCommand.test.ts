@@ -36,6 +36,40 @@ describe("parseSimulateArgs", () => {
   });
 });
 
+describe("parseSimulateArgs: the report and the inspector", () => {
+  it("--inspect uses @statelyai/inspect's default URL; --inspect-url names another (and implies --inspect)", () => {
+    expect(parseSimulateArgs([]).inspectUrl).toBeUndefined();
+    expect(parseSimulateArgs(["--inspect"]).inspectUrl).toBe("ws://localhost:8080");
+    expect(parseSimulateArgs(["--inspect-url", "ws://127.0.0.1:9000"]).inspectUrl).toBe("ws://127.0.0.1:9000");
+    expect(parseSimulateArgs(["--inspect", "--inspect-url=wss://inspector.test/x"]).inspectUrl).toBe("wss://inspector.test/x");
+  });
+  it("--html names the report's file", () => {
+    expect(parseSimulateArgs([]).html).toBeUndefined();
+    expect(parseSimulateArgs(["--html", "out/report.html"]).html).toBe("out/report.html");
+  });
+});
+
+describe("simulate --html", () => {
+  it("writes the report through the writer it is given, and says where", async () => {
+    const written = new Map<string, string>();
+    const { cli, stdout } = io();
+    const code = await simulateCommand(parseSimulateArgs(["--units", "2", "--html", "r.html"]), { ...cli, writeFile: async (path, text) => void written.set(path, text) });
+    expect(code).toBe(0);
+    expect(written.get("r.html")).toMatch(/^<!DOCTYPE html>/);
+    expect(written.get("r.html")).toContain('data-testid="lane-db/1"');
+    expect(stdout.text()).toMatch(/^HTML report: r\.html$/m);
+  });
+  it("a file that cannot be written: says why, exit 1 (after the summary)", async () => {
+    const { cli, stdout, stderr } = io();
+    const writeFile = async () => {
+      throw new Error("EACCES: permission denied");
+    };
+    expect(await simulateCommand(parseSimulateArgs(["--units", "2", "--html", "/root/r.html"]), { ...cli, writeFile })).toBe(1);
+    expect(stderr.text()).toBe("charm-upgrade: could not write the HTML report to /root/r.html: EACCES: permission denied\n");
+    expect(stdout.text()).toMatch(/^Outcome: upgraded/m);
+  });
+});
+
 describe("simulate", () => {
   it("--json prints the report, with units, hooks and order, and nothing else; exit 0", async () => {
     const { cli, stdout, stderr } = io(true);

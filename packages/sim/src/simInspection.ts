@@ -71,8 +71,10 @@ let simulations = 0;
  *   restored state — what `createActor(upgradeMachine, { snapshot }).start()` emits;
  * - every step: `@xstate.event` (the event) and `@xstate.snapshot` (the state after it, eventless transitions
  *   included: one macrostep, as xstate reports it);
- * - a hook that starts from another state than the last snapshot (the previous hook crashed or failed, and Juju
- *   discarded its writes): an `xstate.init` snapshot of the state it restored.
+ * - a hook that starts from another state than the unit's last step left (each hook restores the unit from the
+ *   databags it reads, with the charm code and config it runs — new after a refresh — and a crashed or failed
+ *   hook's writes were discarded): first an `xstate.init` snapshot of the state it restored, as a restored actor
+ *   would report. So every event is shown with the state it was applied to.
  *
  * Each unit is one actor (its `id` is the unit name) for the whole simulation, across hooks. xstate's
  * `@xstate.microstep` and `@xstate.action` events are not produced (`@statelyai/inspect` does not use them).
@@ -80,7 +82,7 @@ let simulations = 0;
  */
 export function createSimInspection(inspector: SimInspector): SimInspection {
   const run = ++simulations;
-  const actors = new Map<string, { ref: UnitActorRef; snapshot: UnitSnapshot }>();
+  const actors = new Map<string, Actor>();
   const emit = (event: SimInspectionEvent) => {
     try {
       if (typeof inspector === "function") inspector(event);
@@ -97,7 +99,7 @@ export function createSimInspection(inspector: SimInspector): SimInspection {
       return (step) => {
         let actor = actors.get(unit);
         if (!actor) {
-          const entry = { snapshot: resolve(step.before) } as { ref: UnitActorRef; snapshot: UnitSnapshot };
+          const entry = { state: step.before, snapshot: resolve(step.before) } as Actor;
           entry.ref = {
             id: unit,
             sessionId: `${unit}#${run}`,
@@ -111,15 +113,26 @@ export function createSimInspection(inspector: SimInspector): SimInspection {
           emit({ type: "@xstate.actor", ...base });
           emit({ type: "@xstate.event", ...base, sourceRef: undefined, event: init });
           emit({ type: "@xstate.snapshot", ...base, event: init, snapshot: entry.snapshot });
-        } else if (actor.snapshot.value !== step.before.value) {
+        } else if (step.before !== actor.state && !sameState(step.before, actor.state)) {
           actor.snapshot = resolve(step.before);
           emit({ type: "@xstate.snapshot", actorRef: actor.ref, rootId: actor.ref.sessionId, event: init, snapshot: actor.snapshot });
         }
         const base = { actorRef: actor.ref, rootId: actor.ref.sessionId };
         emit({ type: "@xstate.event", ...base, sourceRef: undefined, event: step.event });
+        actor.state = step.after;
         actor.snapshot = resolve(step.after);
         emit({ type: "@xstate.snapshot", ...base, event: step.event, snapshot: actor.snapshot });
       };
     },
   };
 }
+
+interface Actor {
+  ref: UnitActorRef;
+  /** The state after the unit's last step (the next step of the same hook starts from this very object). */
+  state: UpgradeState;
+  snapshot: UnitSnapshot;
+}
+
+/** Plain JSON, so equal when their JSON is (keys are written in the same order by the same code). */
+const sameState = (a: UpgradeState, b: UpgradeState) => a.value === b.value && JSON.stringify(a.context) === JSON.stringify(b.context);

@@ -1,0 +1,213 @@
+import type { TransitionRow } from "@charm-upgrade/core";
+import type { RehearsalReport, SimEvent } from "@charm-upgrade/sim";
+import { el, escapeHtml, stateColor, text } from "./markup.js";
+import type { StateChartInput } from "./stateChartSvg.js";
+import { machineChartInput, stateChartSvg } from "./stateChartSvg.js";
+import { buildTimeline, timelineSvg } from "./timelineSvg.js";
+
+/** Options of {@link htmlReport}. */
+export interface HtmlReportOptions {
+  /** The machine to chart (default: the upgrade machine's definition, via `transitionTable()`/`machineStates()`). */
+  readonly machine?: StateChartInput | undefined;
+}
+
+const STYLE = `
+:root { color-scheme: light; --ink: #0f172a; --muted: #64748b; --line: #e2e8f0; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px 32px 48px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f8fafc; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 0 0 8px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 16px 20px; margin-top: 16px; overflow-x: auto; }
+.sub { color: var(--muted); margin: 0 0 12px; }
+.outcome { display: inline-block; padding: 2px 10px; border-radius: 999px; font-weight: 600; color: #fff; }
+.outcome.ok { background: #15803d; } .outcome.bad { background: #b91c1c; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 12px 0 0; }
+dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { text-align: left; padding: 4px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { color: var(--muted); font-weight: 600; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+svg { display: block; max-width: 100%; height: auto; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 10px 0 0; padding: 0; list-style: none; font-size: 13px; }
+.legend li { display: flex; align-items: center; gap: 6px; }
+.swatch { display: inline-block; width: 18px; height: 12px; border-radius: 3px; border: 1px solid rgba(0,0,0,.15); }
+.symbol { display: inline-block; width: 18px; text-align: center; font-weight: 700; }
+.chart-state rect { stroke: #334155; stroke-width: 1.5; }
+.chart-state text { font-size: 14px; font-weight: 700; fill: var(--ink); }
+.chart-edge line, .chart-edge path, .chart-initial { stroke: #334155; stroke-width: 1.4; fill: none; }
+.chart-edge:hover line, .chart-edge:hover path { stroke: #2563eb; stroke-width: 2.2; }
+.chart-event { font-size: 11px; fill: var(--ink); }
+.chart-guard { font-size: 10.5px; fill: #7c3aed; }
+.chart-any { fill: #f1f5f9; stroke: #94a3b8; stroke-dasharray: 5 4; }
+.chart-any-label { font-size: 12px; fill: var(--muted); font-style: italic; }
+.lane-bg { fill: #fff; } .lane-bg.odd { fill: #f8fafc; }
+.lane-alive { fill: #f1f5f9; stroke: #e2e8f0; }
+.lane-name { font-size: 13px; font-weight: 700; fill: var(--ink); }
+.leader-badge { font-size: 11px; font-weight: 600; fill: #b45309; }
+.lane-hooks { font-size: 11px; fill: var(--muted); }
+.segment { stroke: rgba(15,23,42,.25); stroke-width: .5; }
+.grant { fill: #15803d; stroke: #fff; stroke-width: .8; } .grant.failed { fill: #b91c1c; }
+.failure { stroke: #b91c1c; stroke-width: 2.6; stroke-linecap: round; }
+.leader { font-size: 16px; fill: #d97706; }
+.restart { fill: #fff; stroke: #0f172a; stroke-width: 1.5; }
+.removed { font-size: 11px; fill: var(--muted); font-style: italic; }
+.operator circle { fill: #0f172a; } .operator text { font-size: 10px; fill: #fff; font-weight: 700; }
+.operator-line { stroke: #0f172a; stroke-width: 1; stroke-dasharray: 3 3; opacity: .55; }
+.axis line { stroke: #94a3b8; } .axis text { font-size: 11px; fill: var(--muted); }
+.axis-title { font-style: italic; }
+ol.operator-list { margin: 10px 0 0; padding-left: 22px; font-size: 13px; }
+.violation { color: #b91c1c; font-weight: 600; }
+details summary { cursor: pointer; color: var(--muted); margin-top: 12px; }
+`;
+
+function factsList(entries: readonly (readonly [string, string])[]): string {
+  return el("dl", { class: "facts" }, ...entries.flatMap(([term, value]) => [el("dt", {}, text(term)), el("dd", {}, value)]));
+}
+
+function transitionTableHtml(rows: readonly TransitionRow[]): string {
+  const head = el("tr", {}, ...["from", "event", "guard", "to", "actions"].map((h) => el("th", {}, h)));
+  const body = rows.map((row) =>
+    el(
+      "tr",
+      {},
+      el("td", {}, el("code", {}, text(row.from === "*" ? "any" : row.from))),
+      el("td", {}, el("code", {}, text(row.event))),
+      el("td", {}, row.guard ? el("code", {}, text(row.guard)) : ""),
+      el("td", {}, row.to ? el("code", {}, text(row.to)) : "(stays)"),
+      el("td", { class: "mono" }, text(row.actions.join(", "))),
+    ),
+  );
+  return el("table", { "data-testid": "transition-table" }, el("thead", {}, head), el("tbody", {}, ...body));
+}
+
+/**
+ * A rehearsal as ONE self-contained HTML page — inline CSS and SVG, no script, no external resource — with:
+ * the state chart of the upgrade machine, generated from its definition (`transitionTable()`, `machineStates()`);
+ * a swimlane timeline of the rehearsal, one lane per unit (its state over time, grants, failures, the leader,
+ * hook counts); the outcome, the operator's commands and the units at the end. Every text is escaped. Elements
+ * carry `data-testid`s: `state-<state>` (chart), `lane-<unit>`, `grant-<unit>`, `failure-<unit>`,
+ * `legend-<state>`, `unit-row-<unit>`, `outcome`. Deterministic: the same rehearsal gives the same page.
+ *
+ * @param events - the simulator's events, in order (collect them with `rehearseUpgrade`'s `onProgress`)
+ * @example
+ * ```ts
+ * const events: SimEvent[] = [];
+ * const report = await rehearseUpgrade({ units: 4, substrate: "vm", seed: 1, onProgress: (e) => void events.push(e) });
+ * await writeFile("report.html", htmlReport(report, events));
+ * ```
+ */
+export function htmlReport(report: RehearsalReport, events: readonly SimEvent[], options: HtmlReportOptions = {}): string {
+  const machine = options.machine ?? machineChartInput();
+  const timeline = buildTimeline(report, events);
+  const units = report.units.length;
+  const title = `charm-upgrade rehearsal: ${units} unit${units === 1 ? "" : "s"} on ${report.substrate}, seed ${report.seed}`;
+
+  const seenStates = new Set(timeline.lanes.flatMap((lane) => lane.segments.map((seg) => seg.state)));
+  const legendStates = [...machine.states, ...[...seenStates].filter((state) => !machine.states.includes(state))];
+  const legend = el(
+    "ul",
+    { class: "legend", "data-testid": "legend" },
+    ...legendStates.map((state) =>
+      el("li", { "data-testid": `legend-${state}` }, el("span", { class: "swatch", style: `background:${stateColor(state)}` }), text(state)),
+    ),
+    el("li", {}, el("span", { class: "symbol", style: "color:#15803d" }, "▼"), "grant (red: the charm's upgrade failed)"),
+    el("li", {}, el("span", { class: "symbol", style: "color:#b91c1c" }, "✕"), "hook failed or crashed"),
+    el("li", {}, el("span", { class: "symbol", style: "color:#d97706" }, "★"), "became the leader"),
+    ...(report.substrate === "k8s" ? [el("li", {}, el("span", { class: "symbol" }, "○"), "pod restarted on the new revision")] : []),
+    el("li", {}, el("span", { class: "symbol" }, "①"), "operator command"),
+  );
+
+  const hookTotals = { ok: 0, crashed: 0, failed: 0 };
+  for (const hook of report.hooks) hookTotals[hook.outcome]++;
+  const facts: [string, string][] = [
+    ["Revisions", text(`${report.from.revision} (${report.from.version}) → ${report.to.revision} (${report.to.version})`)],
+    ["Upgrade order", text(report.order.length ? report.order.join(" → ") : "(nobody was granted)")],
+  ];
+  if (report.rollbackOrder.length) facts.push(["Rollback order", text(report.rollbackOrder.join(" → "))]);
+  facts.push(["Hook runs", text(`${report.hookRuns} (ok ${hookTotals.ok}, crashed ${hookTotals.crashed}, failed ${hookTotals.failed})`)]);
+  facts.push(["Databag writes", text(String(report.databagWrites))]);
+  if (report.partition !== null) facts.push(["StatefulSet partition", text(String(report.partition))]);
+  if (report.failure) facts.push(["Failure", text(`${report.failure.unit}: ${report.failure.message}`)]);
+  facts.push([
+    "Invariants",
+    report.violations.length
+      ? el("ul", { class: "violation", "data-testid": "violations" }, ...report.violations.map((v) => el("li", {}, text(v))))
+      : text("held (one unit at a time, stack intact)"),
+  ]);
+  if (report.faults.length) facts.push(["Faults injected", el("ul", {}, ...report.faults.map((f) => el("li", {}, text(f))))]);
+
+  const operatorList = el(
+    "ol",
+    { class: "operator-list", "data-testid": "operator-list" },
+    ...timeline.operator.map((op) => el("li", {}, text(`at hook ${op.at}: `), el("code", {}, text(op.message)))),
+  );
+
+  const unitRows = report.units.map((u) => {
+    const lane = timeline.lanes.find((l) => l.unit === u.name);
+    const hooks = lane ? `${lane.hooks.total} (ok ${lane.hooks.ok}, crashed ${lane.hooks.crashed}, failed ${lane.hooks.failed})` : "0";
+    return el(
+      "tr",
+      { "data-testid": `unit-row-${u.name}` },
+      el("td", {}, el("strong", {}, text(u.name)), u.leader ? text(" ★ leader") : ""),
+      el("td", {}, el("span", { class: "swatch", style: `background:${stateColor(u.state ?? "unset")}` }), " ", text(u.state ?? "(none)")),
+      el("td", {}, text(u.workloadVersion)),
+      el("td", {}, text(String(u.revision))),
+      el("td", {}, text(hooks)),
+      el("td", {}, text(`${u.status}${u.message ? `: ${u.message}` : ""}`)),
+    );
+  });
+  const unitsTable = el(
+    "table",
+    { "data-testid": "units" },
+    el("thead", {}, el("tr", {}, ...["unit", "state", "workload", "revision", "hooks", "status"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...unitRows),
+  );
+
+  const body = [
+    el("h1", {}, text(title)),
+    el(
+      "p",
+      { class: "sub" },
+      el("span", { class: `outcome ${report.ok ? "ok" : "bad"}`, "data-testid": "outcome" }, text(`${report.outcome}${report.ok ? "" : " (not as expected)"}`)),
+      " ",
+      text(report.summary),
+    ),
+    el("section", { "data-testid": "summary" }, factsList(facts)),
+    el(
+      "section",
+      { "data-testid": "timeline-section" },
+      el("h2", {}, "Timeline"),
+      el(
+        "p",
+        { class: "sub" },
+        "One lane per unit: its upgrade state, as written to its databag, over the hooks and actions run. A unit upgrading within a single hook (granted, upgraded and answered in it) shows as upgrading for that hook.",
+      ),
+      timelineSvg(timeline),
+      legend,
+      operatorList,
+    ),
+    el(
+      "section",
+      { "data-testid": "chart-section" },
+      el("h2", {}, "State chart of the upgrade machine"),
+      el("p", { class: "sub" }, "Generated from the machine's definition: every transition that changes the state, labelled ", el("code", {}, "event [guard]"), "."),
+      stateChartSvg(machine),
+      el("details", {}, el("summary", {}, "Every transition, including those that keep the state"), transitionTableHtml(machine.transitions)),
+    ),
+    el("section", {}, el("h2", {}, "Units at the end"), unitsTable),
+  ];
+
+  return `<!DOCTYPE html>\n${el(
+    "html",
+    { lang: "en" },
+    el(
+      "head",
+      {},
+      el("meta", { charset: "utf-8" }),
+      el("meta", { name: "viewport", content: "width=device-width, initial-scale=1" }),
+      el("title", {}, escapeHtml(title)),
+      el("style", {}, STYLE),
+    ),
+    el("body", {}, ...body),
+  )}\n`;
+}

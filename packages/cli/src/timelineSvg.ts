@@ -1,0 +1,287 @@
+import type { HookOutcome, RehearsalReport, SimEvent } from "@charm-upgrade/sim";
+import { clip, el, escapeHtml, stateColor, tooltip } from "./markup.js";
+
+/** A unit's state over an interval of the timeline (in hooks run since the start). */
+export interface StateSegment {
+  readonly state: string;
+  readonly from: number;
+  readonly to: number;
+  /**
+   * Within one hook, never committed: the hook in which a unit was granted the upgrade, upgraded and answered
+   * (its databag goes from `ready` straight to `completed`), drawn as `upgrading` for that hook.
+   */
+  readonly transient?: true;
+}
+
+/** One unit's lane of the timeline. */
+export interface TimelineLane {
+  readonly unit: string;
+  /** When it was deployed, and removed (`null`: still there at the end). */
+  readonly start: number;
+  readonly end: number | null;
+  readonly segments: readonly StateSegment[];
+  /** `onUpgradeGranted` calls: when, and what the charm answered. */
+  readonly grants: readonly { readonly at: number; readonly outcome: "completed" | "failed"; readonly version: string; readonly refresh: number }[];
+  /** Hooks and actions that crashed (Juju retries them) or failed. */
+  readonly failures: readonly { readonly at: number; readonly hook: string; readonly outcome: Exclude<HookOutcome, "ok">; readonly error: string }[];
+  /** When Juju made it the leader. */
+  readonly leaderAt: readonly number[];
+  /** Kubernetes: when its pod restarted onto a new revision. */
+  readonly restarts: readonly { readonly at: number; readonly revision: number }[];
+  /** Hooks and actions it ran, by outcome. */
+  readonly hooks: Readonly<Record<HookOutcome, number>> & { readonly total: number };
+  /** The leader at the end. */
+  readonly leader: boolean;
+}
+
+/** A rehearsal as a timeline: time is counted in hooks (and actions) run. */
+export interface Timeline {
+  /** Hooks run in all: the length of the time axis. */
+  readonly length: number;
+  readonly lanes: readonly TimelineLane[];
+  /** The operator's commands (`juju refresh`, `juju run … pre-upgrade-check`, …), when they were given. */
+  readonly operator: readonly { readonly at: number; readonly message: string }[];
+}
+
+interface MutableLane {
+  unit: string;
+  start: number;
+  end: number | null;
+  segments: StateSegment[];
+  open: { state: string; from: number } | null;
+  grants: { at: number; outcome: "completed" | "failed"; version: string; refresh: number }[];
+  failures: { at: number; hook: string; outcome: Exclude<HookOutcome, "ok">; error: string }[];
+  leaderAt: number[];
+  restarts: { at: number; revision: number }[];
+  hooks: Record<HookOutcome, number> & { total: number };
+}
+
+const unitNumber = (name: string) => Number(name.slice(name.lastIndexOf("/") + 1));
+
+/**
+ * The timeline of a rehearsal, from the simulator's events (`onProgress`) and its report: one lane per unit that
+ * ever existed, its state over time, its grants, failures, leadership and hook counts.
+ */
+export function buildTimeline(report: RehearsalReport, events: readonly SimEvent[]): Timeline {
+  const lanes = new Map<string, MutableLane>();
+  let t = 0;
+  const lane = (unit: string): MutableLane => {
+    let found = lanes.get(unit);
+    if (!found) {
+      found = { unit, start: t, end: null, segments: [], open: null, grants: [], failures: [], leaderAt: [], restarts: [], hooks: { total: 0, ok: 0, crashed: 0, failed: 0 } };
+      lanes.set(unit, found);
+    }
+    return found;
+  };
+  const close = (l: MutableLane, at: number) => {
+    if (l.open && at > l.open.from) l.segments.push({ state: l.open.state, from: l.open.from, to: at });
+    l.open = null;
+  };
+  const operator: { at: number; message: string }[] = [];
+
+  for (const event of events) {
+    switch (event.type) {
+      case "hook": {
+        const { record } = event;
+        t = Math.max(t, record.seq);
+        const l = lane(record.unit);
+        l.hooks.total++;
+        l.hooks[record.outcome]++;
+        if (record.outcome !== "ok") l.failures.push({ at: record.seq - 0.5, hook: record.hook, outcome: record.outcome, error: record.error ?? "" });
+        break;
+      }
+      case "state": {
+        const l = lane(event.unit);
+        close(l, event.seq);
+        if (event.to !== null) l.open = { state: event.to, from: event.seq };
+        break;
+      }
+      case "grant": {
+        const { grant } = event;
+        lane(grant.unit).grants.push({ at: grant.seq - 0.5, outcome: grant.outcome, version: grant.version, refresh: grant.refresh });
+        break;
+      }
+      case "leader":
+        lane(event.unit).leaderAt.push(t);
+        break;
+      case "unitAdded":
+        lane(event.unit);
+        break;
+      case "unitRemoved": {
+        const l = lane(event.unit);
+        close(l, t);
+        l.end = t;
+        break;
+      }
+      case "restart":
+        lane(event.unit).restarts.push({ at: t, revision: event.revision });
+        break;
+      case "operator":
+        operator.push({ at: t, message: event.message });
+        break;
+      default:
+        break;
+    }
+  }
+  const length = Math.max(1, t, report.hookRuns);
+  for (const unit of report.units) lane(unit.name);
+  for (const l of lanes.values()) {
+    if (l.end === null) close(l, length);
+    // The unit was upgrading during the hook that granted it, whether or not `upgrading` was ever committed.
+    for (const grant of l.grants) {
+      const from = grant.at - 0.5;
+      const to = grant.at + 0.5;
+      if (!l.segments.some((seg) => seg.state === "upgrading" && seg.from <= from && seg.to >= to)) {
+        l.segments.push({ state: "upgrading", from, to, transient: true });
+      }
+    }
+  }
+  const leaders = new Set(report.units.filter((u) => u.leader).map((u) => u.name));
+  return {
+    length,
+    operator,
+    lanes: [...lanes.values()]
+      .sort((a, b) => unitNumber(a.unit) - unitNumber(b.unit) || a.unit.localeCompare(b.unit))
+      .map(({ open: _, ...l }) => ({ ...l, leader: leaders.has(l.unit) })),
+  };
+}
+
+const LABEL_W = 210;
+const PLOT_W = 960;
+const TOP = 58;
+const LANE_H = 44;
+const AXIS_H = 34;
+
+function niceStep(span: number): number {
+  const raw = span / 10;
+  const power = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
+  for (const m of [1, 2, 5, 10]) if (raw <= m * power) return m * power;
+  return 10 * power;
+}
+
+/**
+ * The swimlane timeline as inline SVG: one lane per unit (`data-testid="lane-<unit>"`), its state over time as
+ * coloured segments, grants (▼, green when the charm completed, red when it failed), failed or crashed hooks (✕),
+ * leadership (★) and, on Kubernetes, pod restarts (○); the operator's commands as numbered dashed lines. The
+ * label column names the unit, marks the leader and counts its hooks.
+ */
+export function timelineSvg(timeline: Timeline): string {
+  const width = LABEL_W + PLOT_W + 24;
+  const height = TOP + timeline.lanes.length * LANE_H + AXIS_H;
+  const x = (at: number) => LABEL_W + (Math.min(Math.max(at, 0), timeline.length) / timeline.length) * PLOT_W;
+  const bottom = TOP + timeline.lanes.length * LANE_H;
+  const parts: string[] = [];
+
+  // axis
+  const step = niceStep(timeline.length);
+  const ticks: string[] = [];
+  for (let at = 0; at <= timeline.length; at += step) {
+    ticks.push(el("line", { x1: x(at), y1: bottom, x2: x(at), y2: bottom + 5 }), el("text", { x: x(at), y: bottom + 18, "text-anchor": "middle" }, String(at)));
+  }
+  parts.push(
+    el(
+      "g",
+      { class: "axis", "data-testid": "time-axis" },
+      el("line", { x1: LABEL_W, y1: bottom, x2: LABEL_W + PLOT_W, y2: bottom }),
+      ...ticks,
+      el("text", { x: LABEL_W + PLOT_W, y: bottom + 31, "text-anchor": "end", class: "axis-title" }, "hooks and actions run"),
+    ),
+  );
+
+  timeline.lanes.forEach((l, i) => {
+    const top = TOP + i * LANE_H;
+    const segTop = top + 16;
+    const segH = 18;
+    const counts = `${l.hooks.total} hooks${l.hooks.failed ? `, ${l.hooks.failed} failed` : ""}${l.hooks.crashed ? `, ${l.hooks.crashed} crashed` : ""}`;
+    const lanes: string[] = [
+      el("rect", { x: 0, y: top, width: LABEL_W + PLOT_W, height: LANE_H, class: i % 2 ? "lane-bg odd" : "lane-bg" }),
+      el("text", { x: 10, y: top + 19, class: "lane-name" }, escapeHtml(clip(l.unit, 18)), l.leader ? el("tspan", { class: "leader-badge", dx: 6 }, "★ leader") : ""),
+      el("text", { x: 10, y: top + 35, class: "lane-hooks", "data-testid": `hooks-${l.unit}` }, escapeHtml(counts)),
+    ];
+    const alive = el("rect", { x: x(l.start), y: segTop, width: Math.max(0, x(l.end ?? timeline.length) - x(l.start)), height: segH, class: "lane-alive" });
+    lanes.push(alive);
+    // committed states first, then the transient ones over them (at least 2 units wide, to stay visible)
+    for (const seg of [...l.segments].sort((a, b) => Number(a.transient ?? false) - Number(b.transient ?? false))) {
+      const width = x(seg.to) - x(seg.from);
+      const min = seg.transient ? 2 : 0.5;
+      lanes.push(
+        el(
+          "rect",
+          {
+            x: width < min ? x(seg.from) - (min - width) / 2 : x(seg.from),
+            y: segTop,
+            width: Math.max(min, width),
+            height: segH,
+            fill: stateColor(seg.state),
+            class: seg.transient ? "segment transient" : "segment",
+            "data-state": seg.state,
+          },
+          tooltip(
+            seg.transient
+              ? `${l.unit}: upgrading during hook ${seg.to} (granted, upgraded and answered within it)`
+              : `${l.unit}: ${seg.state} from hook ${seg.from} to ${Math.round(seg.to)}`,
+          ),
+        ),
+      );
+    }
+    if (l.end !== null) {
+      lanes.push(el("text", { x: x(l.end) + 4, y: segTop + 13, class: "removed" }, "removed"));
+    }
+    for (const r of l.restarts) {
+      lanes.push(
+        el("circle", { cx: x(r.at), cy: segTop + segH / 2, r: 4, class: "restart", "data-testid": `restart-${l.unit}` }, tooltip(`${l.unit}: pod restarted on revision ${r.revision} at hook ${r.at}`)),
+      );
+    }
+    for (const g of l.grants) {
+      const gx = x(g.at);
+      lanes.push(
+        el(
+          "path",
+          { d: `M${gx - 6},${top + 3} L${gx + 6},${top + 3} L${gx},${segTop} z`, class: g.outcome === "completed" ? "grant" : "grant failed", "data-testid": `grant-${l.unit}` },
+          tooltip(`${l.unit} granted the upgrade to ${g.version} at hook ${Math.ceil(g.at)}: ${g.outcome}`),
+        ),
+      );
+    }
+    for (const f of l.failures) {
+      const fx = x(f.at);
+      const cy = segTop + segH / 2;
+      lanes.push(
+        el(
+          "path",
+          { d: `M${fx - 5},${cy - 5} L${fx + 5},${cy + 5} M${fx - 5},${cy + 5} L${fx + 5},${cy - 5}`, class: "failure", "data-testid": `failure-${l.unit}` },
+          tooltip(`${l.unit}: ${f.hook} ${f.outcome} at hook ${Math.ceil(f.at)}${f.error ? `: ${f.error}` : ""}`),
+        ),
+      );
+    }
+    for (const at of l.leaderAt) {
+      lanes.push(el("text", { x: x(at), y: top + 13, "text-anchor": "middle", class: "leader", "data-testid": `leader-${l.unit}` }, "★", tooltip(`${l.unit} became the leader at hook ${at}`)));
+    }
+    parts.push(el("g", { "data-testid": `lane-${l.unit}`, class: "lane" }, ...lanes));
+  });
+
+  // the operator's commands, over the lanes
+  let lastX = Number.NEGATIVE_INFINITY;
+  let row = 0;
+  timeline.operator.forEach((op, i) => {
+    const ox = x(op.at);
+    row = ox - lastX < 20 ? (row + 1) % 3 : 0;
+    lastX = ox;
+    const cy = 12 + row * 15;
+    parts.push(
+      el(
+        "g",
+        { class: "operator", "data-testid": "operator-command" },
+        tooltip(`${i + 1}. at hook ${op.at}: ${op.message}`),
+        el("line", { x1: ox, y1: cy + 7, x2: ox, y2: bottom, class: "operator-line" }),
+        el("circle", { cx: ox, cy, r: 7.5 }),
+        el("text", { x: ox, y: cy + 3.5, "text-anchor": "middle" }, String(i + 1)),
+      ),
+    );
+  });
+
+  return el(
+    "svg",
+    { class: "timeline", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "Timeline of the rehearsed upgrade, one lane per unit", "data-testid": "timeline" },
+    ...parts,
+  );
+}
