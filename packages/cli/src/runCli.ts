@@ -1,6 +1,7 @@
 import { CHECK_DEPS_USAGE, checkDepsCommand } from "./checkDepsCommand.js";
 import type { CliIO } from "./io.js";
 import { EXIT, UsageError } from "./io.js";
+import { PLAN_USAGE, planCommand } from "./planCommand.js";
 import { parseSimulateArgs, SIMULATE_USAGE, simulateCommand } from "./simulateCommand.js";
 
 /** Usage of the whole command. */
@@ -9,6 +10,7 @@ export const USAGE = `Usage: charm-upgrade <command> [options]
 Commands:
   simulate     rehearse a rolling upgrade on the built-in in-memory Juju
   check-deps   may an application with CURRENT DEPENDENCIES be refreshed to NEW ones?
+  plan         the plan of an upgrade (order, pauses, versions) from a snapshot of the peer databags
 
 Run charm-upgrade <command> --help for the options of a command.`;
 
@@ -25,7 +27,8 @@ const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h" || 
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const [command, ...args] = argv;
-  const usageFor = command === "simulate" ? SIMULATE_USAGE : command === "check-deps" ? CHECK_DEPS_USAGE : USAGE;
+  const usageFor =
+    command === "simulate" ? SIMULATE_USAGE : command === "check-deps" ? CHECK_DEPS_USAGE : command === "plan" ? PLAN_USAGE : USAGE;
   try {
     if (command === undefined) throw new UsageError("no command given");
     if (isHelp(command)) {
@@ -41,6 +44,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         return await simulateCommand(parseSimulateArgs(args), io);
       case "check-deps":
         return await checkDepsCommand(args, io);
+      case "plan":
+        return await planCommand(args, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
