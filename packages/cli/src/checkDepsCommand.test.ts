@@ -2,14 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { CliIO, OutputStream } from "./io.js";
+import { collector, memoryIO } from "./memoryIO.js";
 import { runCli } from "./runCli.js";
-
-/** An output stream that collects what is written. */
-function collector(isTTY = false): OutputStream & { text: () => string } {
-  const chunks: string[] = [];
-  return { isTTY, columns: 100, write: (chunk: string) => chunks.push(chunk), text: () => chunks.join("") };
-}
 
 
 const model = (version: string, supported: string) => ({ dependencies: {}, name: "db", upgrade_supported: supported, version });
@@ -17,20 +11,7 @@ const CURRENT = JSON.stringify({ db_charm: model("1", ">=1"), db_service: model(
 const NEXT = JSON.stringify({ db_charm: model("2", ">=1"), db_service: model("14.12", "^14"), exporter: model("0.3", ">=0.1") });
 const MAJOR = JSON.stringify({ db_charm: model("2", ">=1"), db_service: model("15.4", "^15") });
 
-function io(files: Record<string, string>) {
-  const stdout = collector();
-  const stderr = collector();
-  const cli: CliIO = {
-    stdout,
-    stderr,
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw Object.assign(new Error("nope"), { code: "ENOENT" });
-      return text;
-    },
-  };
-  return { cli, stdout, stderr };
-}
+const io = memoryIO;
 
 describe("check-deps", () => {
   it("compatible: the verdict and why, for every key; exit 0", async () => {

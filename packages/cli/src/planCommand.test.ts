@@ -1,26 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { CliIO, OutputStream } from "./io.js";
+import { memoryIO } from "./memoryIO.js";
 import { runCli } from "./runCli.js";
 
-function collector(): OutputStream & { text: () => string } {
-  const chunks: string[] = [];
-  return { isTTY: false, columns: 100, write: (chunk: string) => chunks.push(chunk), text: () => chunks.join("") };
-}
-
-function io(files: Record<string, string>) {
-  const stdout = collector();
-  const stderr = collector();
-  const cli: CliIO = {
-    stdout,
-    stderr,
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw Object.assign(new Error("no such file"), { code: "ENOENT" });
-      return text;
-    },
-  };
-  return { cli, stdout, stderr };
-}
+const io = memoryIO;
 
 const deps = JSON.stringify({ workload: { dependencies: {}, name: "db", upgrade_supported: ">=1", version: "1.0.0" } });
 const snapshot = (states: Record<string, string>, extra: object = {}) =>

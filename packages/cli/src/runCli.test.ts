@@ -1,28 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { CliIO, OutputStream } from "./io.js";
+import { memoryIO } from "./memoryIO.js";
 import { runCli } from "./runCli.js";
 
-/** An output stream that collects what is written. */
-function collector(isTTY = false): OutputStream & { text: () => string } {
-  const chunks: string[] = [];
-  return { isTTY, columns: 100, write: (chunk: string) => chunks.push(chunk), text: () => chunks.join("") };
-}
-
-function io(files: Record<string, string> = {}, tty = false) {
-  const stdout = collector(tty);
-  const stderr = collector();
-  const cli: CliIO = {
-    stdout,
-    stderr,
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
-      return text;
-    },
-    sleep: async () => {},
-  };
-  return { cli, stdout, stderr };
-}
+const io = memoryIO;
 
 describe("runCli: bad arguments give a message, the usage and exit 2, never a stack trace", () => {
   it.each([
