@@ -50,6 +50,7 @@ interface Row {
 const rows: Row[] = [];
 for (const n of only) {
   const cluster = new ClusterModel({ units: n, substrate: "vm", revision: OLD });
+  cluster.pauseAfter = "none"; // as the Python original on machines: no pause for the operator
   cluster.settle(undefined, Number.MAX_SAFE_INTEGER);
   const start = performance.now();
   const before = cluster.trace.length;
@@ -114,7 +115,7 @@ const lines = [
   "",
   "## One full simulated upgrade (core model, machines)",
   "",
-  "From `pre-upgrade-check` to every unit idle on the new version, on the in-memory cluster model of",
+  "From `pre-upgrade-check` to every unit idle on the new version (`pause-after-unit-upgrade=none`), on the in-memory cluster model of",
   "`@charm-upgrade/core/testing` (every hook rebuilds the unit's state from the databags, as a hook process does;",
   "relation-changed from the same source is coalesced while queued, as Juju does). Hooks include the action.",
   "",
