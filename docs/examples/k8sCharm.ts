@@ -32,7 +32,11 @@ export async function createK8sUpgrade(workload: Workload, juju: JujuPorts = {})
 
     async preUpgradeCheck() {
       if (!(await workload.healthy())) {
-        throw new ClusterNotReadyError("Cluster is not ready for an upgrade", await workload.problem(), "wait, then retry");
+        throw new ClusterNotReadyError(
+          "Cluster is not ready for an upgrade",
+          await workload.problem(),
+          "wait, then retry",
+        );
       }
       await workload.switchover(0); // unit 0 upgrades last: make it the primary
     },

@@ -29,7 +29,11 @@ export class TestApp<W> {
   readonly databags: Record<string, Record<string, string>> = {};
   readonly appData: Record<string, string> = {};
   readonly config: Record<string, unknown> = {};
+  /** The application status, which the leader sets. */
+  appStatus: StatusInfo = { status: "unknown", message: "" };
   readonly units = new Map<string, TestUnit<W>>();
+  /** Every unit's log lines, in the order they were logged: `db/1: INFO db/1 granted the upgrade`. */
+  readonly journal: string[] = [];
   leader: string;
 
   constructor(
@@ -40,7 +44,14 @@ export class TestApp<W> {
   ) {
     for (let id = 0; id < count; id++) {
       const name = `${app}/${id}`;
-      this.units.set(name, { name, workload: workloadOf(id), status: { status: "unknown", message: "" }, state: {}, queue: [], logs: [] });
+      this.units.set(name, {
+        name,
+        workload: workloadOf(id),
+        status: { status: "unknown", message: "" },
+        state: {},
+        queue: [],
+        logs: [],
+      });
       this.databags[name] = {};
     }
     this.leader = `${app}/0`;
@@ -58,8 +69,19 @@ export class TestApp<W> {
     if (!unit) throw new Error(`no unit ${name}`);
     const action = hook.startsWith("actions/") ? hook.slice("actions/".length) : null;
     const model: InMemoryModel = {
-      ...createInMemoryModel({ unit: name, leader: name === this.leader, relation: this.relation, status: unit.status }),
-      ...{ databags: this.databags, appData: this.appData, state: unit.state, config: this.config },
+      ...createInMemoryModel({
+        unit: name,
+        leader: name === this.leader,
+        relation: this.relation,
+        status: unit.status,
+      }),
+      ...{
+        databags: this.databags,
+        appData: this.appData,
+        appStatus: this.appStatus,
+        state: unit.state,
+        config: this.config,
+      },
       ...(action ? { action: { name: action, params, results: {}, failure: null, logs: [] } } : {}),
     };
     const env: Record<string, string> = {
@@ -80,7 +102,9 @@ export class TestApp<W> {
       throw error;
     } finally {
       unit.status = model.status;
+      this.appStatus = model.appStatus;
       unit.logs.push(...model.logs.map((line) => `${line.level} ${line.message}`));
+      this.journal.push(...model.logs.map((line) => `${name}: ${line.level} ${line.message}`));
     }
     const { unitChanged, appChanged } = juju.commit();
     if (unitChanged || appChanged) {

@@ -107,7 +107,8 @@ export async function handleHook(workload: Workload, juju: JujuPorts = {}): Prom
     await workload.reconfigure();
   }
   if (result.hook.kind === "action" && result.hook.name === "create-backup") {
-    if (upgrade.inProgress) await tools.actionFail("An upgrade is in progress: run create-backup once it has finished.");
+    if (upgrade.inProgress)
+      await tools.actionFail("An upgrade is in progress: run create-backup once it has finished.");
     else await workload.startBackup();
   }
   return result;

@@ -27,7 +27,9 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
     return status("blocked", `Rolling back (${left} unit${left === 1 ? "" : "s"} to go): run juju refresh ${app} --revision <previous> if not done yet`);
   }
   if (!view.stack) {
-    return view.units.some((unit) => unit.state === "completed") ? status("maintenance", "Upgrade finishing: units returning to idle") : null;
+    if (view.units.some((unit) => unit.state === "completed")) return status("maintenance", "Upgrade finishing: units returning to idle");
+    // Done (or nothing planned): clear what an upgrade set. The adapter sets it only when it differs.
+    return view.units.every((unit) => unit.state === "idle") ? status("active", "") : null;
   }
   const total = participants(view).length;
   const done = unitsDone(view);

@@ -86,9 +86,11 @@ describe("application status (leader)", () => {
     for (const s of [app, pausedStatus, failedStatus]) expect(s?.message.length).toBeLessThanOrEqual(120);
   });
 
-  it("is never set by a non-leader, nor when no upgrade is planned", () => {
+  it("is cleared when every unit is idle again, and never set by a non-leader", () => {
     const idle = raw({ 0: "idle", 1: "idle" }, { dependencies: stored }, true);
-    expect(of(reduce(at(0, idle), { type: "tick", view: readPeerView(idle) }).effects, "setAppStatus")).toEqual([]);
+    expect(of(reduce(at(0, idle), { type: "tick", view: readPeerView(idle) }).effects, "setAppStatus")).toEqual([
+      { type: "setAppStatus", status: "active", message: "" },
+    ]);
     const running = raw({ 0: "ready", 1: "ready" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, false);
     expect(of(reduce(at(0, running), { type: "tick", view: readPeerView(running) }).effects, "setAppStatus")).toEqual([]);
   });

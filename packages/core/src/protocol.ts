@@ -75,7 +75,7 @@ export function inRecovery(view: PeerView): boolean {
 
 /** The unit on top of the stack (next to upgrade), or `null`. */
 export function topOfStack(view: PeerView): number | null {
-  return view.stack && view.stack.length ? (view.stack[view.stack.length - 1] ?? null) : null;
+  return view.stack?.length ? (view.stack[view.stack.length - 1] ?? null) : null;
 }
 
 function stateOf(view: PeerView, id: number): UnitState | null | undefined {

@@ -1,11 +1,10 @@
 import { enqueueActions, not, setup } from "xstate";
-import type { Effect, StatusName } from "./effects.js";
+import type { Effect } from "./effects.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
 import { encodeDependencies, encodeStack, KEYS } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import {
   checksVersions,
-  clusterState,
   compatibility,
   describeStates,
   everyUnitIdle,
@@ -587,4 +586,3 @@ export const upgradeMachine = setup({
 /** The state values of {@link upgradeMachine}: the six unit states plus `unset` (nothing written yet). */
 export type MachineStateValue = UnitState | "unset";
 
-export type { StatusName };
