@@ -128,7 +128,9 @@ describe("buildTimeline", () => {
     expect(db1.segments.filter((seg) => seg.transient)).toEqual([{ state: "upgrading", from: grant.at - 0.5, to: grant.at + 0.5, transient: true }]);
     // segments are contiguous and end with the timeline
     const committed = db1.segments.filter((seg) => !seg.transient);
-    committed.slice(1).forEach((seg, i) => expect(seg.from).toBe(committed[i]!.to));
+    committed.slice(1).forEach((seg, i) => {
+      expect(seg.from).toBe(committed[i]!.to);
+    });
     expect(committed.at(-1)?.to).toBe(timeline.length);
     expect(db1.hooks.total).toBe(report.hooks.filter((hook) => hook.unit === "db/1").length);
     expect(timeline.lanes.filter((lane) => lane.leader).map((lane) => lane.unit)).toEqual(["db/0"]);
