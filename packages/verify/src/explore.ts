@@ -48,8 +48,10 @@ export interface ExploreOptions {
   readonly pauseAfter?: "none" | "first" | "all";
   /** Test-only: the reducer the model's hooks run through (default: the core's `reduce`, memoised). */
   readonly reduce?: Reducer;
-  /** Give up (and report `complete: false`) beyond this many states (default 5,000,000). */
+  /** Give up (and report `complete: false`) beyond this many states (default 30,000,000). */
   readonly maxStates?: number;
+  /** Called every 100,000 states, for long runs. */
+  readonly onProgress?: (progress: { readonly states: number; readonly transitions: number; readonly frontier: number; readonly ms: number }) => void;
 }
 
 /** A broken invariant, with the shortest sequence of steps that reaches it. */
@@ -96,6 +98,49 @@ interface Root {
   readonly prefix: readonly string[];
 }
 
+/** A set of state hashes, sharded: one V8 Map holds at most 2^24 entries. */
+class StateIds {
+  private readonly shards: Map<string, number>[] = Array.from({ length: 64 }, () => new Map());
+  size = 0;
+  private shard(key: string): Map<string, number> {
+    return this.shards[key.charCodeAt(0) & 63] as Map<string, number>;
+  }
+  get(key: string): number | undefined {
+    return this.shard(key).get(key);
+  }
+  /** Add `key` with the next id, and return it. */
+  add(key: string): number {
+    const id = this.size++;
+    this.shard(key).set(key, id);
+    return id;
+  }
+}
+
+/** The revisions a canonical key may name. */
+const REVISIONS = new Map([OLD, NEW].map((r) => [r.name, r]));
+
+/**
+ * Decode a model's canonical key (`ClusterModel.canonicalKey`: sorted-keys JSON, revisions by name) back into a
+ * snapshot. The BFS frontier keeps states as this text: a fifth of the memory of snapshot objects.
+ */
+export function decodeKey(text: string): Snapshot {
+  const raw = JSON.parse(text) as Omit<Snapshot, "template" | "units"> & {
+    template: string;
+    units: (Omit<Snapshot["units"][number], "revision"> & { revision: string })[];
+  };
+  const revision = (name: string) => {
+    const found = REVISIONS.get(name);
+    if (!found) throw new Error(`unknown revision ${name} in a state key`);
+    return found;
+  };
+  return {
+    ...raw,
+    pauseAfter: raw.pauseAfter ?? undefined,
+    template: revision(raw.template),
+    units: raw.units.map((u) => ({ ...u, revision: revision(u.revision) })),
+  };
+}
+
 const HOOK = 0;
 const DUPLICATE = 1;
 const LEADER = 2;
@@ -108,7 +153,7 @@ function label(code: number): string {
     case HOOK:
       return `app/${unit} runs its next hook`;
     case DUPLICATE:
-      return `FAULT: Juju delivers a duplicate relation-changed to app/${unit}`;
+      return `app/${unit} runs its next hook (relation-changed); FAULT: Juju will deliver it again`;
     case LEADER:
       return `FAULT: app/${unit} becomes the leader`;
     default:
@@ -141,7 +186,7 @@ export class Explorer {
   readonly options: ExploreOptions;
   private readonly model: ClusterModel;
   private readonly ends = SCENARIO_ENDS;
-  private readonly ids = new Map<string, number>();
+  private readonly ids = new StateIds();
   private readonly parent = new Ints();
   private readonly via = new Ints();
   private readonly depthOf = new Ints();
@@ -213,7 +258,8 @@ export class Explorer {
       for (const [id, end] of from.endSnapshots) {
         model.restore({ ...end.snapshot, failUnits: [] });
         const before = model.snapshot();
-        const key = model.canonicalKey();
+        // The rollback continues the run: faults the failure already used are used up.
+        const key = this.keyOf(before, end.flags).hash;
         if (seen.has(key)) continue;
         seen.add(key);
         const leader = model.leader;
@@ -231,7 +277,7 @@ export class Explorer {
         if (!check.ok) breaches.push({ invariant: "hook-error", message: `pre-upgrade-check refused in a halted state: ${check.message}` });
         model.refresh(OLD);
         model.trace.length = 0;
-        const root = { snapshot: model.snapshot(), flags: fresh(true), prefix: [...prefix, `operator: juju refresh app --revision ${OLD.name}`] };
+        const root = { snapshot: model.snapshot(), flags: end.flags, prefix: [...prefix, `operator: juju refresh app --revision ${OLD.name}`] };
         this.roots.push(root);
         for (const breach of breaches) this.recordRootBreach(breach, root.prefix);
       }
@@ -244,9 +290,11 @@ export class Explorer {
     this.rootBreaches.push({ invariant: breach.invariant, message: breach.message, count: 1, trace });
   }
 
-  private keyOf(flags: Flags): string {
-    const text = `${this.model.canonicalKey()}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.planned ? 1 : 0}`;
-    return createHash("sha1").update(text).digest("base64");
+  private keyOf(snapshot: Snapshot, flags: Flags): { readonly hash: string; readonly text: string } {
+    const text = this.model.canonicalKey(snapshot);
+    const flagged = `${text}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.planned ? 1 : 0}`;
+    // 96 bits: the chance of any collision among 10^8 states is below 10^-12.
+    return { hash: createHash("sha1").update(flagged).digest("base64").slice(0, 16), text };
   }
 
   /** Apply step `code` to the model (already restored to the source state); null when it is not possible. */
@@ -258,10 +306,13 @@ export class Explorer {
         model.runNext(unit);
         return { flags, unit };
       case DUPLICATE: {
+        // The uniter ran the hook but did not record it as done (it restarted): it runs the same hook again next.
         const target = model.units.get(unit);
-        if (!target) return null;
-        target.queue.push({ type: "relationChanged", source: "duplicate" });
-        return { flags: { ...flags, duplicated: true }, unit: null };
+        const next = target?.queue[0];
+        if (!target || next?.type !== "relationChanged") return null;
+        model.runNext(unit);
+        target.queue.unshift({ type: "relationChanged", source: next.source ?? "duplicate" });
+        return { flags: { ...flags, duplicated: true }, unit };
       }
       case LEADER:
         model.setLeader(unit);
@@ -280,7 +331,9 @@ export class Explorer {
     for (const u of units) if (u.queue.length) codes.push(u.id * KINDS + HOOK);
     if (s.appData["upgrade-stack"] && s.appData["upgrade-stack"] !== "[]") codes.push(s.leader * KINDS + RESUME);
     const faults = this.options.faults ?? {};
-    if (faults.duplicate !== false && !flags.duplicated) for (const u of units) codes.push(u.id * KINDS + DUPLICATE);
+    if (faults.duplicate !== false && !flags.duplicated) {
+      for (const u of units) if (u.queue[0]?.type === "relationChanged") codes.push(u.id * KINDS + DUPLICATE);
+    }
     if (faults.leaderChange !== false && !flags.leaderChanged) for (const u of units) if (u.id !== s.leader) codes.push(u.id * KINDS + LEADER);
     return codes;
   }
@@ -296,19 +349,17 @@ export class Explorer {
     const start = performance.now();
     const { substrate } = this.options;
     const end = this.ends[this.options.scenario];
-    const maxStates = this.options.maxStates ?? 5_000_000;
+    const maxStates = this.options.maxStates ?? 30_000_000;
     const model = this.model;
     this.buildRoots(from);
 
-    const frontier: { id: number; snapshot: Snapshot; flags: Flags }[] = [];
+    const frontier: { id: number; text: string; flags: Flags }[] = [];
     const isEndState: number[] = [];
     const add = (snapshot: Snapshot, flags: Flags, parent: number, via: number, depth: number): number => {
-      model.restore(snapshot);
-      const key = this.keyOf(flags);
-      const known = this.ids.get(key);
+      const { hash, text } = this.keyOf(snapshot, flags);
+      const known = this.ids.get(hash);
       if (known !== undefined) return known;
-      const id = this.ids.size;
-      this.ids.set(key, id);
+      const id = this.ids.add(hash);
       this.parent.push(parent);
       this.via.push(via);
       this.depthOf.push(depth);
@@ -317,19 +368,23 @@ export class Explorer {
         isEndState.push(id);
         this.endSnapshots.set(id, { snapshot, flags });
       }
-      frontier.push({ id, snapshot, flags });
+      frontier.push({ id, text, flags });
       return id;
     };
     this.roots.forEach((root, i) => add(root.snapshot, root.flags, -1, i, 0));
 
     let outNonFault = new Ints();
     for (let head = 0; head < frontier.length; head++) {
-      const item = frontier[head];
-      if (!item) continue;
+      const entry = frontier[head];
+      if (!entry) continue;
       frontier[head] = undefined as never; // release memory as the frontier advances
+      const item = { id: entry.id, flags: entry.flags, snapshot: decodeKey(entry.text) };
       if (this.ids.size > maxStates) {
         this.complete = false;
         break;
+      }
+      if (this.options.onProgress && head % 100_000 === 0 && head) {
+        this.options.onProgress({ states: this.ids.size, transitions: this.transitions, frontier: frontier.length - head, ms: performance.now() - start });
       }
       let progress = 0;
       for (const code of this.steps(item.snapshot, item.flags)) {
@@ -359,7 +414,7 @@ export class Explorer {
         })) {
           this.record(breach, item.id, code);
         }
-        const fault = code % KINDS === DUPLICATE || code % KINDS === LEADER;
+        const fault = code % KINDS === LEADER || code % KINDS === DUPLICATE;
         const target = add(after, applied.flags, item.id, code, (this.depthOf.at(item.id) ?? 0) + 1);
         if (!fault) {
           this.edgeFrom.push(item.id);
@@ -443,7 +498,7 @@ export class Explorer {
     if (firstDeadlock >= 0) {
       violations.push({
         invariant: "deadlock",
-        message: `${deadlocks} state(s) are stuck: nothing is queued and no operator step applies, but it is not a ${kind} end state`,
+        message: `${deadlocks} state(s) are stuck: nothing is queued and no operator step applies, but it is not an end state (${kind})`,
         count: deadlocks,
         trace: [...this.traceTo(firstDeadlock), "  <-- stuck here"],
       });
@@ -451,7 +506,7 @@ export class Explorer {
     if (firstLivelock >= 0) {
       violations.push({
         invariant: "livelock",
-        message: `${livelocks} state(s) can still take steps but can never reach a ${kind} end state`,
+        message: `${livelocks} state(s) can still take steps but can never reach an end state (${kind})`,
         count: livelocks,
         trace: [...this.traceTo(firstLivelock), "  <-- no end state is reachable from here"],
       });
