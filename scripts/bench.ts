@@ -6,7 +6,7 @@
  *   hooks run, committed writes, wall time.
  */
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { createUpgradeState, readPeerView, reduce } from "@charm-upgrade/core";
 import type { UpgradeEvent } from "@charm-upgrade/core";
 import { execFileSync } from "node:child_process";
@@ -105,7 +105,7 @@ const lines = [
   "Measurements, not tests: nothing here is asserted. Re-run with the command below after a change that may affect",
   "speed, and commit the new numbers.",
   "",
-  `Command: \`pnpm bench\` — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores).`,
+  `Command: \`pnpm bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}\` — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(1)} at the start.`,
   "",
   "## Reducer",
   "",
@@ -126,6 +126,14 @@ const lines = [
   "For scale: the Python original takes about 31, 89 and 331 hook runs (≈3.3·N²) for N = 3, 5, 10 (see",
   "`upstream-behaviour.md`).",
   "",
+  ...(only.includes(1000)
+    ? []
+    : [
+        "N = 1000 is left out with `--quick`: it is ≈3·10⁶ hooks (Juju tells every unit of every commit), each a",
+        "full reducer step, which took longer than 35 minutes on this 2-core machine while other jobs ran. Run",
+        "`pnpm bench` on an idle machine to measure it.",
+        "",
+      ]),
   "## One full simulated upgrade through the real Juju adapter",
   "",
   "`@charm-upgrade/sim`: every hook runs `createUpgrade(...).dispatch()` over in-memory hook tools, seed 1, machines.",
