@@ -1,6 +1,6 @@
 import type { TransitionRow } from "@charm-upgrade/core";
 import type { RehearsalReport, SimEvent } from "@charm-upgrade/sim";
-import { el, escapeHtml, stateColor, text } from "./markup.js";
+import { el, escapeHtml, stateColor } from "./markup.js";
 import type { StateChartInput } from "./stateChartSvg.js";
 import { machineChartInput, stateChartSvg } from "./stateChartSvg.js";
 import { buildTimeline, timelineSvg } from "./timelineSvg.js";
@@ -61,7 +61,7 @@ details summary { cursor: pointer; color: var(--muted); margin-top: 12px; }
 `;
 
 function factsList(entries: readonly (readonly [string, string])[]): string {
-  return el("dl", { class: "facts" }, ...entries.flatMap(([term, value]) => [el("dt", {}, text(term)), el("dd", {}, value)]));
+  return el("dl", { class: "facts" }, ...entries.flatMap(([term, value]) => [el("dt", {}, escapeHtml(term)), el("dd", {}, value)]));
 }
 
 function transitionTableHtml(rows: readonly TransitionRow[]): string {
@@ -70,11 +70,11 @@ function transitionTableHtml(rows: readonly TransitionRow[]): string {
     el(
       "tr",
       {},
-      el("td", {}, el("code", {}, text(row.from === "*" ? "any" : row.from))),
-      el("td", {}, el("code", {}, text(row.event))),
-      el("td", {}, row.guard ? el("code", {}, text(row.guard)) : ""),
-      el("td", {}, row.to ? el("code", {}, text(row.to)) : "(stays)"),
-      el("td", { class: "mono" }, text(row.actions.join(", "))),
+      el("td", {}, el("code", {}, escapeHtml(row.from === "*" ? "any" : row.from))),
+      el("td", {}, el("code", {}, escapeHtml(row.event))),
+      el("td", {}, row.guard ? el("code", {}, escapeHtml(row.guard)) : ""),
+      el("td", {}, row.to ? el("code", {}, escapeHtml(row.to)) : "(stays)"),
+      el("td", { class: "mono" }, escapeHtml(row.actions.join(", "))),
     ),
   );
   return el("table", { "data-testid": "transition-table" }, el("thead", {}, head), el("tbody", {}, ...body));
@@ -108,7 +108,7 @@ export function htmlReport(report: RehearsalReport, events: readonly SimEvent[],
     "ul",
     { class: "legend", "data-testid": "legend" },
     ...legendStates.map((state) =>
-      el("li", { "data-testid": `legend-${state}` }, el("span", { class: "swatch", style: `background:${stateColor(state)}` }), text(state)),
+      el("li", { "data-testid": `legend-${state}` }, el("span", { class: "swatch", style: `background:${stateColor(state)}` }), escapeHtml(state)),
     ),
     el("li", {}, el("span", { class: "symbol", style: "color:#15803d" }, "▼"), "grant (red: the charm's upgrade failed)"),
     el("li", {}, el("span", { class: "symbol", style: "color:#b91c1c" }, "✕"), "hook failed or crashed"),
@@ -120,26 +120,26 @@ export function htmlReport(report: RehearsalReport, events: readonly SimEvent[],
   const hookTotals = { ok: 0, crashed: 0, failed: 0 };
   for (const hook of report.hooks) hookTotals[hook.outcome]++;
   const facts: [string, string][] = [
-    ["Revisions", text(`${report.from.revision} (${report.from.version}) → ${report.to.revision} (${report.to.version})`)],
-    ["Upgrade order", text(report.order.length ? report.order.join(" → ") : "(nobody was granted)")],
+    ["Revisions", escapeHtml(`${report.from.revision} (${report.from.version}) → ${report.to.revision} (${report.to.version})`)],
+    ["Upgrade order", escapeHtml(report.order.length ? report.order.join(" → ") : "(nobody was granted)")],
   ];
-  if (report.rollbackOrder.length) facts.push(["Rollback order", text(report.rollbackOrder.join(" → "))]);
-  facts.push(["Hook runs", text(`${report.hookRuns} (ok ${hookTotals.ok}, crashed ${hookTotals.crashed}, failed ${hookTotals.failed})`)]);
-  facts.push(["Databag writes", text(String(report.databagWrites))]);
-  if (report.partition !== null) facts.push(["StatefulSet partition", text(String(report.partition))]);
-  if (report.failure) facts.push(["Failure", text(`${report.failure.unit}: ${report.failure.message}`)]);
+  if (report.rollbackOrder.length) facts.push(["Rollback order", escapeHtml(report.rollbackOrder.join(" → "))]);
+  facts.push(["Hook runs", escapeHtml(`${report.hookRuns} (ok ${hookTotals.ok}, crashed ${hookTotals.crashed}, failed ${hookTotals.failed})`)]);
+  facts.push(["Databag writes", escapeHtml(String(report.databagWrites))]);
+  if (report.partition !== null) facts.push(["StatefulSet partition", escapeHtml(String(report.partition))]);
+  if (report.failure) facts.push(["Failure", escapeHtml(`${report.failure.unit}: ${report.failure.message}`)]);
   facts.push([
     "Invariants",
     report.violations.length
-      ? el("ul", { class: "violation", "data-testid": "violations" }, ...report.violations.map((v) => el("li", {}, text(v))))
-      : text("held (one unit at a time, stack intact)"),
+      ? el("ul", { class: "violation", "data-testid": "violations" }, ...report.violations.map((v) => el("li", {}, escapeHtml(v))))
+      : escapeHtml("held (one unit at a time, stack intact)"),
   ]);
-  if (report.faults.length) facts.push(["Faults injected", el("ul", {}, ...report.faults.map((f) => el("li", {}, text(f))))]);
+  if (report.faults.length) facts.push(["Faults injected", el("ul", {}, ...report.faults.map((f) => el("li", {}, escapeHtml(f))))]);
 
   const operatorList = el(
     "ol",
     { class: "operator-list", "data-testid": "operator-list" },
-    ...timeline.operator.map((op) => el("li", {}, text(`at hook ${op.at}: `), el("code", {}, text(op.message)))),
+    ...timeline.operator.map((op) => el("li", {}, escapeHtml(`at hook ${op.at}: `), el("code", {}, escapeHtml(op.message)))),
   );
 
   const unitRows = report.units.map((u) => {
@@ -148,12 +148,12 @@ export function htmlReport(report: RehearsalReport, events: readonly SimEvent[],
     return el(
       "tr",
       { "data-testid": `unit-row-${u.name}` },
-      el("td", {}, el("strong", {}, text(u.name)), u.leader ? text(" ★ leader") : ""),
-      el("td", {}, el("span", { class: "swatch", style: `background:${stateColor(u.state ?? "unset")}` }), " ", text(u.state ?? "(none)")),
-      el("td", {}, text(u.workloadVersion)),
-      el("td", {}, text(String(u.revision))),
-      el("td", {}, text(hooks)),
-      el("td", {}, text(`${u.status}${u.message ? `: ${u.message}` : ""}`)),
+      el("td", {}, el("strong", {}, escapeHtml(u.name)), u.leader ? escapeHtml(" ★ leader") : ""),
+      el("td", {}, el("span", { class: "swatch", style: `background:${stateColor(u.state ?? "unset")}` }), " ", escapeHtml(u.state ?? "(none)")),
+      el("td", {}, escapeHtml(u.workloadVersion)),
+      el("td", {}, escapeHtml(String(u.revision))),
+      el("td", {}, escapeHtml(hooks)),
+      el("td", {}, escapeHtml(`${u.status}${u.message ? `: ${u.message}` : ""}`)),
     );
   });
   const unitsTable = el(
@@ -164,13 +164,13 @@ export function htmlReport(report: RehearsalReport, events: readonly SimEvent[],
   );
 
   const body = [
-    el("h1", {}, text(title)),
+    el("h1", {}, escapeHtml(title)),
     el(
       "p",
       { class: "sub" },
-      el("span", { class: `outcome ${report.ok ? "ok" : "bad"}`, "data-testid": "outcome" }, text(`${report.outcome}${report.ok ? "" : " (not as expected)"}`)),
+      el("span", { class: `outcome ${report.ok ? "ok" : "bad"}`, "data-testid": "outcome" }, escapeHtml(`${report.outcome}${report.ok ? "" : " (not as expected)"}`)),
       " ",
-      text(report.summary),
+      escapeHtml(report.summary),
     ),
     el("section", { "data-testid": "summary" }, factsList(facts)),
     el(

@@ -28,9 +28,6 @@ export function el(tag: string, attrs: Attrs = {}, ...children: readonly string[
 
 const SELF_CLOSING = new Set(["rect", "circle", "line", "path", "polygon", "polyline", "ellipse", "meta", "stop"]);
 
-/** A text element's content, escaped. */
-export const text = escapeHtml;
-
 /** A `<title>` child (a tooltip in the browser), escaped. */
 export const tooltip = (content: string) => el("title", {}, escapeHtml(content));
 

@@ -34,7 +34,7 @@ export {
 export type { ErrorData, UpgradeEvent, UpgradeEventType } from "./events.js";
 export type { PeerDatabags, PeerProblem, PeerView, UnitView } from "./peerView.js";
 export { encodeDependencies, encodeStack, KEYS, readPeerView, StackSchema } from "./peerView.js";
-export type { Pep440Version, VersionConstraint } from "./poetry/index.js";
+export type { Pep440Version, ReleaseTag, VersionConstraint } from "./poetry/index.js";
 export { compareVersions, parseConstraint, parseVersion, satisfies } from "./poetry/index.js";
 export type { StackUpdate } from "./protocol.js";
 export {

@@ -371,7 +371,9 @@ export class Explorer {
       frontier.push({ id, text, flags });
       return id;
     };
-    this.roots.forEach((root, i) => add(root.snapshot, root.flags, -1, i, 0));
+    this.roots.forEach((root, i) => {
+      add(root.snapshot, root.flags, -1, i, 0);
+    });
 
     let outNonFault = new Ints();
     for (let head = 0; head < frontier.length; head++) {

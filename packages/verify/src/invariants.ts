@@ -5,9 +5,6 @@ import { workloadOf } from "@charm-upgrade/core/testing";
 /** The state of a {@link ClusterModel}, as plain data. */
 export type Snapshot = ReturnType<ClusterModel["snapshot"]>;
 
-/** A unit of a {@link Snapshot}. */
-export type UnitSnapshot = Snapshot["units"][number];
-
 /**
  * The safety invariants, by name, in words. Exploration and fault campaigns check every one of them in every
  * state they reach and on every step they take.
