@@ -82,7 +82,9 @@ describe("reduce", () => {
 
     const leaderIdle = { ...idle, leader: true };
     const ran = step(stateFor(0, leaderIdle), { type: "preUpgradeCheck", view: readPeerView(leaderIdle) });
-    expect(ran.types).toEqual(["runPreUpgradeCheck"]);
+    // the leader also (re)states the application status: nothing planned yet, so it is cleared
+    expect(ran.types).toEqual(["runPreUpgradeCheck", "setAppStatus"]);
+    expect(of(ran.effects, "setAppStatus")).toEqual([{ type: "setAppStatus", status: "active", message: "" }]);
     const passed = step(ran.state, { type: "preUpgradeCheckPassed", stack: [0, 1] });
     expect(of(passed.effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-stack": "[0, 1]" } }]);
     expect(of(passed.effects, "actionResult")[0]?.results["upgrade-order"]).toBe("db/1, db/0");
