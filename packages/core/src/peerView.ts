@@ -16,6 +16,12 @@ export const KEYS = {
   resumed: "upgrade-resumed",
   /** App databag (charm-upgrade only): `"true"` while a rollback runs (set by recovery, cleared at the end). */
   rollback: "upgrade-rollback",
+  /**
+   * App databag (charm-upgrade only, machines): JSON list of the units on a rollback's stack whose `completed` (or
+   * `upgrading`) dates from the attempt being rolled back. The leader pops none of them before it has seen it
+   * receive the charm again (`ready`): otherwise a unit could leave the stack without being rolled back.
+   */
+  rollbackPending: "upgrade-rollback-pending",
   /** App databag (charm-upgrade only, K8s): the StatefulSet partition the leader last set (a JSON number). */
   partition: "upgrade-partition",
   /** Unit databag (charm-upgrade only): JSON list of the checks the operator skipped on this unit with force-upgrade. */
@@ -73,6 +79,11 @@ export interface PeerView {
   readonly partition?: number | null;
   /** True while a rollback runs (the leader entered recovery and the roll has not finished). */
   readonly rollback?: boolean;
+  /**
+   * Machines, during a rollback: units whose `completed`/`upgrading` dates from the attempt being rolled back
+   * (see `KEYS.rollbackPending`). Empty when unset; when the stored value is invalid, every unit on the stack.
+   */
+  readonly rollbackPending?: readonly number[];
   readonly problems: readonly PeerProblem[];
 }
 
@@ -191,7 +202,22 @@ export function readPeerView(raw: PeerDatabags): PeerView {
   const resumed = unitNumber(KEYS.resumed);
   const partition = unitNumber(KEYS.partition);
   const rollback = raw.app?.[KEYS.rollback] === "true";
-  return { leader: raw.leader === true, units, stack, dependencies, resumed, partition, rollback, problems };
+  let rollbackPending: readonly number[] = [];
+  const rawPending = raw.app?.[KEYS.rollbackPending];
+  if (rawPending !== undefined && rawPending !== "") {
+    const parsed = v.safeParse(StackSchema, rawPending);
+    if (parsed.success) rollbackPending = parsed.output;
+    else {
+      // Fail safe: no unit on the stack may be popped before the leader has seen it `ready` (which rewrites the key).
+      rollbackPending = stack ?? [];
+      problems.push({
+        unit: null,
+        key: KEYS.rollbackPending,
+        message: `must be a JSON list of distinct unit numbers, got ${JSON.stringify(clip(String(rawPending)))}`,
+      });
+    }
+  }
+  return { leader: raw.leader === true, units, stack, dependencies, resumed, partition, rollback, rollbackPending, problems };
 }
 
 /** Encode a stack the way the Python library does (`json.dumps([0, 2, 1])` → `"[0, 2, 1]"`). */

@@ -1,6 +1,7 @@
 import { checkCompatibility } from "./compatibility.js";
 import type { CompatibilityReport } from "./compatibility.js";
 import type { PeerView, UnitView } from "./peerView.js";
+import { KEYS } from "./peerView.js";
 import type { UpgradeContext } from "./upgradeContext.js";
 import type { UnitState } from "./unitState.js";
 import { furthestBehind } from "./unitState.js";
@@ -118,6 +119,9 @@ export function grantBlocker(context: UpgradeContext): string | null {
   // The barrier: every other unit still to upgrade has received the new charm. A unit on the stack that says
   // `completed` finished an earlier attempt (its state survives a rollback's stack repair) and must receive the
   // charm again before anyone goes — otherwise it would be popped without being rolled back.
+  if (view.rollbackPending?.includes(context.unit)) {
+    return `waiting for the leader to see ${me} receive the charm again (it completed the attempt being rolled back)`;
+  }
   const stacked = new Set(view.stack ?? []);
   const behind = others.find((unit) => stacked.has(unit.id) && unit.state !== "ready");
   if (behind) {
@@ -174,6 +178,10 @@ export interface StackUpdate {
   readonly changed: boolean;
   /** Unit numbers popped because they completed, in pop order. */
   readonly popped: readonly number[];
+  /** Machines, in a rollback: the units still awaiting the charm again (see `PeerView.rollbackPending`). */
+  readonly pending: readonly number[];
+  /** True when `pending` must be written (it changed, or the stored value was invalid). */
+  readonly pendingChanged: boolean;
   readonly notes: readonly string[];
 }
 
@@ -193,8 +201,15 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
     notes.push(`${unitName(context, id)} left the application; removed from the upgrade stack`);
     return false;
   });
+  // A rollback's units that completed the attempt being rolled back stay pending until they are seen to
+  // receive the charm again; only then can their `completed` mean "rolled back".
+  const pendingBefore = view.rollbackPending ?? [];
+  const pending = pendingBefore.filter((id) => present.has(id) && STALE_STATES.has(stateOf(view, id) ?? null));
+  const pendingChanged =
+    pending.length !== pendingBefore.length || rollbackPendingInvalid(view);
+  const held = new Set(pending);
   const popped: number[] = [];
-  for (let top = stack.at(-1); top !== undefined && stateOf(view, top) === "completed"; top = stack.at(-1)) {
+  for (let top = stack.at(-1); top !== undefined && !held.has(top) && stateOf(view, top) === "completed"; top = stack.at(-1)) {
     popped.push(top);
     stack = stack.slice(0, -1);
   }
@@ -211,7 +226,17 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
     }
   }
   const changed = stack.length !== before.length || stack.some((id, i) => before[i] !== id);
-  return { stack, changed, popped, notes };
+  return { stack, changed, popped, notes, pending, pendingChanged };
+}
+
+const STALE_STATES: ReadonlySet<UnitState | null> = new Set<UnitState | null>(["completed", "upgrading"]);
+
+/**
+ * Machines: the units of a rollback's stack whose `completed` (or `upgrading`) dates from the attempt being rolled
+ * back. Recorded when the leader enters recovery; each stays un-poppable until it is seen `ready` again.
+ */
+export function staleOnStack(view: PeerView, stack: readonly number[]): readonly number[] {
+  return stack.filter((id) => STALE_STATES.has(stateOf(view, id) ?? null));
 }
 
 /**
@@ -274,4 +299,14 @@ export function planProblem(context: UpgradeContext, stack: readonly number[]): 
   const extra = stack.filter((id) => !ids.includes(id));
   if (extra.length) return `the upgrade stack lists ${extra.map((id) => unitName(context, id)).join(", ")}, which are not in the application`;
   return null;
+}
+
+/** True when the stored `upgrade-rollback-pending` failed validation (the leader rewrites it). */
+export function rollbackPendingInvalid(view: PeerView): boolean {
+  return view.problems.some((p) => p.unit === null && p.key === KEYS.rollbackPending);
+}
+
+/** The same unit numbers in the same order. */
+export function sameUnits(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => b[i] === id);
 }

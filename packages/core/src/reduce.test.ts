@@ -188,9 +188,13 @@ describe("reduce", () => {
     expect(of(halted.effects, "explain")[0]?.reason).toMatch(/db\/2 failed/);
     const recovery = step(stateFor(0, raw, "vm", NEW.dependencies), { type: "preUpgradeCheck", view: readPeerView(raw) });
     expect(recovery.state.value).toBe("recovery");
-    // the failed unit stays on top; the completed units come back just below it, highest first
+    // the failed unit stays on top; the completed units come back just below it, highest first, and stay
+    // pending (not poppable) until they are seen to receive the charm again
     expect(of(recovery.effects, "writeAppData")).toEqual([
-      { type: "writeAppData", data: { "upgrade-stack": "[0, 1, 3, 2]", "upgrade-rollback": "true" } },
+      {
+        type: "writeAppData",
+        data: { "upgrade-stack": "[0, 1, 3, 2]", "upgrade-rollback": "true", "upgrade-rollback-pending": "[1, 3]" },
+      },
     ]);
     expect(of(recovery.effects, "setUnitStatus").at(-1)?.message).toBe("ready to rollback application");
     expect(of(recovery.effects, "actionResult")[0]?.results.message).toMatch(/juju refresh db/);
@@ -201,6 +205,36 @@ describe("reduce", () => {
     const { effects } = step(stateFor(0, raw, "vm", NEW.dependencies), { type: "relationChanged", view: readPeerView(raw) });
     expect(of(effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-stack": "[0]" } }]);
     expect(of(effects, "log").map((e) => e.message)).toContain("db/1 left the application; removed from the upgrade stack");
+  });
+
+  it("in a rollback, the leader pops no unit whose `completed` is stale, even after the failed unit left", () => {
+    // db/0 (failed) was removed; db/1 completed the forward upgrade and has not received the old charm yet
+    const rollback = { dependencies: storedOld, "upgrade-stack": "[1, 0]", "upgrade-rollback": "true", "upgrade-rollback-pending": "[1]" };
+    const raw = bags({ 1: "completed" }, rollback, true);
+    const { effects } = step(stateFor(1, raw, "vm", OLD.dependencies), { type: "relationChanged", view: readPeerView(raw) });
+    expect(of(effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-stack": "[1]" } }]);
+    // its upgrade-charm (the old charm) makes it ready: the leader drops it from the pending list, then grants it
+    const ready = step(stateFor(1, raw, "vm", OLD.dependencies), { type: "upgradeCharm", view: readPeerView(bags({ 1: "completed" }, { ...rollback, "upgrade-stack": "[1]" }, true)) });
+    expect(of(ready.effects, "writeAppData")).toContainEqual({ type: "writeAppData", data: { "upgrade-rollback-pending": "" } });
+    expect(ready.state.value).toBe("upgrading");
+    expect(ready.types).toContain("grantUpgrade");
+  });
+
+  it("a unit on the rollback's pending list is not granted until the leader has seen it ready", () => {
+    const raw = bags({ 0: "ready", 1: "ready" }, { dependencies: storedOld, "upgrade-stack": "[0, 1]", "upgrade-rollback": "true", "upgrade-rollback-pending": "[1]" });
+    const { state, effects } = step(stateFor(1, raw, "vm", OLD.dependencies), { type: "relationChanged", view: readPeerView(raw) });
+    expect(state.value).toBe("ready");
+    expect(of(effects, "explain")[0]?.reason).toMatch(/waiting for the leader to see db\/1 receive the charm again/);
+  });
+
+  it("an invalid upgrade-rollback-pending fails safe (nothing on the stack is popped) and the leader rewrites it", () => {
+    const raw = bags({ 0: "ready", 1: "completed" }, { dependencies: storedOld, "upgrade-stack": "[0, 1]", "upgrade-rollback": "true", "upgrade-rollback-pending": "{oops" }, true);
+    const view = readPeerView(raw);
+    expect(view.problems).toContainEqual(expect.objectContaining({ unit: null, key: "upgrade-rollback-pending" }));
+    const { effects } = step(stateFor(0, raw, "vm", OLD.dependencies), { type: "relationChanged", view });
+    // db/1 stays on the stack; the key is rewritten with the units still awaiting the charm
+    expect(of(effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-rollback-pending": "[1]" } }]);
+    expect(of(effects, "reportProblem")[0]?.error.message).toMatch(/upgrade-rollback-pending/);
   });
 
   it("K8s: the highest ordinal checks versions on upgrade-charm, whatever the gaps (upstream bug 10)", () => {

@@ -18,6 +18,9 @@ import {
   rollingBack,
   planProblem,
   repairStack,
+  rollbackPendingInvalid,
+  sameUnits,
+  staleOnStack,
   topOfStack,
   unitName,
   withOwnState,
@@ -158,10 +161,13 @@ export const upgradeMachine = setup({
       if (context.substrate === "vm" && inRecovery(view)) return;
       const update = maintainStack(context);
       let nextView: PeerView = view;
-      if (update.changed) {
+      if (update.changed || update.pendingChanged) {
         for (const note of update.notes) emit(enqueue, { type: "log", level: "info", message: note });
-        emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(update.stack) } });
-        nextView = { ...view, stack: update.stack.length ? update.stack : null };
+        const data: Record<string, string> = {};
+        if (update.changed) data[KEYS.stack] = encodeStack(update.stack);
+        if (update.pendingChanged) data[KEYS.rollbackPending] = update.pending.length ? encodeStack(update.pending) : "";
+        emit(enqueue, { type: "writeAppData", data });
+        nextView = { ...view, stack: update.stack.length ? update.stack : null, rollbackPending: update.pending };
         enqueue.assign({ view: nextView });
       }
       // Kubernetes: let the unit on top through by lowering the partition to it, unless the roll waits (pause,
@@ -269,9 +275,15 @@ export const upgradeMachine = setup({
       const data: Record<string, string> = {};
       if (repaired.length !== before.length || repaired.some((id, i) => before[i] !== id)) data[KEYS.stack] = encodeStack(repaired);
       if (!view.rollback) data[KEYS.rollback] = "true";
+      // Machines: units that completed the attempt being rolled back must receive the charm again before the
+      // leader may pop them (their `completed` is stale until then).
+      const pending = context.substrate === "vm" ? staleOnStack(view, repaired) : [];
+      if (!sameUnits(pending, view.rollbackPending ?? []) || rollbackPendingInvalid(view)) data[KEYS.rollbackPending] = pending.length ? encodeStack(pending) : "";
       if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
       if (ownState(context) !== "recovery") emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "recovery" } });
-      enqueue.assign({ view: withOwnState({ ...view, stack: repaired.length ? repaired : null, rollback: true }, context.unit, "recovery") });
+      enqueue.assign({
+        view: withOwnState({ ...view, stack: repaired.length ? repaired : null, rollback: true, rollbackPending: pending }, context.unit, "recovery"),
+      });
       emit(enqueue, { type: "setUnitStatus", status: "blocked", message: "ready to rollback application" });
       const order = [...repaired].reverse().map((id) => unitName(context, id)).join(", ");
       emit(enqueue, {
@@ -309,13 +321,14 @@ export const upgradeMachine = setup({
       const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack) };
       if (context.view.resumed != null) data[KEYS.resumed] = "";
       if (context.view.rollback) data[KEYS.rollback] = "";
+      if (context.view.rollbackPending?.length || rollbackPendingInvalid(context.view)) data[KEYS.rollbackPending] = "";
       if (context.substrate === "k8s" && stack.length) {
         const first = stack[stack.length - 1] ?? 0;
         emit(enqueue, { type: "setPartition", partition: first });
         data[KEYS.partition] = String(first);
       }
       emit(enqueue, { type: "writeAppData", data });
-      enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
+      enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, rollbackPending: [], partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
       emit(enqueue, { type: "actionResult", results: { ...planResults(context, stack) } });
     }),
 
@@ -375,9 +388,16 @@ export const upgradeMachine = setup({
         if (stored !== encoded) data[KEYS.dependencies] = encoded;
         if (context.view.resumed != null) data[KEYS.resumed] = "";
         if (context.view.rollback) data[KEYS.rollback] = "";
+        if (context.view.rollbackPending?.length || rollbackPendingInvalid(context.view)) data[KEYS.rollbackPending] = "";
         if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
         enqueue.assign({
-          view: { ...withOwnState(context.view, context.unit, "idle"), dependencies: context.dependencies, resumed: null, rollback: false },
+          view: {
+            ...withOwnState(context.view, context.unit, "idle"),
+            dependencies: context.dependencies,
+            resumed: null,
+            rollback: false,
+            rollbackPending: [],
+          },
         });
       }
       emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} upgrade finished; unit idle` });

@@ -6,8 +6,8 @@
  * @packageDocumentation
  */
 export { findViolations } from "./findViolations.js";
-export type { Random } from "./random.js";
-export { createRandom } from "./random.js";
+export type { Random } from "@charm-upgrade/core/testing";
+export { createRandom } from "@charm-upgrade/core/testing";
 export { DEFAULT_REVISIONS, workloadDependencies, workloadVersion } from "./revisions.js";
 export type {
   ActionName,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRandom } from "./random.js";
+import { createRandom } from "@charm-upgrade/core/testing";
 import { settleResuming } from "./rehearseUpgrade.js";
 import type { SimEvent } from "./simulator.js";
 import { Simulator } from "./simulator.js";

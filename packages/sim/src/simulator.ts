@@ -2,10 +2,10 @@ import type { Dependencies, Effect, Substrate, UnitState } from "@charm-upgrade/
 import { ClusterNotReadyError, isUnitState, KEYS, parseDependencies } from "@charm-upgrade/core";
 import type { DispatchResult, GrantOutcome, InMemoryAction, InMemoryLogLine, InMemoryModel, StatusInfo, UpgradeOptions } from "@charm-upgrade/juju";
 import { createUpgrade, InMemoryHookTools } from "@charm-upgrade/juju";
-import type { Random } from "./random.js";
+import type { Random } from "@charm-upgrade/core/testing";
 import type { SimInspection, SimInspector } from "./simInspection.js";
 import { createSimInspection } from "./simInspection.js";
-import { createRandom } from "./random.js";
+import { createRandom } from "@charm-upgrade/core/testing";
 import { DEFAULT_REVISIONS, workloadVersion } from "./revisions.js";
 
 /** The peer relation of the simulated application: endpoint `upgrade` (interface `upgrade`), relation id 1. */

@@ -27,21 +27,39 @@ import { memoReduce } from "./memoReduce.js";
  */
 export type ScenarioName = "upgrade" | "failure" | "rollback" | "unplanned";
 
-/** The end states each scenario must always be able to reach. */
-export const SCENARIO_ENDS: Readonly<Record<ScenarioName, { readonly kind: EndKind; readonly target: string }>> = {
-  upgrade: { kind: "upgraded", target: NEW.name },
-  failure: { kind: "halted", target: NEW.name },
-  rollback: { kind: "rolledBack", target: OLD.name },
-  unplanned: { kind: "unplanned", target: NEW.name },
-};
+/** An end state a scenario may stop in: its kind, and the revision every unit must run there. */
+export interface EndState {
+  readonly kind: EndKind;
+  readonly target: string;
+}
+
+/**
+ * The end states a scenario must always be able to reach. With the scale-in fault, a failure may also end
+ * upgraded (the failing unit was removed before its turn).
+ */
+export function scenarioEnds(options: Pick<ExploreOptions, "scenario" | "faults">): readonly EndState[] {
+  switch (options.scenario) {
+    case "upgrade":
+      return [{ kind: "upgraded", target: NEW.name }];
+    case "failure":
+      return options.faults?.scaleIn ? [{ kind: "halted", target: NEW.name }, { kind: "upgraded", target: NEW.name }] : [{ kind: "halted", target: NEW.name }];
+    case "rollback":
+      return [{ kind: "rolledBack", target: OLD.name }];
+    case "unplanned":
+      return [{ kind: "unplanned", target: NEW.name }];
+  }
+}
 
 /** Options of {@link explore}. */
 export interface ExploreOptions {
   readonly units: number;
   readonly substrate: Substrate;
   readonly scenario: ScenarioName;
-  /** Fault transitions (default: both on): one duplicated relation-changed, one leadership change, per run. */
-  readonly faults?: { readonly duplicate?: boolean; readonly leaderChange?: boolean };
+  /**
+   * Fault steps, each at most once per run: a duplicated relation-changed and a leadership change (default: on),
+   * and the removal of a unit (default: off; on Kubernetes the highest ordinal, as a StatefulSet scales in).
+   */
+  readonly faults?: { readonly duplicate?: boolean; readonly leaderChange?: boolean; readonly scaleIn?: boolean };
   /** The charm answers a grant in a later hook, so `upgrading` is visible to other units (default `true`). */
   readonly asyncUpgrades?: boolean;
   /** The application's `pause-after-unit-upgrade` (default: unset, which is `first`). */
@@ -88,6 +106,7 @@ export interface ExploreResult {
 interface Flags {
   readonly duplicated: boolean;
   readonly leaderChanged: boolean;
+  readonly scaledIn: boolean;
   readonly planned: boolean;
 }
 
@@ -145,7 +164,8 @@ const HOOK = 0;
 const DUPLICATE = 1;
 const LEADER = 2;
 const RESUME = 3;
-const KINDS = 4;
+const REMOVE = 4;
+const KINDS = 5;
 
 function label(code: number): string {
   const unit = Math.floor(code / KINDS);
@@ -156,6 +176,8 @@ function label(code: number): string {
       return `app/${unit} runs its next hook (relation-changed); FAULT: Juju will deliver it again`;
     case LEADER:
       return `FAULT: app/${unit} becomes the leader`;
+    case REMOVE:
+      return `operator: juju remove-unit app/${unit} (scale-in)`;
     default:
       return `operator: juju run app/${unit} resume-upgrade`;
   }
@@ -185,7 +207,7 @@ class Ints {
 export class Explorer {
   readonly options: ExploreOptions;
   private readonly model: ClusterModel;
-  private readonly ends = SCENARIO_ENDS;
+  private readonly ends: readonly EndState[];
   private readonly ids = new StateIds();
   private readonly parent = new Ints();
   private readonly via = new Ints();
@@ -201,6 +223,7 @@ export class Explorer {
 
   constructor(options: ExploreOptions) {
     this.options = options;
+    this.ends = scenarioEnds(options);
     this.model = new ClusterModel({
       units: options.units,
       substrate: options.substrate,
@@ -230,7 +253,7 @@ export class Explorer {
     const { scenario, substrate } = this.options;
     const model = this.model;
     const settled = this.deployed();
-    const fresh = (planned: boolean): Flags => ({ duplicated: false, leaderChanged: false, planned });
+    const fresh = (planned: boolean): Flags => ({ duplicated: false, leaderChanged: false, scaledIn: false, planned });
     const plan = (failUnits: readonly number[], prefix: string[]) => {
       model.restore({ ...settled, failUnits });
       const check = model.runAction(model.leader, "preUpgradeCheck");
@@ -256,6 +279,7 @@ export class Explorer {
       if (!from) throw new Error("a rollback exploration starts from a failure exploration");
       const seen = new Set<string>();
       for (const [id, end] of from.endSnapshots) {
+        if (!isEnd(end.snapshot, "halted", NEW.name)) continue;
         model.restore({ ...end.snapshot, failUnits: [] });
         const before = model.snapshot();
         // The rollback continues the run: faults the failure already used are used up.
@@ -292,7 +316,7 @@ export class Explorer {
 
   private keyOf(snapshot: Snapshot, flags: Flags): { readonly hash: string; readonly text: string } {
     const text = this.model.canonicalKey(snapshot);
-    const flagged = `${text}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.planned ? 1 : 0}`;
+    const flagged = `${text}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}`;
     // 96 bits: the chance of any collision among 10^8 states is below 10^-12.
     return { hash: createHash("sha1").update(flagged).digest("base64").slice(0, 16), text };
   }
@@ -317,6 +341,9 @@ export class Explorer {
       case LEADER:
         model.setLeader(unit);
         return { flags: { ...flags, leaderChanged: true }, unit: null };
+      case REMOVE:
+        model.removeUnit(unit);
+        return { flags: { ...flags, scaledIn: true }, unit: null };
       default: {
         const outcome = model.runAction(unit, "resumeUpgrade");
         return outcome.ok ? { flags, unit } : null;
@@ -335,6 +362,10 @@ export class Explorer {
       for (const u of units) if (u.queue[0]?.type === "relationChanged") codes.push(u.id * KINDS + DUPLICATE);
     }
     if (faults.leaderChange !== false && !flags.leaderChanged) for (const u of units) if (u.id !== s.leader) codes.push(u.id * KINDS + LEADER);
+    if (faults.scaleIn && !flags.scaledIn && units.length > 1) {
+      const removable = this.options.substrate === "k8s" ? units.slice(-1) : units;
+      for (const u of removable) codes.push(u.id * KINDS + REMOVE);
+    }
     return codes;
   }
 
@@ -348,7 +379,7 @@ export class Explorer {
   run(from?: Explorer): ExploreResult {
     const start = performance.now();
     const { substrate } = this.options;
-    const end = this.ends[this.options.scenario];
+    const ends = this.ends;
     const maxStates = this.options.maxStates ?? 30_000_000;
     const model = this.model;
     this.buildRoots(from);
@@ -364,7 +395,7 @@ export class Explorer {
       this.via.push(via);
       this.depthOf.push(depth);
       for (const breach of stateBreaches(snapshot, substrate, NEW.name)) this.record(breach, id, -1);
-      if (isEnd(snapshot, end.kind, end.target)) {
+      if (ends.some((end) => isEnd(snapshot, end.kind, end.target))) {
         isEndState.push(id);
         this.endSnapshots.set(id, { snapshot, flags });
       }
@@ -416,7 +447,7 @@ export class Explorer {
         })) {
           this.record(breach, item.id, code);
         }
-        const fault = code % KINDS === LEADER || code % KINDS === DUPLICATE;
+        const fault = code % KINDS === LEADER || code % KINDS === DUPLICATE || code % KINDS === REMOVE;
         const target = add(after, applied.flags, item.id, code, (this.depthOf.at(item.id) ?? 0) + 1);
         if (!fault) {
           this.edgeFrom.push(item.id);
@@ -496,7 +527,7 @@ export class Explorer {
       }
     }
     const violations: Violation[] = [];
-    const { kind } = this.ends[this.options.scenario];
+    const kind = this.ends.map((end) => end.kind).join(" or ");
     if (firstDeadlock >= 0) {
       violations.push({
         invariant: "deadlock",

@@ -44,6 +44,12 @@ export interface StepContext {
   readonly planned: boolean;
   /** The name of the revision the upgrade rolls out (the partition invariant). */
   readonly newRevision: string;
+  /**
+   * On machines, `completed` lets a unit leave the stack only when it completed the charm revision it runs now
+   * (default `true`). Hostile-data tests turn this off: a unit's own `state` is trusted, so a forged `completed`
+   * legitimately pops it.
+   */
+  readonly strictCompletion?: boolean;
 }
 
 /** The committed state of unit `id` (`undefined` when it is not in the application). */
@@ -106,7 +112,7 @@ export function stepBreaches(ctx: StepContext): Breach[] {
     const was = stateOf(before, id);
     const now = unit.databag.state;
     const onItsRevision = unit.workload === workloadOf(unit.revision);
-    const completed = (now === "completed" || was === "completed") && (substrate === "k8s" || onItsRevision);
+    const completed = (now === "completed" || was === "completed") && (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
     const finishedHere = ctx.unit === id && now === "idle" && onItsRevision;
     const replanned =
       substrate === "k8s" && ctx.unit !== null && stateOf(after, ctx.unit) === "recovery" && (was === "idle" || was === "");

@@ -377,7 +377,8 @@ export class ClusterModel {
     const holds = [...s.holds].sort((a, b) => a[0] - b[0]);
     return (
       `{"appData":${sortedRecord(s.appData)},"failUnits":${JSON.stringify(failUnits)},"holds":${JSON.stringify(holds)},"leader":${s.leader},` +
-      `"partition":${s.partition},"pauseAfter":${stableJson(s.pauseAfter)},"template":${JSON.stringify(s.template.name)},"units":[${units.join(",")}]}`
+      `"partition":${s.partition},${s.pauseAfter === undefined ? "" : `"pauseAfter":${stableJson(s.pauseAfter)},`}` +
+      `"template":${JSON.stringify(s.template.name)},"units":[${units.join(",")}]}`
     );
   }
 

@@ -6,4 +6,6 @@
  */
 export type { ActionOutcome, ClusterOptions, HookEventType, ModelUnit, Revision, TraceEntry } from "./cluster.js";
 export { ClusterModel, defaultStack, workloadOf } from "./cluster.js";
+export type { Random } from "./random.js";
+export { createRandom } from "./random.js";
 export { INCOMPATIBLE, NEW, OLD, revision } from "./revisions.js";

@@ -1,0 +1,275 @@
+import type { Effect, Substrate } from "@charm-upgrade/core";
+import { KEYS, safeParseDependencies, UNIT_STATES } from "@charm-upgrade/core";
+import { ClusterModel, NEW, OLD } from "@charm-upgrade/core/testing";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Breach, Snapshot } from "./invariants.js";
+import { parseStack, stepBreaches } from "./invariants.js";
+import type { Reducer } from "./memoReduce.js";
+import { memoReduce } from "./memoReduce.js";
+
+/**
+ * Hostile relation data in the middle of whole-model upgrades: overwrite a databag value (every key the library
+ * reads, and unknown keys) with random text, 100 KB values, wrong JSON types, duplicated and out-of-range unit
+ * ids, then keep running hooks and operator actions. Every hook and action that reads an invalid value must name
+ * the key and the databag (a `reportProblem` effect; the unit is blocked with that message unless it is
+ * mid-upgrade), nothing may throw, no effect may echo a huge value, and no committed write may drop a unit from
+ * the stack or grant a unit that is not on top of it.
+ */
+
+const UNIT_KEYS = [KEYS.state, KEYS.hold, KEYS.skipped] as const;
+const APP_KEYS = [KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollback, KEYS.rollbackPending] as const;
+/** The keys whose values the library validates (and so must report when bad). */
+const VALIDATED = [KEYS.state, KEYS.skipped, KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollbackPending] as const;
+const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([...UNIT_KEYS, ...APP_KEYS]);
+
+const HUGE = 100_000;
+
+/** Hostile values for any key. */
+const hostileValue: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom<string>(...UNIT_STATES, "", " idle", "IDLE", "null"),
+  fc.json({ maxDepth: 2 }),
+  // unit ids: duplicated, negative, out of range, not integers
+  fc.array(fc.integer({ min: -3, max: 12 }), { maxLength: 6 }).map((ids) => JSON.stringify(ids)),
+  fc.constantFrom(
+    "[0, 0]",
+    "[1.5]",
+    '["0"]',
+    "{}",
+    "[-1]",
+    "[1e400]",
+    "[99, 98]",
+    "[9007199254740993]",
+    "true",
+    '"idle"',
+    "[]",
+    "-1",
+    "1.5",
+    "1e400",
+    '{"workload": 5}',
+    '{"workload": {"name": "workload"}}',
+    '{"workload": {"dependencies": {}, "name": "workload", "upgrade_supported": ">=1", "version": "1.0.0"}}',
+    '{"workload": {"dependencies": {}, "name": "workload", "upgrade_supported": "^9", "version": "9.0.0"}}',
+  ),
+  // 100 KB: random text, a stack listing one unit 50,000 times, a JSON object with a huge string
+  fc.string({ minLength: 1, maxLength: 3 }).map((c) => c.repeat(Math.ceil(HUGE / c.length)).slice(0, HUGE)),
+  fc.constant(`[${Array.from({ length: HUGE / 2 }, () => "0").join(",")}]`),
+  fc.constant(JSON.stringify({ workload: { dependencies: {}, name: "x".repeat(HUGE), upgrade_supported: ">=1", version: "1.0.0" } })),
+);
+
+/** Where to write: a unit's databag or the app databag, a key the library reads or an unknown one. */
+const target = fc.oneof(
+  fc.record({ bag: fc.constant("unit" as const), key: fc.constantFrom<string>(...UNIT_KEYS), unit: fc.nat({ max: 6 }) }),
+  fc.record({ bag: fc.constant("app" as const), key: fc.constantFrom<string>(...APP_KEYS), unit: fc.constant(0) }),
+  fc.record({
+    bag: fc.constantFrom("unit" as const, "app" as const),
+    key: fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !KNOWN_KEYS.has(k)),
+    unit: fc.nat({ max: 6 }),
+  }),
+);
+
+const injection = fc.record({ at: fc.nat({ max: 80 }), target, value: hostileValue });
+
+const scenario = fc.record({
+  units: fc.integer({ min: 2, max: 5 }),
+  substrate: fc.constantFrom<Substrate>("vm", "k8s"),
+  leader: fc.nat({ max: 4 }),
+  asyncUpgrades: fc.boolean(),
+  injections: fc.array(injection, { minLength: 1, maxLength: 3 }),
+  picks: fc.array(fc.nat(), { minLength: 8, maxLength: 40 }),
+  actions: fc.array(fc.constantFrom("none", "resume", "check"), { minLength: 4, maxLength: 12 }),
+});
+
+/** Whether the library must report `value` under `key` (it does not validate `upgrade-rollback`, holds, or unknown keys). */
+function invalid(key: string, value: string): boolean {
+  if (value === "") return false;
+  switch (key) {
+    case KEYS.state:
+      return !(UNIT_STATES as readonly string[]).includes(value);
+    case KEYS.stack:
+    case KEYS.rollbackPending: {
+      const { stack, error } = parseStack(value);
+      return error !== null || new Set(stack).size !== stack.length;
+    }
+    case KEYS.skipped: {
+      let json: unknown;
+      try {
+        json = JSON.parse(value);
+      } catch {
+        return true;
+      }
+      return !(Array.isArray(json) && json.length <= 10 && json.every((check) => typeof check === "string" && check.length <= 40));
+    }
+    case KEYS.dependencies: {
+      let json: unknown;
+      try {
+        json = JSON.parse(value);
+      } catch {
+        return true;
+      }
+      return !safeParseDependencies(json).success;
+    }
+    case KEYS.resumed:
+    case KEYS.partition: {
+      let json: unknown;
+      try {
+        json = JSON.parse(value);
+      } catch {
+        return true;
+      }
+      return !(typeof json === "number" && Number.isSafeInteger(json) && json >= 0);
+    }
+    default:
+      return false;
+  }
+}
+
+/** Every string an effect carries, except what the library encodes from its own code (its DEPENDENCIES). */
+function strings(effect: Effect): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown, key: string) => {
+    if (typeof value === "string") {
+      if (!(effect.type === "writeAppData" && key === KEYS.dependencies)) out.push(value);
+    } else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(effect, "");
+  return out;
+}
+
+interface Present {
+  readonly unit: string | null;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Coverage of one campaign: per key, how many hooks read an invalid injected value (and so had to report it). */
+interface Coverage {
+  readonly reportedByKey: Map<string, number>;
+  hugeReported: number;
+  unknownKeysRead: number;
+}
+
+/** The property, over the reducer the model's hooks run through. */
+function hostileData(reduce: Reducer, coverage: Coverage) {
+  const { reportedByKey } = coverage;
+  return fc.property(scenario, (s) => {
+    const leader = s.leader % s.units;
+    const model = new ClusterModel({ units: s.units, substrate: s.substrate, revision: OLD, leader, reduce, asyncUpgrades: s.asyncUpgrades });
+    model.settle();
+    expect(model.runAction(leader, "preUpgradeCheck").ok).toBe(true);
+    model.refresh(NEW);
+    model.trace.length = 0;
+    const injected: Present[] = [];
+    let pick = 0;
+    let action = 0;
+
+    const check = (before: Snapshot, unit: number, what: string): void => {
+      const after = model.snapshot();
+      const entries = model.trace.splice(0);
+      const breaches: Breach[] = stepBreaches({
+        substrate: s.substrate,
+        before,
+        after,
+        entries,
+        unit,
+        planned: true,
+        newRevision: NEW.name,
+        strictCompletion: false,
+      }).filter((b) => b.invariant === "stack-lost" || b.invariant === "grant-not-top" || b.invariant === "grant-while-upgrading");
+      expect(breaches, what).toEqual([]);
+      // Bad values present when the hook started (and not since overwritten by the library before it read them).
+      const present = injected.filter((p) => {
+        const bag = p.unit === null ? before.appData : before.units.find((u) => `app/${u.id}` === p.unit)?.databag;
+        return bag?.[p.key] === p.value;
+      });
+      for (const entry of entries) {
+        if (entry.kind !== "hook") continue;
+        const reports = entry.effects.filter((e): e is Extract<Effect, { type: "reportProblem" }> => e.type === "reportProblem");
+        for (const report of reports) {
+          expect(report.key, `${what}: the reducer threw inside: ${report.error.message}`).not.toBe("(state)");
+          // only the injected bad values are reported, each by key and databag
+          const named = present.some((p) => p.key === report.key && p.unit === report.unit && invalid(p.key, p.value));
+          expect(named, `${what}: unexpected report ${JSON.stringify(report)}`).toBe(true);
+          expect(report.error.message).toContain(report.key);
+        }
+        for (const p of present.filter((q) => invalid(q.key, q.value))) {
+          const reported = reports.some((r) => r.key === p.key && r.unit === p.unit);
+          expect(reported, `${what}: ${p.unit ?? "app"} ${p.key}=${JSON.stringify(p.value.slice(0, 40))} not reported`).toBe(true);
+          reportedByKey.set(p.key, (reportedByKey.get(p.key) ?? 0) + 1);
+          if (p.value.length >= HUGE) coverage.hugeReported++;
+        }
+        coverage.unknownKeysRead += present.filter((p) => !KNOWN_KEYS.has(p.key)).length;
+        for (const effect of entry.effects) {
+          for (const text of strings(effect)) expect(text.length, `${what}: ${effect.type} echoes a huge value`).toBeLessThan(2_000);
+          if (effect.type === "setUnitStatus") expect(effect.message.length).toBeLessThanOrEqual(120);
+          if (effect.type === "writeAppData" && effect.data[KEYS.stack] !== undefined) {
+            const { stack, error } = parseStack(effect.data[KEYS.stack]);
+            expect(error, `${what}: wrote a stack that is not JSON`).toBeNull();
+            expect(new Set(stack).size, `${what}: wrote a stack listing a unit twice`).toBe(stack.length);
+          }
+        }
+      }
+    };
+
+    for (let step = 0; step < 160; step++) {
+      for (const inj of s.injections.filter((i) => i.at === step)) {
+        const unit = inj.target.unit % s.units;
+        const snapshot = model.snapshot();
+        const name = inj.target.bag === "app" ? null : `app/${unit}`;
+        const units = snapshot.units.map((u) => (u.id === unit && name ? { ...u, databag: { ...u.databag, [inj.target.key]: inj.value } } : u));
+        const appData = name ? snapshot.appData : { ...snapshot.appData, [inj.target.key]: inj.value };
+        model.restore({ ...snapshot, units, appData });
+        injected.push({ unit: name, key: inj.target.key, value: inj.value });
+        // Juju tells the other units (the app databag: every unit but the leader).
+        for (const other of model.units.values()) {
+          if (name && other.id !== unit) model.enqueue(other, "relationChanged", name);
+          if (!name && other.id !== model.leader) model.enqueue(other, "relationChanged", "app");
+        }
+      }
+      if (step % 10 === 9) {
+        const kind = s.actions[action++ % s.actions.length];
+        if (kind !== "none") {
+          const before = model.snapshot();
+          const outcome = model.runAction(model.leader, kind === "check" ? "preUpgradeCheck" : "resumeUpgrade");
+          if (!outcome.ok) expect(outcome.message.length).toBeGreaterThan(0);
+          check(before, model.leader, `action ${kind} on app/${model.leader}`);
+        }
+      }
+      const runnable = model.runnable();
+      if (!runnable.length) continue;
+      const unit = runnable[(s.picks[pick++ % s.picks.length] ?? 0) % runnable.length] ?? 0;
+      const before = model.snapshot();
+      model.runNext(unit);
+      check(before, unit, `step ${step}: app/${unit}`);
+    }
+  });
+}
+
+const newCoverage = (): Coverage => ({ reportedByKey: new Map(), hugeReported: 0, unknownKeysRead: 0 });
+
+describe("hostile relation data in the middle of an upgrade", () => {
+  it("is always reported by key and databag, never throws, never drops a unit from the stack or grants out of turn", () => {
+    const coverage = newCoverage();
+    fc.assert(hostileData(memoReduce(undefined, 20_000), coverage), { numRuns: 150 });
+    // The property is not vacuous: every validated key was fuzzed into hooks that reported it.
+    for (const key of VALIDATED) {
+      expect(coverage.reportedByKey.get(key) ?? 0, `${key} reported`).toBeGreaterThan(5);
+    }
+    expect(coverage.hugeReported).toBeGreaterThan(10);
+    expect(coverage.unknownKeysRead).toBeGreaterThan(10);
+  }, 120_000);
+
+  it("the property can fail: a reducer that hides bad data is caught", () => {
+    const hides: Reducer = (state, event) => {
+      const result = memoized(state, event);
+      return { state: result.state, effects: result.effects.filter((e) => e.type !== "reportProblem") };
+    };
+    const memoized = memoReduce(undefined, 20_000);
+    const run = fc.check(hostileData(hides, newCoverage()), { numRuns: 60, seed: 1 });
+    expect(run.failed).toBe(true);
+    expect(String(run.errorInstance)).toMatch(/not reported/);
+  }, 60_000);
+});

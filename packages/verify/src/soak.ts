@@ -1,0 +1,442 @@
+import { fork } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Substrate } from "@charm-upgrade/core";
+import type { Random } from "@charm-upgrade/core/testing";
+import { ClusterModel, createRandom, NEW, OLD } from "@charm-upgrade/core/testing";
+import type { Breach, InvariantName, Snapshot } from "./invariants.js";
+import { describeState, isEnd, stateBreaches, stepBreaches } from "./invariants.js";
+import type { Reducer } from "./memoReduce.js";
+import { memoReduce } from "./memoReduce.js";
+
+/**
+ * Fault campaigns: many seeded random upgrades through the core's in-memory Juju model, each a pure function of
+ * its seed, with crashed hooks, duplicated and reordered relation-changed, leadership changes, a failing unit and
+ * the rollback that follows, and scale-out and scale-in in the middle of the upgrade. Every step is checked
+ * against the same safety invariants as the exhaustive exploration, and every run must end: every unit idle on
+ * the new revision, or (after a failure) idle on the old one.
+ *
+ * `pnpm soak [--runs 100000] [--first-seed 1] [--workers 2] [--write-doc]`; `pnpm soak --seed 1234` replays one run,
+ * verbosely. `--write-doc` records the summary in docs/verification.md.
+ *
+ * @module
+ */
+
+/** How one run is set up: every field is drawn from the run's seed. */
+export interface RunSetup {
+  readonly seed: number;
+  readonly units: number;
+  readonly substrate: Substrate;
+  readonly leader: number;
+  readonly asyncUpgrades: boolean;
+  readonly pauseAfter: "none" | "first" | "all" | undefined;
+  /** The unit whose upgrade fails, if any (its failure is followed by a rollback). */
+  readonly failing: number | null;
+  /** Chance that a hook crashes (its writes are discarded; Juju retries it first). */
+  readonly crash: number;
+  /** Chance that a relation-changed is delivered again. */
+  readonly duplicate: number;
+  /** Chance, per step, that a queued relation-changed moves within its unit's queue. */
+  readonly reorder: number;
+  readonly leaderChanges: number;
+  readonly scaleOuts: number;
+  readonly scaleIns: number;
+}
+
+/** What one run did. */
+export interface RunReport {
+  readonly setup: RunSetup;
+  /** Hooks and actions run. */
+  readonly steps: number;
+  readonly crashes: number;
+  /** `upgraded` or `rolledBack` when the run ended well; otherwise why it did not end. */
+  readonly outcome: "upgraded" | "rolledBack" | "stuck" | "too long";
+  /** Breaches of the safety invariants (the first few), and of liveness (`stuck`, `too long`). */
+  readonly failures: readonly Breach[];
+  /** Units that left the stack without completing, and stacks that listed a unit twice. */
+  readonly lost: number;
+  readonly duplicated: number;
+  /** With `verbose`: every step and the state after it. */
+  readonly log: readonly string[];
+}
+
+/** Draw a run's setup from its seed. */
+export function setupOf(seed: number): RunSetup {
+  const random = createRandom(seed);
+  const units = 1 + random.int(7);
+  const substrate = random.pick<Substrate>(["vm", "k8s"]);
+  return {
+    seed,
+    units,
+    substrate,
+    leader: random.int(units),
+    asyncUpgrades: random.chance(0.5),
+    pauseAfter: random.pick([undefined, "none", "first", "all"] as const),
+    failing: random.chance(0.35) ? random.int(units) : null,
+    crash: random.pick([0, 0.02, 0.1]),
+    duplicate: random.pick([0, 0.05, 0.2]),
+    reorder: random.pick([0, 0.05, 0.2]),
+    leaderChanges: random.int(3),
+    scaleOuts: random.chance(0.3) ? 1 + random.int(2) : 0,
+    scaleIns: random.chance(0.3) && units > 1 ? 1 + random.int(Math.min(2, units - 1)) : 0,
+  };
+}
+
+/** Move one queued relation-changed of a unit to another place in its queue, never across relation-created or upgrade-charm. */
+function reorder(model: ClusterModel, random: Random): void {
+  const candidates = [...model.units.values()].filter((u) => u.queue.filter((q) => q.type === "relationChanged").length > 0);
+  if (!candidates.length) return;
+  const unit = random.pick(candidates);
+  const indices = unit.queue.flatMap((q, i) => (q.type === "relationChanged" ? [i] : []));
+  const from = random.pick(indices);
+  const barrier = (q: { type: string }) => q.type === "relationCreated" || q.type === "upgradeCharm";
+  let low = from;
+  while (low > 0 && !barrier(unit.queue[low - 1] as { type: string })) low--;
+  let high = from;
+  while (high < unit.queue.length - 1 && !barrier(unit.queue[high + 1] as { type: string })) high++;
+  const [moved] = unit.queue.splice(from, 1);
+  if (moved) unit.queue.splice(low + random.int(high - low + 1), 0, moved);
+}
+
+/** The reducer runs share within one process (a memoised `reduce`, bounded). */
+let shared: Reducer | null = null;
+
+/** Settled deployments by configuration: deploying has no faults, so it is done once per configuration. */
+const deployments = new Map<string, Snapshot>();
+
+/**
+ * Run one seeded upgrade (and the rollback, when a unit fails), checking every invariant at every step.
+ *
+ * @example
+ * ```ts
+ * const report = soakRun(1234);
+ * if (report.failures.length) console.log(report.setup, report.failures);
+ * ```
+ */
+export function soakRun(seed: number, options: { readonly verbose?: boolean; readonly reduce?: Reducer } = {}): RunReport {
+  const setup = setupOf(seed);
+  const random = createRandom(seed ^ 0x5bd1e995);
+  if (!options.reduce && !shared) shared = memoReduce(undefined, 100_000);
+  const reduce = options.reduce ?? (shared as Reducer);
+  const model = new ClusterModel({
+    units: setup.units,
+    substrate: setup.substrate,
+    revision: OLD,
+    leader: setup.leader,
+    reduce,
+    asyncUpgrades: setup.asyncUpgrades,
+  });
+  model.pauseAfter = setup.pauseAfter;
+  const { substrate } = setup;
+  const log: string[] = [];
+  const failures: Breach[] = [];
+  let lost = 0;
+  let duplicated = 0;
+  let steps = 0;
+  let crashes = 0;
+  let planned = false;
+  let nextId = setup.units;
+  const budget = { leaderChanges: setup.leaderChanges, scaleOuts: setup.scaleOuts, scaleIns: setup.scaleIns, crashes: 25 };
+  const note = (line: string) => {
+    if (options.verbose) log.push(line, `  = ${describeState(model.snapshot(), substrate)}`);
+  };
+  const judge = (before: Snapshot, unit: number | null, what: string) => {
+    const after = model.snapshot();
+    const entries = model.trace.splice(0);
+    const breaches = [...stepBreaches({ substrate, before, after, entries, unit, planned, newRevision: NEW.name }), ...stateBreaches(after, substrate, NEW.name)];
+    for (const breach of breaches) {
+      if (breach.invariant === "stack-lost") lost++;
+      if (breach.invariant === "stack-duplicate") duplicated++;
+      if (failures.length < 5) failures.push({ invariant: breach.invariant, message: `step ${steps} (${what}): ${breach.message}` });
+    }
+    note(what);
+  };
+  const step = (what: string, unit: number | null, act: () => void) => {
+    const before = model.snapshot();
+    steps++;
+    try {
+      act();
+    } catch (error) {
+      model.trace.length = 0;
+      failures.push({ invariant: "hook-error", message: `step ${steps} (${what}): ${error instanceof Error ? error.message : String(error)}` });
+      return;
+    }
+    judge(before, unit, what);
+  };
+
+  // Deploy and settle (no faults yet: as the exploration does, in the model's order), then plan and refresh.
+  // (The pause policy and how the charm answers grants play no part before the first grant.)
+  const deployment = `${setup.units}/${substrate}/${setup.leader}/${options.reduce ? "custom" : "core"}`;
+  const settled = deployments.get(deployment);
+  if (settled) model.restore({ ...settled, pauseAfter: setup.pauseAfter });
+  else {
+    model.settle();
+    deployments.set(deployment, model.snapshot());
+  }
+  model.trace.length = 0;
+  note(`deployed ${setup.units} units on ${substrate}: ${JSON.stringify(setup)}`);
+  step(`pre-upgrade-check on app/${model.leader}`, model.leader, () => {
+    const check = model.runAction(model.leader, "preUpgradeCheck");
+    if (!check.ok) throw new Error(`pre-upgrade-check refused on a settled cluster: ${check.message}`);
+  });
+  planned = true;
+  if (setup.failing !== null) model.failUnits = new Set([setup.failing]);
+  step("juju refresh to new", null, () => model.refresh(NEW));
+
+  let phase: "upgrade" | "rollback" = "upgrade";
+  let outcome: RunReport["outcome"] = "too long";
+  const limit = 400 + 150 * (setup.units + setup.scaleOuts) ** 2;
+  while (steps < limit && failures.length === 0) {
+    // Faults and operator moves in the middle of the run.
+    if (setup.reorder && random.chance(setup.reorder)) reorder(model, random);
+    if (budget.leaderChanges && random.chance(0.02)) {
+      const others = [...model.units.keys()].filter((id) => id !== model.leader);
+      if (others.length) {
+        budget.leaderChanges--;
+        const to = random.pick(others);
+        step(`FAULT: app/${to} becomes the leader`, null, () => model.setLeader(to));
+      }
+    }
+    if (budget.scaleOuts && random.chance(0.01)) {
+      budget.scaleOuts--;
+      const id = nextId++;
+      step(`scale-out: app/${id} added (revision ${model.template.name})`, null, () => model.addUnit(id));
+    }
+    if (budget.scaleIns && model.units.size > 1 && random.chance(0.01)) {
+      budget.scaleIns--;
+      const ids = [...model.units.keys()];
+      // A StatefulSet scales in from its highest ordinal; on machines any unit may be removed.
+      const id = substrate === "k8s" ? Math.max(...ids) : random.pick(ids);
+      step(`scale-in: app/${id} removed`, null, () => model.removeUnit(id));
+    }
+    if (random.chance(0.02)) step(`resume-upgrade on app/${model.leader} (any time)`, model.leader, () => model.runAction(model.leader, "resumeUpgrade"));
+    if (failures.length) break;
+
+    const runnable = model.runnable();
+    if (runnable.length) {
+      const unit = random.pick(runnable);
+      const next = model.units.get(unit)?.queue[0];
+      const crash = budget.crashes > 0 && setup.crash > 0 && random.chance(setup.crash);
+      if (crash) {
+        budget.crashes--;
+        crashes++;
+      }
+      step(`app/${unit} runs ${next?.type ?? "?"}${crash ? " and CRASHES" : ""}`, unit, () => model.runNext(unit, { crash }));
+      const target = model.units.get(unit);
+      if (!crash && next?.type === "relationChanged" && target && setup.duplicate && random.chance(setup.duplicate)) {
+        // Juju delivers it again: next (the uniter restarted before recording it), or later.
+        if (random.chance(0.5)) target.queue.unshift({ ...next });
+        else target.queue.push({ type: "relationChanged", source: "duplicate" });
+      }
+      continue;
+    }
+
+    // Nothing queued: an operator acts, or the run is over.
+    const s = model.snapshot();
+    if (phase === "upgrade" && isEnd(s, "upgraded", NEW.name)) {
+      outcome = "upgraded";
+      break;
+    }
+    if (phase === "rollback" && isEnd(s, "rolledBack", OLD.name)) {
+      outcome = "rolledBack";
+      break;
+    }
+    if (phase === "upgrade" && isEnd(s, "halted", NEW.name)) {
+      phase = "rollback";
+      step(`pre-upgrade-check on app/${model.leader} (recovery)`, model.leader, () => {
+        const check = model.runAction(model.leader, "preUpgradeCheck");
+        if (!check.ok) throw new Error(`pre-upgrade-check refused in a halted cluster: ${check.message}`);
+      });
+      model.failUnits.clear();
+      step("juju refresh to old (rollback)", null, () => model.refresh(OLD));
+      continue;
+    }
+    let resumed = false;
+    step(`resume-upgrade on app/${model.leader}`, model.leader, () => {
+      resumed = model.runAction(model.leader, "resumeUpgrade").ok;
+    });
+    if (resumed) continue;
+    outcome = "stuck";
+    failures.push({ invariant: "hook-error", message: `stuck after ${steps} steps: ${describeState(model.snapshot(), substrate)}` });
+    break;
+  }
+  if (outcome === "too long" && failures.length === 0) {
+    failures.push({ invariant: "hook-error", message: `no end after ${steps} steps: ${describeState(model.snapshot(), substrate)}` });
+  }
+  return { setup, steps, crashes, outcome, failures, lost, duplicated, log };
+}
+
+/** A failed run, for the summary. */
+export interface SoakFailure {
+  readonly seed: number;
+  readonly invariant: InvariantName | "liveness";
+  readonly message: string;
+  /** Units this run lost from a stack, or listed twice. */
+  readonly lost: number;
+  readonly duplicated: number;
+}
+
+/** What a campaign found. */
+export interface SoakSummary {
+  readonly runs: number;
+  readonly steps: number;
+  readonly crashes: number;
+  readonly upgraded: number;
+  readonly rolledBack: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly failures: readonly SoakFailure[];
+  readonly timeMs: number;
+}
+
+/**
+ * Run seeds `firstSeed .. firstSeed + runs - 1` in this process.
+ *
+ * @example
+ * ```ts
+ * const summary = soak({ runs: 2_000 });
+ * expect(summary.failures).toEqual([]);
+ * ```
+ */
+export function soak(options: { readonly runs: number; readonly firstSeed?: number }): SoakSummary {
+  const start = performance.now();
+  const first = options.firstSeed ?? 1;
+  let steps = 0;
+  let crashes = 0;
+  let upgraded = 0;
+  let rolledBack = 0;
+  let lost = 0;
+  let duplicated = 0;
+  const failures: SoakFailure[] = [];
+  for (let seed = first; seed < first + options.runs; seed++) {
+    const report = soakRun(seed);
+    steps += report.steps;
+    crashes += report.crashes;
+    lost += report.lost;
+    duplicated += report.duplicated;
+    if (report.outcome === "upgraded") upgraded++;
+    if (report.outcome === "rolledBack") rolledBack++;
+    const first = report.failures[0];
+    if (first) {
+      const liveness = report.outcome === "stuck" || report.outcome === "too long";
+      const name = (breach: Breach) => (liveness && breach.invariant === "hook-error" ? "liveness" : breach.invariant);
+      failures.push({ seed, invariant: name(first), message: first.message, lost: report.lost, duplicated: report.duplicated });
+    }
+  }
+  return { runs: options.runs, steps, crashes, upgraded, rolledBack, lost, duplicated, failures, timeMs: performance.now() - start };
+}
+
+/** Add up summaries of disjoint seed ranges. */
+export function mergeSummaries(parts: readonly SoakSummary[], timeMs: number): SoakSummary {
+  const sum = (key: "runs" | "steps" | "crashes" | "upgraded" | "rolledBack" | "lost" | "duplicated") => parts.reduce((n, p) => n + p[key], 0);
+  return {
+    runs: sum("runs"),
+    steps: sum("steps"),
+    crashes: sum("crashes"),
+    upgraded: sum("upgraded"),
+    rolledBack: sum("rolledBack"),
+    lost: sum("lost"),
+    duplicated: sum("duplicated"),
+    failures: parts.flatMap((p) => p.failures).sort((a, b) => a.seed - b.seed),
+    timeMs,
+  };
+}
+
+/** Run a campaign on `workers` processes (each a contiguous range of seeds). */
+async function soakParallel(runs: number, firstSeed: number, workers: number): Promise<SoakSummary> {
+  const start = performance.now();
+  const per = Math.ceil(runs / workers);
+  const script = fileURLToPath(import.meta.url);
+  const parts = await Promise.all(
+    Array.from({ length: workers }, (_, w) => {
+      const from = firstSeed + w * per;
+      const count = Math.max(0, Math.min(per, firstSeed + runs - from));
+      return new Promise<SoakSummary>((resolve, reject) => {
+        const child = fork(script, ["--worker", String(from), String(count)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+        child.once("message", (summary) => resolve(summary as SoakSummary));
+        child.once("exit", (code) => (code ? reject(new Error(`soak worker ${w} exited with ${code}`)) : undefined));
+      });
+    }),
+  );
+  return mergeSummaries(parts, performance.now() - start);
+}
+
+/** The campaign's result in words. */
+export function formatSummary(summary: SoakSummary): string {
+  const lines = [
+    `${summary.runs.toLocaleString("en")} seeded runs, ${summary.steps.toLocaleString("en")} steps (${summary.crashes.toLocaleString("en")} crashed hooks) in ${(summary.timeMs / 1000).toFixed(1)} s`,
+    `ended upgraded: ${summary.upgraded.toLocaleString("en")}, ended rolled back after a failure: ${summary.rolledBack.toLocaleString("en")}`,
+    `units lost from a stack: ${summary.lost}, units listed twice in a stack: ${summary.duplicated}`,
+    `failed runs: ${summary.failures.length}`,
+  ];
+  for (const failure of summary.failures.slice(0, 50)) {
+    lines.push(`  seed ${failure.seed}: ${failure.invariant}: ${failure.message}`);
+  }
+  if (summary.failures.length > 50) lines.push(`  … and ${summary.failures.length - 50} more`);
+  return lines.join("\n");
+}
+
+const SOAK_START = "<!-- soak:start -->";
+const SOAK_END = "<!-- soak:end -->";
+
+/** Replace the fault-campaign section of docs/verification.md (between its markers; appended if they are missing). */
+function writeSoakSection(path: string, command: string, summary: SoakSummary): void {
+  const section = [
+    SOAK_START,
+    `Command: \`${command}\` — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.`,
+    "",
+    "```",
+    formatSummary(summary),
+    "```",
+    SOAK_END,
+  ].join("\n");
+  const text = existsSync(path) ? readFileSync(path, "utf8") : "# Verification\n";
+  const start = text.indexOf(SOAK_START);
+  const end = text.indexOf(SOAK_END);
+  const next = start >= 0 && end > start ? `${text.slice(0, start)}${section}${text.slice(end + SOAK_END.length)}` : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(path, next);
+}
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes("--worker")) {
+    const at = process.argv.indexOf("--worker");
+    const summary = soak({ firstSeed: Number(process.argv[at + 1]), runs: Number(process.argv[at + 2]) });
+    process.send?.(summary, () => process.exit(0));
+    return;
+  }
+  const replay = argument("--seed");
+  if (replay !== undefined) {
+    const report = soakRun(Number(replay), { verbose: true });
+    console.log(report.log.join("\n"));
+    console.log(JSON.stringify({ setup: report.setup, outcome: report.outcome, steps: report.steps, failures: report.failures }, null, 2));
+    process.exitCode = report.failures.length ? 1 : 0;
+    return;
+  }
+  const runs = Number(argument("--runs") ?? 100_000);
+  const firstSeed = Number(argument("--first-seed") ?? 1);
+  const workers = Math.max(1, Number(argument("--workers") ?? Math.min(2, availableParallelism())));
+  console.log(`pnpm soak: ${runs.toLocaleString("en")} runs from seed ${firstSeed} on ${workers} worker${workers === 1 ? "" : "s"}`);
+  const summary = workers === 1 ? soak({ runs, firstSeed }) : await soakParallel(runs, firstSeed, workers);
+  console.log(formatSummary(summary));
+  if (summary.failures.length) console.log("Replay a failing run with: pnpm soak --seed <seed>");
+  if (process.argv.includes("--write-doc")) {
+    const command = `pnpm soak ${process.argv.slice(2).join(" ")}`.trim();
+    const path = fileURLToPath(new URL("../../../docs/verification.md", import.meta.url));
+    writeSoakSection(path, command, summary);
+    console.log(`wrote the fault-campaign section of ${path}`);
+  }
+  process.exitCode = summary.failures.length || summary.lost || summary.duplicated ? 1 : 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
