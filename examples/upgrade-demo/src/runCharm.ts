@@ -82,6 +82,8 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
     env,
     // Read in every hook, so `juju config` takes effect before the next unit; an invalid value blocks, never throws.
     pauseAfterUnitUpgrade: await tools.configGet("pause-after-unit-upgrade"),
+    // What this unit's workload really runs, for the statuses during an upgrade.
+    workloadVersion: () => workload.installedVersion(),
     async preUpgradeCheck(): Promise<void> {
       if (workload.has("fail-precheck")) {
         throw new ClusterNotReadyError(

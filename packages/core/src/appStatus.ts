@@ -1,10 +1,11 @@
 import type { Effect } from "./effects.js";
 import { holdBlocker, pauseBlocker, topOfStack, unitName, unitsDone, participants } from "./protocol.js";
+import { rollbackCommand } from "./rollbackCommand.js";
 import type { UpgradeContext } from "./upgradeContext.js";
 
 /** Juju shows 120 characters of a status message. */
 const WIDTH = 120;
-const clip = (text: string) => (text.length > WIDTH ? `${text.slice(0, WIDTH - 1)}…` : text);
+const clip = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text);
 
 /**
  * The application status the leader keeps while an upgrade runs: where the roll stands, the operator's next step,
@@ -14,17 +15,19 @@ const clip = (text: string) => (text.length > WIDTH ? `${text.slice(0, WIDTH - 1
 export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "setAppStatus" }> | null {
   const { view, app } = context;
   if (!view.leader || !context.related) return null;
-  const status = (s: "active" | "maintenance" | "waiting" | "blocked", message: string) =>
-    ({ type: "setAppStatus", status: s, message: clip(message) }) as const;
-  const back = `roll back: juju refresh ${app} --revision <previous>`;
+  // The tail (the rollback command) is never clipped: the rest of the message gives way.
+  const status = (s: "active" | "maintenance" | "waiting" | "blocked", message: string, tail = "") =>
+    ({ type: "setAppStatus", status: s, message: `${clip(message, WIDTH - tail.length)}${tail}` }) as const;
+  const command = rollbackCommand(context);
+  const back = `roll back: ${command}`;
   const failed = view.units.find((unit) => unit.state === "failed");
   const recovery = view.units.some((unit) => unit.state === "recovery") || view.rollback === true;
   if (failed && !recovery) {
-    return status("blocked", `${unitName(context, failed.id)} failed its upgrade. Run pre-upgrade-check on the leader, then ${back}`);
+    return status("blocked", `${unitName(context, failed.id)} failed its upgrade. Run pre-upgrade-check on the leader, then `, back);
   }
   if (recovery && (view.stack || view.units.some((unit) => unit.state !== "idle"))) {
     const left = view.stack?.length ?? 0;
-    return status("blocked", `Rolling back (${left} unit${left === 1 ? "" : "s"} to go): run juju refresh ${app} --revision <previous> if not done yet`);
+    return status("blocked", `Rolling back (${left} unit${left === 1 ? "" : "s"} to go): if not done yet, run `, command);
   }
   if (!view.stack) {
     if (view.units.some((unit) => unit.state === "completed")) return status("maintenance", "Upgrade finishing: units returning to idle");
@@ -42,8 +45,8 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
   if (held) return status("waiting", `${progress}, ${held}`);
   const paused = pauseBlocker(context);
   if (paused && top !== null) {
-    return status("waiting", `${progress}, paused: check the upgraded units, then run resume-upgrade on ${unitName(context, context.unit)}; or ${back}`);
+    return status("waiting", `Paused (${done}/${total} upgraded): check them, then run resume-upgrade on ${unitName(context, context.unit)}`, `; or ${back}`);
   }
   const next = top === null ? "" : `: ${unitName(context, top)} next`;
-  return status("maintenance", `${progress}${next}; to ${back}`);
+  return status("maintenance", `${progress}${next}`, `; to ${back}`);
 }

@@ -59,7 +59,10 @@ describe("health gate", () => {
     const { state, effects } = reduce(at(1, bags), { type: "upgradePending", reason: "replica lag 30s" });
     expect(state.value).toBe("upgrading");
     const status = of(effects, "setUnitStatus").at(-1);
-    expect(status?.message).toBe("Unhealthy after upgrade: replica lag 30s. Fix it, or force-upgrade check-health=false, or roll back");
+    // what is wrong, what the operator may do, and the rollback command
+    expect(status?.message).toBe(
+      "Unhealthy: replica lag 30s. Fix, or force-upgrade check-health=false | roll back: juju refresh db --revision <previous>",
+    );
     expect(status?.message.length).toBeLessThanOrEqual(120);
     // the next unit is not granted while it is upgrading; the reason names it
     const next = reduce(at(0, bags), { type: "relationChanged", view: readPeerView(bags) });
@@ -78,7 +81,7 @@ describe("application status (leader)", () => {
     const paused = createUpgradeState({ app: "db", unit: 0, substrate: "vm", dependencies: NEW.dependencies, view: readPeerView(running) });
     const pausedStatus = of(reduce(paused, { type: "relationChanged", view: readPeerView(running) }).effects, "setAppStatus").at(-1);
     expect(pausedStatus?.status).toBe("waiting");
-    expect(pausedStatus?.message).toMatch(/paused: check the upgraded units, then run resume-upgrade on db\/0/);
+    expect(pausedStatus?.message).toBe("Paused (1/3 upgraded): check them, then run resume-upgrade on db/0; or roll back: juju refresh db --revision <previous>");
     const failed = raw({ 0: "ready", 1: "failed" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, true);
     const failedStatus = of(reduce(at(0, failed), { type: "relationChanged", view: readPeerView(failed) }).effects, "setAppStatus").at(-1);
     expect(failedStatus?.status).toBe("blocked");
@@ -109,6 +112,7 @@ describe("the plan", () => {
       "running-versions": "workload 1.0.0 (upgrade_supported >=1)",
       compatibility: "checked on upgrade-charm by db/0: each key's running version against the new revision's upgrade_supported",
       checks: "peer data valid; every unit idle; the charm's pre-upgrade check passed",
+      rollback: "juju refresh db --revision <previous>",
     });
   });
 

@@ -65,5 +65,7 @@ export { machineStates, mermaidDiagram, transitionMarkdown, transitionTable } fr
 export type { PausePolicy, RawUpgradeSettings, UpgradeSettings } from "./settings.js";
 export { DEFAULT_SETTINGS, PAUSE_POLICIES, readSettings } from "./settings.js";
 export { appStatusOf } from "./appStatus.js";
+export { rollbackCommand } from "./rollbackCommand.js";
+export { runningWorkload, unitStatusDuringUpgrade } from "./unitStatus.js";
 export type { PlanSnapshot } from "./plan.js";
 export { planFromSnapshot, planResults } from "./plan.js";

@@ -22,6 +22,11 @@ export const KEYS = {
    * receive the charm again (`ready`): otherwise a unit could leave the stack without being rolled back.
    */
   rollbackPending: "upgrade-rollback-pending",
+  /**
+   * App databag (charm-upgrade only): the charm the application ran when the leader planned the upgrade (its
+   * `.juju-charm`, e.g. `ch:amd64/jammy/db-381`), so statuses can give the exact rollback command.
+   */
+  fromCharm: "upgrade-from-charm",
   /** App databag (charm-upgrade only, K8s): the StatefulSet partition the leader last set (a JSON number). */
   partition: "upgrade-partition",
   /** Unit databag (charm-upgrade only): JSON list of the checks the operator skipped on this unit with force-upgrade. */
@@ -84,6 +89,8 @@ export interface PeerView {
    * (see `KEYS.rollbackPending`). Empty when unset; when the stored value is invalid, every unit on the stack.
    */
   readonly rollbackPending?: readonly number[];
+  /** The charm the application ran before this upgrade (`ch:amd64/jammy/db-381`), or `null` when not recorded. */
+  readonly fromCharm?: string | null;
   readonly problems: readonly PeerProblem[];
 }
 
@@ -109,6 +116,12 @@ export const StackSchema = v.pipe(
   ),
   v.check((stack) => new Set(stack).size === stack.length, "upgrade-stack lists a unit twice"),
 );
+
+/**
+ * A charm as Juju names it in `.juju-charm`: a schema (`ch`, `cs`, `local`), then a path of safe characters. It ends
+ * up in a status and a shell command an operator may paste, so nothing else passes.
+ */
+export const CHARM_PATTERN = /^(ch|cs|local):[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$/;
 
 /** `upgrade-skipped-checks`: a JSON list of short check names. */
 const SkippedSchema = v.pipe(v.string(), v.parseJson(), v.array(v.pipe(v.string(), v.maxLength(40))), v.maxLength(10));
@@ -217,7 +230,13 @@ export function readPeerView(raw: PeerDatabags): PeerView {
       });
     }
   }
-  return { leader: raw.leader === true, units, stack, dependencies, resumed, partition, rollback, rollbackPending, problems };
+  let fromCharm: string | null = null;
+  const rawCharm = raw.app?.[KEYS.fromCharm];
+  if (rawCharm !== undefined && rawCharm !== "") {
+    if (typeof rawCharm === "string" && CHARM_PATTERN.test(rawCharm)) fromCharm = rawCharm;
+    else problems.push({ unit: null, key: KEYS.fromCharm, message: `must be a charm URL like ch:amd64/jammy/db-381, got ${JSON.stringify(clip(String(rawCharm)))}` });
+  }
+  return { leader: raw.leader === true, units, stack, dependencies, resumed, partition, rollback, rollbackPending, fromCharm, problems };
 }
 
 /** Encode a stack the way the Python library does (`json.dumps([0, 2, 1])` → `"[0, 2, 1]"`). */

@@ -1,6 +1,7 @@
 import type { PeerDatabags } from "./peerView.js";
 import { readPeerView } from "./peerView.js";
 import { unitName } from "./protocol.js";
+import { rollbackCommand } from "./rollbackCommand.js";
 import type { RawUpgradeSettings } from "./settings.js";
 import { readSettings } from "./settings.js";
 import type { Substrate } from "./substrate.js";
@@ -33,6 +34,8 @@ export function planResults(context: UpgradeContext, stack: readonly number[]): 
     "running-versions": running,
     compatibility: `checked on upgrade-charm by ${checker}: each key's running version against the new revision's upgrade_supported`,
     checks: `peer data valid; every unit idle; the charm's pre-upgrade check passed${context.substrate === "k8s" ? "; the charm may patch its StatefulSet" : ""}`,
+    // The charm running now is what a rollback returns to.
+    rollback: rollbackCommand({ app: context.app, view: { ...context.view, fromCharm: context.charm ?? context.view.fromCharm ?? null } }),
   };
 }
 
@@ -67,6 +70,9 @@ export function planFromSnapshot(snapshot: PlanSnapshot): { readonly results: Re
     related: true,
     view,
     settings: readSettings(snapshot.settings),
+    charm: view.fromCharm ?? null,
+    workloadVersion: null,
+    workloadKey: null,
   };
   const results = planResults(context, stack);
   const busy = view.units.filter((unit) => unit.state !== "idle").map((unit) => `${unitName(context, unit.id)} is ${unit.state ?? "without a state"}`);

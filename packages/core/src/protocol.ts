@@ -107,11 +107,11 @@ export function grantBlocker(context: UpgradeContext): string | null {
   const others = participants(view).filter((unit) => unit.id !== context.unit);
   const failed = others.find((unit) => unit.state === "failed");
   const recovery = others.find((unit) => unit.state === "recovery");
-  if (failed && !recovery) return `${unitName(context, failed.id)} failed its upgrade; run pre-upgrade-check on the leader to roll back`;
+  if (failed && !recovery) return `${unitName(context, failed.id)} failed its upgrade`;
   if (recovery) return `${unitName(context, recovery.id)} is in recovery; waiting for it to run upgrade-charm`;
   if (top !== context.unit) {
     const position = view.stack ? view.stack.length - view.stack.indexOf(context.unit) : 0;
-    const place = position > 0 ? ` (this unit is number ${position} in the upgrade order)` : " (this unit is not on the upgrade stack yet; the leader adds it)";
+    const place = position > 0 ? ` (#${position} in the upgrade order)` : " (not on the upgrade stack yet; the leader adds it)";
     return `${unitName(context, top)} upgrades before ${me}${place}`;
   }
   const upgrading = others.find((unit) => unit.state === "upgrading");
@@ -120,7 +120,7 @@ export function grantBlocker(context: UpgradeContext): string | null {
   // `completed` finished an earlier attempt (its state survives a rollback's stack repair) and must receive the
   // charm again before anyone goes — otherwise it would be popped without being rolled back.
   if (view.rollbackPending?.includes(context.unit)) {
-    return `waiting for the leader to see ${me} receive the charm again (it completed the attempt being rolled back)`;
+    return `waiting for the leader to see ${me} receive the charm again`;
   }
   const stacked = new Set(view.stack ?? []);
   const behind = others.find((unit) => stacked.has(unit.id) && unit.state !== "ready");
@@ -164,7 +164,7 @@ export function pauseBlocker(context: UpgradeContext): string | null {
   const policy = context.settings.pauseAfter;
   const pauses = policy === "all" ? done >= 1 : policy === "first" ? done === 1 : false;
   if (!pauses || view.resumed === top) return null;
-  return `paused after ${done} unit${done === 1 ? "" : "s"} (pause-after-unit-upgrade=${policy}): check them, then run resume-upgrade on the leader to upgrade ${unitName(context, top)}`;
+  return `paused: run resume-upgrade on the leader (pause-after-unit-upgrade=${policy})`;
 }
 
 /** True while an upgrade is in progress: some unit is not idle, or a plan is on the stack. For charm code that must not start disruptive work. */

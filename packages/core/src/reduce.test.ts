@@ -156,7 +156,7 @@ describe("reduce", () => {
     const raw = bags({ 0: "ready", 1: "ready", 2: "upgrading" }, { dependencies: storedOld, "upgrade-stack": "[0, 1, 2]" });
     const { state, effects } = step(stateFor(1, raw, "vm", NEW.dependencies), { type: "relationChanged", view: readPeerView(raw) });
     expect(state.value).toBe("ready");
-    expect(of(effects, "explain")[0]?.reason).toBe("db/2 upgrades before db/1 (this unit is number 2 in the upgrade order)");
+    expect(of(effects, "explain")[0]?.reason).toBe("db/2 upgrades before db/1 (#2 in the upgrade order)");
     const top = bags({ 0: "ready", 1: "ready", 2: "idle" }, { dependencies: storedOld, "upgrade-stack": "[0, 2, 1]" });
     const waiting = step(stateFor(1, top, "vm", NEW.dependencies), { type: "relationChanged", view: readPeerView(top) });
     expect(of(waiting.effects, "explain")[0]?.reason).toBe("waiting for db/2 to receive the new charm (it is still idle)");
@@ -196,7 +196,7 @@ describe("reduce", () => {
         data: { "upgrade-stack": "[0, 1, 3, 2]", "upgrade-rollback": "true", "upgrade-rollback-pending": "[1, 3]" },
       },
     ]);
-    expect(of(recovery.effects, "setUnitStatus").at(-1)?.message).toBe("ready to rollback application");
+    expect(of(recovery.effects, "setUnitStatus").at(-1)?.message).toBe("ready to rollback application | roll back: juju refresh db --revision <previous>");
     expect(of(recovery.effects, "actionResult")[0]?.results.message).toMatch(/juju refresh db/);
   });
 

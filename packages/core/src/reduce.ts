@@ -4,6 +4,7 @@ import type { Effect } from "./effects.js";
 import { EFFECT_TYPES } from "./effects.js";
 import type { UpgradeEvent } from "./events.js";
 import { ownState } from "./protocol.js";
+import { unitStatusDuringUpgrade } from "./unitStatus.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 import type { MachineStateValue } from "./upgradeMachine.js";
 import { contextFromInput, upgradeMachine } from "./upgradeMachine.js";
@@ -70,8 +71,10 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
   try {
     const snapshot = upgradeMachine.resolveState({ value: state.value, context: state.context });
     const [next, actions] = transition(upgradeMachine, snapshot, event);
-    const effects = toEffects(actions as readonly { type: string; params?: unknown }[]);
     const value = next.value as MachineStateValue;
+    const effects = toEffects(actions as readonly { type: string; params?: unknown }[]).map((effect) =>
+      effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect) : effect,
+    );
     const problem = effects.find((e): e is Extract<Effect, { type: "reportProblem" }> => e.type === "reportProblem");
     if (problem && value !== "upgrading" && value !== "completed") {
       // Bad peer data must be visible where operators look, and must win over a routine "waiting" status.

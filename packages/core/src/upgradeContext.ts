@@ -21,6 +21,12 @@ export interface UpgradeContext {
   readonly view: PeerView;
   /** The charm's validated settings (pause policy, this unit's hold). */
   readonly settings: UpgradeSettings;
+  /** This unit's charm as Juju names it (its `.juju-charm` file: `ch:amd64/jammy/db-381`), or `null` if unknown. */
+  readonly charm: string | null;
+  /** The workload version this unit runs, as the charm reports it, or `null` (then derived: see `unitStatus.ts`). */
+  readonly workloadVersion: string | null;
+  /** The DEPENDENCIES key that names the workload (for the version statuses show). */
+  readonly workloadKey: string | null;
 }
 
 /** What a charm hands the core to create a unit's state at the start of a hook. */
@@ -33,4 +39,16 @@ export interface UpgradeInput {
   readonly view: PeerView | null;
   /** The charm's settings (config `pause-after-unit-upgrade`, a hold); defaults: pause after the first unit. */
   readonly settings?: RawUpgradeSettings;
+  /**
+   * This unit's charm as Juju names it: the content of `$JUJU_CHARM_DIR/.juju-charm` (`ch:amd64/jammy/db-381`).
+   * The leader records it when it plans an upgrade, so statuses can give the exact rollback command.
+   */
+  readonly charm?: string | null;
+  /** The workload version this unit runs now, if the charm knows it (shown in statuses during an upgrade). */
+  readonly workloadVersion?: string | null;
+  /**
+   * Which DEPENDENCIES key is the workload, for the version statuses show when the charm does not report one.
+   * Default: `workload` if present, else the first key that does not name the charm, else the first key.
+   */
+  readonly workloadKey?: string;
 }

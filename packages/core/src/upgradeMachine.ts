@@ -1,7 +1,8 @@
 import { enqueueActions, not, setup } from "xstate";
+import type { Dependencies } from "./dependencyModel.js";
 import type { Effect } from "./effects.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
-import { encodeDependencies, encodeStack, KEYS } from "./peerView.js";
+import { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import {
   checksVersions,
@@ -49,7 +50,18 @@ export function contextFromInput(input: UpgradeInput): UpgradeContext {
     related: input.view !== null,
     view: withOwnState(view, input.unit, stateIn(view, input.unit)),
     settings: readSettings(input.settings),
+    charm: input.charm ?? null,
+    workloadVersion: input.workloadVersion ?? null,
+    workloadKey: workloadKeyOf(input.dependencies, input.workloadKey),
   };
+}
+
+/** The DEPENDENCIES key that names the workload: the charm's choice, `workload`, the first non-charm key, the first. */
+function workloadKeyOf(dependencies: Dependencies, chosen: string | undefined): string | null {
+  const keys = Object.keys(dependencies);
+  if (chosen !== undefined) return keys.includes(chosen) ? chosen : null;
+  if (keys.includes("workload")) return "workload";
+  return keys.find((key) => !/charm/i.test(key)) ?? keys[0] ?? null;
 }
 
 /**
@@ -197,7 +209,7 @@ export const upgradeMachine = setup({
       const reason = grantBlocker(context);
       if (!reason) return;
       emit(enqueue, { type: "explain", reason });
-      emit(enqueue, { type: "setUnitStatus", status: "waiting", message: clipStatus(`Waiting: ${reason}`) });
+      emit(enqueue, { type: "setUnitStatus", status: "waiting", message: clipStatus(reason) });
     }),
 
     /** This unit may upgrade now: record `upgrading` and hand over to the charm. */
@@ -322,13 +334,17 @@ export const upgradeMachine = setup({
       if (context.view.resumed != null) data[KEYS.resumed] = "";
       if (context.view.rollback) data[KEYS.rollback] = "";
       if (context.view.rollbackPending?.length || rollbackPendingInvalid(context.view)) data[KEYS.rollbackPending] = "";
+      // What the application runs before juju refresh: the target of the rollback command statuses give.
+      if (context.charm !== null && CHARM_PATTERN.test(context.charm)) data[KEYS.fromCharm] = context.charm;
+      else if (context.view.fromCharm) data[KEYS.fromCharm] = "";
       if (context.substrate === "k8s" && stack.length) {
         const first = stack[stack.length - 1] ?? 0;
         emit(enqueue, { type: "setPartition", partition: first });
         data[KEYS.partition] = String(first);
       }
       emit(enqueue, { type: "writeAppData", data });
-      enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, rollbackPending: [], partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
+      const fromCharm = data[KEYS.fromCharm] || null;
+      enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, rollbackPending: [], fromCharm, partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
       emit(enqueue, { type: "actionResult", results: { ...planResults(context, stack) } });
     }),
 
@@ -389,6 +405,7 @@ export const upgradeMachine = setup({
         if (context.view.resumed != null) data[KEYS.resumed] = "";
         if (context.view.rollback) data[KEYS.rollback] = "";
         if (context.view.rollbackPending?.length || rollbackPendingInvalid(context.view)) data[KEYS.rollbackPending] = "";
+        if (context.view.fromCharm || context.view.problems.some((p) => p.unit === null && p.key === KEYS.fromCharm)) data[KEYS.fromCharm] = "";
         if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
         enqueue.assign({
           view: {
@@ -397,6 +414,7 @@ export const upgradeMachine = setup({
             resumed: null,
             rollback: false,
             rollbackPending: [],
+            fromCharm: null,
           },
         });
       }
@@ -446,7 +464,7 @@ export const upgradeMachine = setup({
       emit(enqueue, {
         type: "setUnitStatus",
         status: "waiting",
-        message: clipStatus(`Unhealthy after upgrade: ${reason}. Fix it, or force-upgrade check-health=false, or roll back`),
+        message: clipStatus(`Unhealthy: ${reason}. Fix, or force-upgrade check-health=false`),
       });
     }),
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Substrate } from "@charm-upgrade/core";
 import { ClusterNotReadyError, DependencyError, KubernetesClientError, UpgradeError } from "@charm-upgrade/core";
 import { describe, expect, it } from "vitest";
@@ -65,6 +68,10 @@ class World {
   pauseAfter: string | undefined = "none";
   /** False until the peer relation exists (early hooks such as install). */
   related = true;
+  /** What the charm reports as its running workload version (default: the library derives it). */
+  workloadVersion: (() => string) | null = null;
+  /** `JUJU_CHARM_DIR` of every unit (where `.juju-charm` names the charm revision). */
+  charmDir = "/charm";
   wrap: (runner: HookToolRunner) => HookToolRunner = (runner) => runner;
 
   constructor(
@@ -121,6 +128,7 @@ class World {
         return unit.grantOutcome();
       },
       inspect: (step: UpgradeStep) => world.steps.push(step),
+      ...(this.workloadVersion ? { workloadVersion: this.workloadVersion } : {}),
       ...(unit.setPartition ? { setPartition: unit.setPartition } : {}),
       ...(unit.checkTrust ? { checkTrust: unit.checkTrust } : {}),
       ...(unit.logRollbackInstructions ? { logRollbackInstructions: unit.logRollbackInstructions } : {}),
@@ -160,7 +168,7 @@ class World {
       JUJU_DISPATCH_PATH: isAction ? hook : `hooks/${hook}`,
       JUJU_UNIT_NAME: name,
       JUJU_MODEL_NAME: "test",
-      JUJU_CHARM_DIR: "/charm",
+      JUJU_CHARM_DIR: this.charmDir,
     };
     if (isAction) env.JUJU_ACTION_NAME = hookName;
     const relationHook = /^(.+)-relation-(created|joined|changed|departed|broken)$/.exec(hookName);
@@ -384,7 +392,11 @@ describe("the upstream bugs the adapter must handle", () => {
     await world.settle();
     world.refresh(NEW);
     await world.settle();
-    expect(failing.status).toEqual({ status: "blocked", message: "Upgrade of db/2 failed: disk full" });
+    // the failure, then how to roll back (the cluster is halted: pre-upgrade-check first)
+    expect(failing.status).toEqual({
+      status: "blocked",
+      message: "Upgrade of db/2 failed: disk full | roll back: pre-upgrade-check, then juju refresh db --revision <previous>",
+    });
     expect(custom).toBe(1);
     expect(logText(failing)).not.toContain("--revision <previous revision>");
   });
@@ -618,7 +630,7 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     await world.settle();
     expect(world.granted).toEqual(["db/2"]);
     expect(world.appStatus.status).toBe("waiting");
-    expect(world.appStatus.message).toMatch(/paused: check the upgraded units, then run resume-upgrade on db\/0/);
+    expect(world.appStatus.message).toMatch(/^Paused \(1\/3 upgraded\): check them, then run resume-upgrade on db\/0; or roll back: juju refresh db/);
     const resumed = await world.run("db/0", "actions/resume-upgrade");
     expect(resumed.action?.results).toMatchObject({ message: "Upgrade will resume on unit 1" });
     await world.settle();
@@ -635,12 +647,49 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     world.refresh(NEW);
     await world.settle();
     expect(world.states()["db/2"]).toBe("upgrading");
-    expect(world.unit("db/2").status.message).toBe("Unhealthy after upgrade: replica lag 30s. Fix it, or force-upgrade check-health=false, or roll back");
+    expect(world.unit("db/2").status.message).toMatch(/^Unhealthy: replica lag 30s\. Fix, or force-upgrade check-health=false( \| workload \S+ → \S+)? \| roll back: juju refresh db/);
     expect(world.granted.filter((u) => u !== "db/2")).toEqual([]);
     healthy = true;
     await world.run("db/2", "update-status");
     await world.settle();
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+  });
+
+  it("statuses show each unit's workload version and the exact rollback command, from the charm recorded at pre-upgrade-check", async () => {
+    const world = await deployed();
+    world.charmDir = mkdtempSync(join(tmpdir(), "charm-"));
+    writeFileSync(join(world.charmDir, ".juju-charm"), "ch:amd64/jammy/db-381\n");
+    world.pauseAfter = "first";
+    await world.run("db/0", "actions/pre-upgrade-check");
+    expect(world.appData["upgrade-from-charm"]).toBe("ch:amd64/jammy/db-381");
+    // juju refresh: the units now run revision 382; the rollback still goes to 381
+    writeFileSync(join(world.charmDir, ".juju-charm"), "ch:amd64/jammy/db-382\n");
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "ready", "db/1": "ready", "db/2": "completed" });
+    const statuses = ["db/0", "db/1", "db/2"].map((name) => world.unit(name).status.message);
+    for (const message of [...statuses, world.appStatus.message]) {
+      expect(message).toContain("juju refresh db --revision 381");
+      expect(message.length).toBeLessThanOrEqual(120);
+    }
+    expect(statuses[1]).toBe("paused: run resume-upgrade on the leader | workload 1.0.0 | roll back: juju refresh db --revision 381");
+    expect(statuses[2]).toBe("upgrade completed | workload 1.1.0 | roll back: juju refresh db --revision 381");
+    await world.run("db/0", "actions/resume-upgrade");
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+    // over: the record is cleared and the statuses no longer speak of an upgrade
+    expect(world.appData["upgrade-from-charm"] ?? "").toBe("");
+    expect(["db/0", "db/1", "db/2"].map((name) => world.unit(name).status)).toEqual(Array(3).fill({ status: "active", message: "" }));
+  });
+
+  it("the charm may report the running workload version itself", async () => {
+    const world = await deployed(2);
+    world.workloadVersion = () => "14.9-custom";
+    world.pauseAfter = "first";
+    await world.run("db/0", "actions/pre-upgrade-check");
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.unit("db/0").status.message).toContain("| workload 14.9-custom |");
   });
 
   it("force-upgrade check-health=false completes the waiting unit, and the skip is recorded in its databag", async () => {

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Dependencies, Effect, PeerDatabags, Substrate, UnitState, UpgradeState } from "@charm-upgrade/core";
 import { createUpgradeState, everyUnitIdle, parseDependencies, UpgradeError } from "@charm-upgrade/core";
 import type { CharmHandlers, GrantOutcome, HookEventType, UpgradeStep } from "./effectRunner.js";
@@ -40,6 +42,18 @@ interface CommonUpgradeOptions {
    * granted and the K8s partition does not move. Asked once per hook; the reason shows in the statuses.
    */
   hold?(): Promise<string | null> | string | null;
+  /**
+   * The workload version this unit runs now (e.g. from the workload's own `--version`), shown in statuses during
+   * an upgrade. Default: derived from DEPENDENCIES and the unit's state (see `workloadKey`).
+   */
+  workloadVersion?(): Promise<string | null> | string | null;
+  /** Which DEPENDENCIES key names the workload; default `workload`, else the first key that does not name the charm. */
+  readonly workloadKey?: string | undefined;
+  /**
+   * This unit's charm as Juju names it (`ch:amd64/jammy/db-381`); default: read from `$JUJU_CHARM_DIR/.juju-charm`.
+   * The leader records it at pre-upgrade-check so that statuses give the exact rollback command.
+   */
+  readonly charm?: string | null | undefined;
   /** Kubernetes: may the charm patch its StatefulSet? Checked first in pre-upgrade-check (the K8s adapter's `canPatch`). */
   checkTrust?(): Promise<{ readonly allowed: boolean; readonly reason?: string }>;
   /** The hook tools, or just a runner for them; default: the real ones, run with `execFile`. */
@@ -246,6 +260,9 @@ export class CharmUpgrade {
         pauseAfterUnitUpgrade: options.pauseAfterUnitUpgrade,
         hold: (await options.hold?.()) ?? null,
       },
+      charm: options.charm !== undefined ? options.charm : await readCharmUrl(hook.charmDir),
+      workloadVersion: (await options.workloadVersion?.()) ?? null,
+      ...(options.workloadKey !== undefined ? { workloadKey: options.workloadKey } : {}),
     });
     this.initial = state;
 
@@ -283,4 +300,17 @@ export class CharmUpgrade {
  */
 export function createUpgrade(options: UpgradeOptions): CharmUpgrade {
   return new CharmUpgrade(options);
+}
+
+/**
+ * This unit's charm as Juju wrote it in the charm directory (`.juju-charm`: `ch:amd64/jammy/db-381`), or `null` when
+ * the file is missing or unreadable (the rollback command then names no revision). The core validates the text.
+ */
+async function readCharmUrl(charmDir: string): Promise<string | null> {
+  try {
+    const text = (await readFile(join(charmDir, ".juju-charm"), "utf8")).trim();
+    return text.length ? text : null;
+  } catch {
+    return null;
+  }
 }
