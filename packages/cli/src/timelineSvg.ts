@@ -21,7 +21,7 @@ export interface TimelineLane {
   readonly end: number | null;
   readonly segments: readonly StateSegment[];
   /** `onUpgradeGranted` calls: when, and what the charm answered. */
-  readonly grants: readonly { readonly at: number; readonly outcome: "completed" | "failed"; readonly version: string; readonly refresh: number }[];
+  readonly grants: readonly { readonly at: number; readonly outcome: "completed" | "failed" | "pending"; readonly version: string; readonly refresh: number }[];
   /** Hooks and actions that crashed (Juju retries them) or failed. */
   readonly failures: readonly { readonly at: number; readonly hook: string; readonly outcome: Exclude<HookOutcome, "ok">; readonly error: string }[];
   /** When Juju made it the leader. */
@@ -49,7 +49,7 @@ interface MutableLane {
   end: number | null;
   segments: StateSegment[];
   open: { state: string; from: number } | null;
-  grants: { at: number; outcome: "completed" | "failed"; version: string; refresh: number }[];
+  grants: { at: number; outcome: "completed" | "failed" | "pending"; version: string; refresh: number }[];
   failures: { at: number; hook: string; outcome: Exclude<HookOutcome, "ok">; error: string }[];
   leaderAt: number[];
   restarts: { at: number; revision: number }[];
@@ -237,7 +237,7 @@ export function timelineSvg(timeline: Timeline): string {
       lanes.push(
         el(
           "path",
-          { d: `M${gx - 6},${top + 3} L${gx + 6},${top + 3} L${gx},${segTop} z`, class: g.outcome === "completed" ? "grant" : "grant failed", "data-testid": `grant-${l.unit}` },
+          { d: `M${gx - 6},${top + 3} L${gx + 6},${top + 3} L${gx},${segTop} z`, class: g.outcome === "failed" ? "grant failed" : "grant", "data-testid": `grant-${l.unit}` },
           tooltip(`${l.unit} granted the upgrade to ${g.version} at hook ${Math.ceil(g.at)}: ${g.outcome}`),
         ),
       );

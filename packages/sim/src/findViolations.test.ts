@@ -22,9 +22,16 @@ describe("findViolations", () => {
   });
 
   it("accepts a unit that left the application; reports a grant while another upgrades", () => {
-    const grant = { seq: 5, unit: "db/0", revision: 2, upgradingOthers: ["db/1"], openGrants: [], refresh: 1, version: "1.1.0", outcome: "completed" as const };
+    const grant = { seq: 5, unit: "db/0", revision: 2, upgradingOthers: ["db/1"], openGrants: [], refresh: 1, version: "1.1.0", outcome: "completed" as const, again: false, held: [] };
     const events: SimEvent[] = [added("db/0"), added("db/1"), stack("[0, 1]"), { type: "unitRemoved", unit: "db/1" }, stack("[0]"), { type: "grant", grant }];
     expect(findViolations(events, "db")).toEqual(["db/0 was granted while db/1 upgraded (hook 5)"]);
+  });
+
+  it("reports a new grant while a unit holds the upgrade (machines); asking a granted unit again is no new grant", () => {
+    const grant = { seq: 5, unit: "db/0", revision: 2, upgradingOthers: [], openGrants: [], refresh: 1, version: "1.1.0", outcome: "completed" as const, again: false, held: ["db/1"] };
+    const events: SimEvent[] = [added("db/0"), added("db/1"), stack("[1, 0]"), { type: "grant", grant }];
+    expect(findViolations(events, "db")).toEqual(["db/0 was granted while db/1 held the upgrade (hook 5)"]);
+    expect(findViolations([...events.slice(0, 3), { type: "grant", grant: { ...grant, again: true } }], "db")).toEqual([]);
   });
 
   it("Kubernetes: reports a pod restarted on the new revision below the partition", () => {

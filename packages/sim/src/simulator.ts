@@ -117,8 +117,12 @@ export interface GrantRecord {
   readonly refresh: number;
   /** The workload version the charm was asked to install. */
   readonly version: string;
-  /** What the charm answered. */
-  readonly outcome: "completed" | "failed";
+  /** What the charm answered (`pending`: upgraded, but its post-upgrade health check does not pass yet). */
+  readonly outcome: "completed" | "failed" | "pending";
+  /** True when the unit was already granted and not finished: the library asks the charm again (idempotent). */
+  readonly again: boolean;
+  /** Units that held the roll at that moment: a committed `upgrade-hold`, or this unit's own hold (must be empty). */
+  readonly held: readonly string[];
 }
 
 /** An action's outcome, as the operator sees it. */
@@ -271,6 +275,10 @@ export class Simulator {
   private crashes = 0;
   private readonly fired = new Set<string>();
   private readonly openGrants = new Set<string>();
+  /** The charm's `hold()` per unit: why it holds the roll (a backup…). */
+  private readonly holds = new Map<number, string>();
+  /** Units whose post-upgrade health check fails, with why. */
+  private readonly unhealthy = new Map<number, string>();
   private busy = false;
 
   /** @param options - see {@link SimulatorOptions}; the units are deployed at once (their install hooks queued). */
@@ -431,6 +439,44 @@ export class Simulator {
   /** Which units' workload upgrade fails from now on (a rollback clears them: the old version installs fine). */
   setFailingUnits(units: readonly number[]): void {
     this.failing = new Set(units);
+  }
+
+  /**
+   * The charm on `unit` starts another operation that must not overlap the upgrade (`reason`, e.g. a backup), or
+   * with `null` finishes it. Its `hold()` answers so from now on; the unit's next hook (an update-status, queued
+   * here) records it for the others.
+   */
+  setHold(unit: number | string, reason: string | null): void {
+    const record = this.record(unit);
+    if (reason === null) this.holds.delete(record.id);
+    else this.holds.set(record.id, reason);
+    this.progress++;
+    this.emit({ type: "operator", message: reason === null ? `${record.name}: hold released` : `${record.name}: holds the upgrade (${reason})` });
+    this.enqueue(record, { name: "update-status" });
+  }
+
+  /**
+   * The post-upgrade health check of `unit` fails with `reason` from now on (it installs the workload, then answers
+   * `pending`), or with `null` passes again; an update-status is queued so the unit checks again.
+   */
+  setUnhealthy(unit: number | string, reason: string | null): void {
+    const record = this.record(unit);
+    if (reason === null) this.unhealthy.delete(record.id);
+    else this.unhealthy.set(record.id, reason);
+    this.progress++;
+    this.emit({ type: "operator", message: reason === null ? `${record.name}: healthy again` : `${record.name}: unhealthy after upgrade (${reason})` });
+    this.enqueue(record, { name: "update-status" });
+  }
+
+  /** `juju config <app> pause-after-unit-upgrade=<value>` (`undefined`: reset): every unit gets config-changed. */
+  configure(pauseAfterUnitUpgrade: string | undefined): void {
+    this.config.pauseAfterUnitUpgrade = pauseAfterUnitUpgrade;
+    this.progress++;
+    this.emit({
+      type: "operator",
+      message: pauseAfterUnitUpgrade === undefined ? `juju config ${this.app} --reset pause-after-unit-upgrade` : `juju config ${this.app} pause-after-unit-upgrade=${pauseAfterUnitUpgrade}`,
+    });
+    for (const unit of this.unitMap.values()) this.enqueue(unit, { name: "config-changed" });
   }
 
   /** `juju resolve <unit>`: retry a unit left in error by a hook that kept failing. */
@@ -699,6 +745,7 @@ export class Simulator {
     const common = {
       dependencies: deps,
       pauseAfterUnitUpgrade: this.config.pauseAfterUnitUpgrade,
+      hold: () => this.holds.get(unit.id) ?? null,
       inspect: this.inspection?.forUnit(unit.name),
       preUpgradeCheck: async () => {
         if (this.failPreUpgradeCheck !== undefined) {
@@ -710,6 +757,10 @@ export class Simulator {
         const name = unit.name;
         const version = workloadVersion(deps);
         const states = this.sorted().map((other) => [other.name, this.databags[other.name]?.[KEYS.state]] as const);
+        const unhealthy = this.unhealthy.get(unit.id);
+        const held = this.sorted()
+          .filter((other) => (other.id === unit.id ? this.holds.has(unit.id) : Boolean(this.databags[other.name]?.[KEYS.hold])))
+          .map((other) => other.name);
         const grant: GrantRecord = {
           seq: this.hooks.length + 1,
           unit: name,
@@ -718,14 +769,16 @@ export class Simulator {
           openGrants: [...this.openGrants].filter((other) => other !== name),
           refresh: this.refreshes,
           version,
-          outcome: failed ? "failed" : "completed",
+          outcome: failed ? "failed" : unhealthy !== undefined ? "pending" : "completed",
+          again: this.openGrants.has(name),
+          held,
         };
         this.grants.push(grant);
         this.openGrants.add(name);
         await this.emit({ type: "grant", grant });
         if (failed) return { failed: `simulated failure: ${name} could not start workload ${version}` };
         unit.workload = version;
-        return "completed";
+        return unhealthy === undefined ? "completed" : { pending: unhealthy };
       },
     };
     if (this.substrate === "k8s") {
