@@ -406,13 +406,26 @@ export class ClusterModel {
   }
 
   /** Run hooks in the order `pick` chooses until none is queued or `limit` hooks ran; returns hooks run. */
-  settle(pick: (runnable: readonly number[]) => number = (r) => r[0] ?? 0, limit = 10_000): number {
+  settle(pick?: (runnable: readonly number[]) => number, limit = 10_000): number {
     let ran = 0;
-    for (let runnable = this.runnable(); runnable.length && ran < limit; runnable = this.runnable()) {
-      this.runNext(pick(runnable));
+    if (pick) {
+      for (let runnable = this.runnable(); runnable.length && ran < limit; runnable = this.runnable()) {
+        this.runNext(pick(runnable));
+        ran++;
+      }
+      return ran;
+    }
+    // The first runnable unit, found without listing them all (N = 1000 runs millions of hooks).
+    for (let next = this.firstRunnable(); next !== null && ran < limit; next = this.firstRunnable()) {
+      this.runNext(next);
       ran++;
     }
     return ran;
+  }
+
+  private firstRunnable(): number | null {
+    for (const u of this.units.values()) if (u.queue.length > 0) return u.id;
+    return null;
   }
 
   private k8sController(): void {
