@@ -17,7 +17,11 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
   if (!view.leader || !context.related) return null;
   // The tail (the rollback command) is never clipped: the rest of the message gives way.
   const status = (s: "active" | "maintenance" | "waiting" | "blocked", message: string, tail = "") =>
-    ({ type: "setAppStatus", status: s, message: `${clip(message, WIDTH - tail.length)}${tail}` }) as const;
+    ({
+      type: "setAppStatus",
+      status: s,
+      message: WIDTH - tail.length >= 40 ? `${clip(message, WIDTH - tail.length)}${tail}` : clip(`${message}${tail}`, WIDTH),
+    }) as const;
   const command = rollbackCommand(context);
   const back = `roll back: ${command}`;
   const failed = view.units.find((unit) => unit.state === "failed");

@@ -33,7 +33,7 @@ export {
 } from "./errors.js";
 export type { ErrorData, UpgradeEvent, UpgradeEventType } from "./events.js";
 export type { PeerDatabags, PeerProblem, PeerView, UnitView } from "./peerView.js";
-export { encodeDependencies, encodeStack, KEYS, readPeerView, StackSchema } from "./peerView.js";
+export { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS, readPeerView, StackSchema } from "./peerView.js";
 export type { Pep440Version, ReleaseTag, VersionConstraint } from "./poetry/index.js";
 export { compareVersions, parseConstraint, parseVersion, satisfies } from "./poetry/index.js";
 export type { StackUpdate } from "./protocol.js";

@@ -86,7 +86,7 @@ export interface PeerView {
   readonly rollback?: boolean;
   /**
    * Machines, during a rollback: units whose `completed`/`upgrading` dates from the attempt being rolled back
-   * (see `KEYS.rollbackPending`). Empty when unset; when the stored value is invalid, every unit on the stack.
+   * (see `KEYS.rollbackPending`). Empty when unset or invalid (a problem is reported); ignored outside a rollback.
    */
   readonly rollbackPending?: readonly number[];
   /** The charm the application ran before this upgrade (`ch:amd64/jammy/db-381`), or `null` when not recorded. */
@@ -121,7 +121,7 @@ export const StackSchema = v.pipe(
  * A charm as Juju names it in `.juju-charm`: a schema (`ch`, `cs`, `local`), then a path of safe characters. It ends
  * up in a status and a shell command an operator may paste, so nothing else passes.
  */
-export const CHARM_PATTERN = /^(ch|cs|local):[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$/;
+export const CHARM_PATTERN = /^(ch|cs|local):[A-Za-z0-9][A-Za-z0-9._/+-]{0,79}$/;
 
 /** `upgrade-skipped-checks`: a JSON list of short check names. */
 const SkippedSchema = v.pipe(v.string(), v.parseJson(), v.array(v.pipe(v.string(), v.maxLength(40))), v.maxLength(10));
@@ -221,8 +221,8 @@ export function readPeerView(raw: PeerDatabags): PeerView {
     const parsed = v.safeParse(StackSchema, rawPending);
     if (parsed.success) rollbackPending = parsed.output;
     else {
-      // Fail safe: no unit on the stack may be popped before the leader has seen it `ready` (which rewrites the key).
-      rollbackPending = stack ?? [];
+      // Reported, and read as empty: the leader clears it. Failing safe (every unit pending) would freeze a legitimately
+      // completed unit on the stack for ever; a unit's own `completed` is trusted, as everywhere else.
       problems.push({
         unit: null,
         key: KEYS.rollbackPending,

@@ -1,5 +1,5 @@
 import type { PeerDatabags } from "./peerView.js";
-import { readPeerView } from "./peerView.js";
+import { CHARM_PATTERN, readPeerView } from "./peerView.js";
 import { unitName } from "./protocol.js";
 import { rollbackCommand } from "./rollbackCommand.js";
 import type { RawUpgradeSettings } from "./settings.js";
@@ -35,7 +35,7 @@ export function planResults(context: UpgradeContext, stack: readonly number[]): 
     compatibility: `checked on upgrade-charm by ${checker}: each key's running version against the new revision's upgrade_supported`,
     checks: `peer data valid; every unit idle; the charm's pre-upgrade check passed${context.substrate === "k8s" ? "; the charm may patch its StatefulSet" : ""}`,
     // The charm running now is what a rollback returns to.
-    rollback: rollbackCommand({ app: context.app, view: { ...context.view, fromCharm: context.charm ?? context.view.fromCharm ?? null } }),
+    rollback: rollbackCommand({ app: context.app, view: { ...context.view, fromCharm: context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null } }),
   };
 }
 

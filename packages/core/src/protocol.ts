@@ -119,7 +119,7 @@ export function grantBlocker(context: UpgradeContext): string | null {
   // The barrier: every other unit still to upgrade has received the new charm. A unit on the stack that says
   // `completed` finished an earlier attempt (its state survives a rollback's stack repair) and must receive the
   // charm again before anyone goes — otherwise it would be popped without being rolled back.
-  if (view.rollbackPending?.includes(context.unit)) {
+  if (view.rollback === true && view.rollbackPending?.includes(context.unit)) {
     return `waiting for the leader to see ${me} receive the charm again`;
   }
   const stacked = new Set(view.stack ?? []);
@@ -204,9 +204,10 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   // A rollback's units that completed the attempt being rolled back stay pending until they are seen to
   // receive the charm again; only then can their `completed` mean "rolled back".
   const pendingBefore = view.rollbackPending ?? [];
-  const pending = pendingBefore.filter((id) => present.has(id) && STALE_STATES.has(stateOf(view, id) ?? null));
-  const pendingChanged =
-    pending.length !== pendingBefore.length || rollbackPendingInvalid(view);
+  // Only a rollback on machines has stale completions; anywhere else a leftover list is cleared.
+  const relevant = context.substrate === "vm" && view.rollback === true;
+  const pending = relevant ? pendingBefore.filter((id) => present.has(id) && STALE_STATES.has(stateOf(view, id) ?? null)) : [];
+  const pendingChanged = pending.length !== pendingBefore.length || rollbackPendingInvalid(view);
   const held = new Set(pending);
   const popped: number[] = [];
   for (let top = stack.at(-1); top !== undefined && !held.has(top) && stateOf(view, top) === "completed"; top = stack.at(-1)) {

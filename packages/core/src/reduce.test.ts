@@ -220,6 +220,17 @@ describe("reduce", () => {
     expect(ready.types).toContain("grantUpgrade");
   });
 
+  it("outside a rollback (or on Kubernetes) a leftover pending list is ignored, and the leader clears it", () => {
+    const raw = bags({ 0: "ready", 1: "completed" }, { dependencies: storedOld, "upgrade-stack": "[0, 1]", "upgrade-rollback-pending": "[1]" }, true);
+    const vm = step(stateFor(0, raw, "vm", NEW.dependencies), { type: "relationChanged", view: readPeerView(raw) });
+    expect(of(vm.effects, "writeAppData")[0]?.data).toMatchObject({ "upgrade-stack": "[0]", "upgrade-rollback-pending": "" });
+    const k8s = step(stateFor(0, { ...raw, app: { ...raw.app, "upgrade-rollback": "true" } }, "k8s", NEW.dependencies), {
+      type: "relationChanged",
+      view: readPeerView({ ...raw, app: { ...raw.app, "upgrade-rollback": "true" } }),
+    });
+    expect(of(k8s.effects, "writeAppData")[0]?.data).toMatchObject({ "upgrade-stack": "[0]", "upgrade-rollback-pending": "" });
+  });
+
   it("a unit on the rollback's pending list is not granted until the leader has seen it ready", () => {
     const raw = bags({ 0: "ready", 1: "ready" }, { dependencies: storedOld, "upgrade-stack": "[0, 1]", "upgrade-rollback": "true", "upgrade-rollback-pending": "[1]" });
     const { state, effects } = step(stateFor(1, raw, "vm", OLD.dependencies), { type: "relationChanged", view: readPeerView(raw) });
@@ -227,13 +238,13 @@ describe("reduce", () => {
     expect(of(effects, "explain")[0]?.reason).toMatch(/waiting for the leader to see db\/1 receive the charm again/);
   });
 
-  it("an invalid upgrade-rollback-pending fails safe (nothing on the stack is popped) and the leader rewrites it", () => {
+  it("an invalid upgrade-rollback-pending is reported and cleared by the leader; units' own states decide", () => {
     const raw = bags({ 0: "ready", 1: "completed" }, { dependencies: storedOld, "upgrade-stack": "[0, 1]", "upgrade-rollback": "true", "upgrade-rollback-pending": "{oops" }, true);
     const view = readPeerView(raw);
     expect(view.problems).toContainEqual(expect.objectContaining({ unit: null, key: "upgrade-rollback-pending" }));
     const { effects } = step(stateFor(0, raw, "vm", OLD.dependencies), { type: "relationChanged", view });
-    // db/1 stays on the stack; the key is rewritten with the units still awaiting the charm
-    expect(of(effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-rollback-pending": "[1]" } }]);
+    // read as empty (failing safe would freeze a legitimately completed unit for ever): db/1 is popped, the key cleared
+    expect(of(effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-stack": "[0]", "upgrade-rollback-pending": "" } }]);
     expect(of(effects, "reportProblem")[0]?.error.message).toMatch(/upgrade-rollback-pending/);
   });
 

@@ -73,7 +73,7 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
     const [next, actions] = transition(upgradeMachine, snapshot, event);
     const value = next.value as MachineStateValue;
     const effects = toEffects(actions as readonly { type: string; params?: unknown }[]).map((effect) =>
-      effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect) : effect,
+      effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect, state.value) : effect,
     );
     const problem = effects.find((e): e is Extract<Effect, { type: "reportProblem" }> => e.type === "reportProblem");
     if (problem && value !== "upgrading" && value !== "completed") {

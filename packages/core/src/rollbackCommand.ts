@@ -15,7 +15,7 @@ import type { UpgradeContext } from "./upgradeContext.js";
  */
 export function rollbackCommand(context: Pick<UpgradeContext, "app" | "view">): string {
   const from = context.view.fromCharm ?? null;
-  const revision = from?.startsWith("ch:") || from?.startsWith("cs:") ? /-(\d+)$/.exec(from)?.[1] : undefined;
+  const revision = from?.startsWith("ch:") || from?.startsWith("cs:") ? /-(\d{1,9})$/.exec(from)?.[1] : undefined;
   if (revision !== undefined) return `juju refresh ${context.app} --revision ${revision}`;
   if (from?.startsWith("local:")) return `juju refresh ${context.app} --path <the previous .charm file>`;
   return `juju refresh ${context.app} --revision <previous>`;

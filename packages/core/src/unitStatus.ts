@@ -14,11 +14,12 @@ type UnitStatus = Extract<Effect, { type: "setUnitStatus" }>;
 /**
  * The workload version this unit runs, for its status: what the charm reports, else what follows from the state —
  * `idle`/`completed` run this code's version, a unit not yet granted runs the stored (application's) version, a
- * unit upgrading goes from one to the other. `null` when unknown (failed, recovery, or a rollback unit whose
- * completion dates from the attempt being rolled back).
+ * unit upgrading goes from one to the other. `null` when unknown (failed, recovery, or waiting in a rollback:
+ * it may have completed the attempt being rolled back). With `reported = false` (the unit upgraded in this hook)
+ * the charm's report from the start of the hook is not used.
  */
-export function runningWorkload(context: UpgradeContext, state: MachineStateValue): string | null {
-  if (context.workloadVersion) return context.workloadVersion;
+export function runningWorkload(context: UpgradeContext, state: MachineStateValue, reported = true): string | null {
+  if (reported && context.workloadVersion) return context.workloadVersion;
   const key = context.workloadKey;
   if (key === null) return null;
   const code = context.dependencies[key]?.version ?? null;
@@ -32,7 +33,8 @@ export function runningWorkload(context: UpgradeContext, state: MachineStateValu
       if (context.substrate === "k8s" || stored === null || stored === code) return code;
       return code === null ? stored : `${stored} → ${code}`;
     case "ready":
-      return context.view.rollbackPending?.includes(context.unit) ? null : stored;
+      // In a rollback a waiting unit may run either version (it may have completed the attempt rolled back).
+      return context.view.rollback === true ? null : stored;
     default:
       return null;
   }
@@ -49,13 +51,19 @@ function inUpgrade(context: UpgradeContext, state: MachineStateValue): boolean {
  * pre-upgrade-check that must come first). The base message keeps priority; the whole stays within Juju's 120
  * characters (a trailing parenthetical of the base gives way first, then the version, then the end of the base). Outside an upgrade the status is left as is.
  */
-export function unitStatusDuringUpgrade(context: UpgradeContext, state: MachineStateValue, status: UnitStatus): UnitStatus {
+export function unitStatusDuringUpgrade(
+  context: UpgradeContext,
+  state: MachineStateValue,
+  status: UnitStatus,
+  /** The unit's state when the hook started: what the charm reported then is stale once the unit upgraded. */
+  startState: MachineStateValue = state,
+): UnitStatus {
   if (!context.related || !status.message || !inUpgrade(context, state)) return status;
   const command = rollbackCommand(context);
   const rollback = haltedByFailure(context.view)
     ? ` | roll back: pre-upgrade-check, then ${command}`
     : ` | roll back: ${command}`;
-  const version = runningWorkload(context, state);
+  const version = runningWorkload(context, state, startState === state);
   const base = status.message;
   // A trailing parenthetical is detail (`(#2 in the upgrade order)`): it gives way before the version does.
   const short = base.replace(/ \([^()]*\)$/, "");

@@ -27,6 +27,7 @@ import {
   withOwnState,
 } from "./protocol.js";
 import { planResults } from "./plan.js";
+import { rollbackCommand } from "./rollbackCommand.js";
 import { readSettings } from "./settings.js";
 import type { UnitState } from "./unitState.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
@@ -303,8 +304,8 @@ export const upgradeMachine = setup({
           results: {
             message:
               context.substrate === "k8s"
-                ? `Recovery ready: run juju refresh ${context.app} to the previous revision; pods ${order} roll back in that order. A pod stuck on the bad revision (e.g. CrashLoopBackOff) must be deleted (kubectl delete pod) to roll back.`
-                : `Recovery ready: run juju refresh ${context.app} to the previous revision to roll back (order: ${order}).`,
+                ? `Recovery ready: run ${rollbackCommand(context)}; pods ${order} roll back in that order. A pod stuck on the bad revision (e.g. CrashLoopBackOff) must be deleted (kubectl delete pod) to roll back.`
+                : `Recovery ready: run ${rollbackCommand(context)} to roll back (order: ${order}).`,
             "upgrade-order": order,
           },
       });
@@ -336,7 +337,7 @@ export const upgradeMachine = setup({
       if (context.view.rollbackPending?.length || rollbackPendingInvalid(context.view)) data[KEYS.rollbackPending] = "";
       // What the application runs before juju refresh: the target of the rollback command statuses give.
       if (context.charm !== null && CHARM_PATTERN.test(context.charm)) data[KEYS.fromCharm] = context.charm;
-      else if (context.view.fromCharm) data[KEYS.fromCharm] = "";
+      else if (context.view.fromCharm || context.view.problems.some((p) => p.unit === null && p.key === KEYS.fromCharm)) data[KEYS.fromCharm] = "";
       if (context.substrate === "k8s" && stack.length) {
         const first = stack[stack.length - 1] ?? 0;
         emit(enqueue, { type: "setPartition", partition: first });

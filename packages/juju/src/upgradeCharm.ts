@@ -261,7 +261,7 @@ export class CharmUpgrade {
         hold: (await options.hold?.()) ?? null,
       },
       charm: options.charm !== undefined ? options.charm : await readCharmUrl(hook.charmDir),
-      workloadVersion: (await options.workloadVersion?.()) ?? null,
+      workloadVersion: await reportedWorkloadVersion(options),
       ...(options.workloadKey !== undefined ? { workloadKey: options.workloadKey } : {}),
     });
     this.initial = state;
@@ -309,7 +309,20 @@ export function createUpgrade(options: UpgradeOptions): CharmUpgrade {
 async function readCharmUrl(charmDir: string): Promise<string | null> {
   try {
     const text = (await readFile(join(charmDir, ".juju-charm"), "utf8")).trim();
-    return text.length ? text : null;
+    return text.length && text.length <= 200 ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The charm's own report of its workload version, for statuses only: a callback that throws (the workload is
+ * broken, which is when an upgrade most needs to go on and report) must not fail the hook, so it counts as unknown.
+ */
+async function reportedWorkloadVersion(options: { workloadVersion?(): Promise<string | null> | string | null }): Promise<string | null> {
+  try {
+    const version = await options.workloadVersion?.();
+    return typeof version === "string" && version.length ? version.slice(0, 40) : null;
   } catch {
     return null;
   }

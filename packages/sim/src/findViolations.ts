@@ -74,7 +74,7 @@ export function findViolations(events: readonly SimEvent[], app: string, substra
         const { grant } = event;
         if (grant.upgradingOthers.length) violations.push(`${grant.unit} was granted while ${grant.upgradingOthers.join(", ")} upgraded (hook ${grant.seq})`);
         if (grant.openGrants.length) violations.push(`${grant.unit} was granted before ${grant.openGrants.join(", ")} finished (hook ${grant.seq})`);
-        // A hold stops new grants (on Kubernetes it stops the partition, which is checked on restarts).
+        // A hold stops new grants on machines (on Kubernetes it stops the partition moving; not checked here).
         if (substrate === "vm" && !grant.again && grant.held.length) violations.push(`${grant.unit} was granted while ${grant.held.join(", ")} held the upgrade (hook ${grant.seq})`);
         break;
       }

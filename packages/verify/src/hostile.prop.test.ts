@@ -1,5 +1,5 @@
 import type { Effect, Substrate } from "@charm-upgrade/core";
-import { KEYS, safeParseDependencies, UNIT_STATES } from "@charm-upgrade/core";
+import { CHARM_PATTERN, KEYS, safeParseDependencies, UNIT_STATES } from "@charm-upgrade/core";
 import { ClusterModel, NEW, OLD } from "@charm-upgrade/core/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -18,9 +18,9 @@ import { memoReduce } from "./memoReduce.js";
  */
 
 const UNIT_KEYS = [KEYS.state, KEYS.hold, KEYS.skipped] as const;
-const APP_KEYS = [KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollback, KEYS.rollbackPending] as const;
+const APP_KEYS = [KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollback, KEYS.rollbackPending, KEYS.fromCharm] as const;
 /** The keys whose values the library validates (and so must report when bad). */
-const VALIDATED = [KEYS.state, KEYS.skipped, KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollbackPending] as const;
+const VALIDATED = [KEYS.state, KEYS.skipped, KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollbackPending, KEYS.fromCharm] as const;
 const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([...UNIT_KEYS, ...APP_KEYS]);
 
 const HUGE = 100_000;
@@ -92,6 +92,8 @@ function invalid(key: string, value: string): boolean {
       const { stack, error } = parseStack(value);
       return error !== null || new Set(stack).size !== stack.length;
     }
+    case KEYS.fromCharm:
+      return !CHARM_PATTERN.test(value);
     case KEYS.skipped: {
       let json: unknown;
       try {

@@ -70,3 +70,37 @@ describe("regression: rollback-skips-completed-units", () => {
     expect(formatViolations(result)).toBe("rollback on k8s with 2 units: no violation");
   });
 });
+
+/**
+ * Found by review: statuses offer `juju refresh <previous>` during a roll that has not failed. On machines, if the
+ * refresh lands after the last unit completed the forward upgrade, the stack is gone when the old charm's
+ * upgrade-charm runs: the units go idle with a unit on the new workload under the old charm. The library does not
+ * lose this: upgrade-charm is kept (deferred), every unit says to run pre-upgrade-check, and that plans the
+ * rollback as an upgrade that installs the old workload everywhere.
+ */
+describe("a mid-roll refresh back to the old revision on machines (no failure)", () => {
+  it("halts with an instruction, and pre-upgrade-check then brings every unit to the old workload", () => {
+    const model = new ClusterModel({ units: 2, substrate: "vm", revision: OLD, leader: 0, asyncUpgrades: true });
+    model.pauseAfter = "none";
+    model.settle();
+    model.runAction(0, "preUpgradeCheck");
+    model.refresh(NEW);
+    for (let i = 0; i < 200 && !(model.states().get(1) === "completed" && model.states().get(0) === "upgrading"); i++) {
+      const next = model.runnable()[0];
+      if (next === undefined) break;
+      model.runNext(next);
+    }
+    expect(Object.fromEntries(model.states())).toEqual({ 0: "upgrading", 1: "completed" });
+    model.refresh(OLD);
+    model.settle();
+    expect(model.units.get(1)?.workload).toBe(NEW.dependencies.workload?.version);
+    const statuses = model.trace.flatMap((e) => (e.kind === "hook" ? e.effects : [])).filter((e) => e.type === "setUnitStatus");
+    expect(statuses.at(-1)?.message).toMatch(/Run pre-upgrade-check on the leader/);
+    expect(model.runAction(0, "preUpgradeCheck").ok).toBe(true);
+    model.settle();
+    expect([...model.units.values()].map((u) => [u.databag.state, u.workload])).toEqual([
+      ["idle", OLD.dependencies.workload?.version],
+      ["idle", OLD.dependencies.workload?.version],
+    ]);
+  });
+});
