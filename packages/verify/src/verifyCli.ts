@@ -58,10 +58,11 @@ function config(units: number, substrate: "vm" | "k8s", scenario: (typeof SCENAR
  *
  * - N = 2, 3: every scenario on both substrates with both faults of the brief (one duplicated relation-changed,
  *   one leadership change), and again with one scale-in added;
- * - N = 4: every scenario on both substrates, every delivery order, with the duplicated relation-changed;
- *   the leadership change at N = 4 multiplies the states by about 15 (tens of millions), beyond 2 cores and
- *   a few GB, so N = 4 also runs every scenario without faults and the machines' upgrade with the leadership
- *   change alone where it fits.
+ * - N = 4, both substrates: every delivery order of the upgrade and the unplanned refresh, without and with the
+ *   duplicated relation-changed, and of the failure (every choice of failing unit) without faults. The rollback
+ *   at N = 4 (explored from every halted end state of the failure) did not finish in 25 minutes within 7 GB per
+ *   worker on this 2-core machine, nor do the leadership change's tens of millions of states; N = 2 and 3 cover
+ *   them with every fault, and the fault campaigns cover N = 1–7 at random.
  */
 function matrix(): Config[] {
   const out: Config[] = [];
@@ -72,11 +73,9 @@ function matrix(): Config[] {
     }
   }
   for (const substrate of SUBSTRATES) {
-    for (const scenario of SCENARIOS) out.push(config(4, substrate, scenario, "none"));
-    for (const scenario of SCENARIOS) out.push(config(4, substrate, scenario, "duplicate"));
+    for (const scenario of ["upgrade", "failure", "unplanned"] as const) out.push(config(4, substrate, scenario, "none"));
+    for (const scenario of ["upgrade", "unplanned"] as const) out.push(config(4, substrate, scenario, "duplicate"));
   }
-  out.push(config(4, "k8s", "upgrade", "leader"));
-  out.push(config(4, "k8s", "failure", "leader"));
   return out;
 }
 
@@ -190,12 +189,11 @@ function document(rows: readonly (readonly [Config, Outcome])[], planted: readon
   lines.push("", `In all: ${n(states)} states and ${n(transitions)} transitions in ${rows.length} configurations.`, "");
 
   lines.push(
-    "Why not every fault at N = 4: one leadership change, at any point, to any other unit, and one duplicated",
-    "relation-changed multiply the states of N = 3 by about 50; at N = 4 the delivery orders alone give 700,000",
-    "states (machines' upgrade), and with both faults an estimated 10^7–10^8, beyond what 2 cores and a few GB explore",
-    "in reasonable time with this model (about 30 µs per transition, most of it in the core's reducer). N = 4 runs",
-    "every delivery order with the duplicated relation-changed instead, and the fault campaigns below cover N = 1–7",
-    "with every fault at random.",
+    "Why not every scenario and fault at N = 4: the rollback is explored from every halted end state of the failure",
+    "(every choice of failing unit, every delivery order), and at N = 4 it did not finish within 25 minutes and 7 GB",
+    "per worker on this 2-core machine (about 30 µs per transition, most of it in the core's reducer); one leadership",
+    "change at any point, to any other unit, multiplies the states by about 15–50. N = 2 and 3 run every scenario",
+    "with every fault, and the fault campaigns below cover N = 1–7 with every fault at random.",
     "",
     "## Bugs found in the core",
     "",
