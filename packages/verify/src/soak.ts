@@ -9,6 +9,7 @@ import type { Breach, InvariantName, Snapshot } from "./invariants.js";
 import { describeState, isEnd, stateBreaches, stepBreaches } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
 import { memoReduce } from "./memoReduce.js";
+import { argument } from "./argv.js";
 
 /**
  * Fault campaigns: many seeded random upgrades through the core's in-memory Juju model, each a pure function of
@@ -377,8 +378,9 @@ export function formatSummary(summary: SoakSummary): string {
   return lines.join("\n");
 }
 
-const SOAK_START = "<!-- soak:start -->";
-const SOAK_END = "<!-- soak:end -->";
+/** The markers around the fault-campaign section of docs/verification.md (`pnpm verify` keeps what is between). */
+export const SOAK_START = "<!-- soak:start -->";
+export const SOAK_END = "<!-- soak:end -->";
 
 /** Replace the fault-campaign section of docs/verification.md (between its markers; appended if they are missing). */
 function writeSoakSection(path: string, command: string, summary: SoakSummary): void {
@@ -396,11 +398,6 @@ function writeSoakSection(path: string, command: string, summary: SoakSummary): 
   const end = text.indexOf(SOAK_END);
   const next = start >= 0 && end > start ? `${text.slice(0, start)}${section}${text.slice(end + SOAK_END.length)}` : `${text.trimEnd()}\n\n${section}\n`;
   writeFileSync(path, next);
-}
-
-function argument(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
 async function main(): Promise<void> {

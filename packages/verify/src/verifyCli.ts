@@ -7,6 +7,8 @@ import { explore } from "./explore.js";
 import { INVARIANTS } from "./invariants.js";
 import { FOUND_BUGS } from "./foundBugs.js";
 import { PLANTED_BUGS } from "./plantedBugs.js";
+import { argument } from "./argv.js";
+import { SOAK_END, SOAK_START } from "./soak.js";
 
 /**
  * `pnpm verify`: exhaustive exploration at bigger bounds than CI, on worker processes, written to
@@ -114,8 +116,6 @@ function verdict(outcome: Outcome): string {
   return outcome.violations.map((v) => `**${v.invariant}: VIOLATION**`).join("; ");
 }
 
-const SOAK_START = "<!-- soak:start -->";
-const SOAK_END = "<!-- soak:end -->";
 
 /** The fault-campaign section that `pnpm soak --write-doc` maintains, kept when this file is regenerated. */
 function soakSection(path: string): string {
@@ -248,11 +248,6 @@ function plantedRows(): string[] {
     });
     return `| \`${name}\` | ${bug.scenario} on ${bug.substrate} | ${caught.join(", ")} |`;
   });
-}
-
-function argument(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
 async function main(): Promise<void> {
