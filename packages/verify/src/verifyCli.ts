@@ -227,7 +227,7 @@ function document(rows: readonly (readonly [Config, Outcome])[], planted: readon
     "",
     "`packages/verify/src/hostile.prop.test.ts` (fast-check, in CI): in the middle of whole-model upgrades, overwrites a",
     "databag value — unit `state`, `upgrade-hold` and `upgrade-skipped-checks`, app `upgrade-stack`, `dependencies`, `upgrade-resumed`,",
-    "`upgrade-partition`, `upgrade-rollback`, `upgrade-rollback-pending`, and unknown keys — with random text, 100 KB values, wrong JSON types,",
+    "`upgrade-partition`, `upgrade-rollback`, `upgrade-rollback-pending`, `upgrade-from-charm`, and unknown keys — with random text, 100 KB values, wrong JSON types,",
     "duplicated and out-of-range unit ids, then keeps running hooks and actions. Every hook or action that reads an",
     "invalid value reports it by key and databag (`reportProblem`; blocked status unless the unit is mid-upgrade);",
     "nothing throws; no effect echoes a huge value; no committed write drops a unit from the stack (other than one",
