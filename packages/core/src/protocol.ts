@@ -207,7 +207,7 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   // Only a rollback on machines has stale completions; anywhere else a leftover list is cleared.
   const relevant = context.substrate === "vm" && view.rollback === true;
   const pending = relevant ? pendingBefore.filter((id) => present.has(id) && STALE_STATES.has(stateOf(view, id) ?? null)) : [];
-  const pendingChanged = pending.length !== pendingBefore.length || rollbackPendingInvalid(view);
+  const pendingChanged = pending.length !== pendingBefore.length || appKeyInvalid(view, KEYS.rollbackPending);
   const held = new Set(pending);
   const popped: number[] = [];
   for (let top = stack.at(-1); top !== undefined && !held.has(top) && stateOf(view, top) === "completed"; top = stack.at(-1)) {
@@ -302,9 +302,9 @@ export function planProblem(context: UpgradeContext, stack: readonly number[]): 
   return null;
 }
 
-/** True when the stored `upgrade-rollback-pending` failed validation (the leader rewrites it). */
-export function rollbackPendingInvalid(view: PeerView): boolean {
-  return view.problems.some((p) => p.unit === null && p.key === KEYS.rollbackPending);
+/** True when the application databag's `key` failed validation (the leader then rewrites or clears it). */
+export function appKeyInvalid(view: PeerView, key: string): boolean {
+  return view.problems.some((p) => p.unit === null && p.key === key);
 }
 
 /** The same unit numbers in the same order. */

@@ -5,6 +5,7 @@ import type { ErrorData, UpgradeEvent } from "./events.js";
 import { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import {
+  appKeyInvalid,
   checksVersions,
   compatibility,
   describeStates,
@@ -19,7 +20,6 @@ import {
   rollingBack,
   planProblem,
   repairStack,
-  rollbackPendingInvalid,
   sameUnits,
   staleOnStack,
   topOfStack,
@@ -291,7 +291,7 @@ export const upgradeMachine = setup({
       // Machines: units that completed the attempt being rolled back must receive the charm again before the
       // leader may pop them (their `completed` is stale until then).
       const pending = context.substrate === "vm" ? staleOnStack(view, repaired) : [];
-      if (!sameUnits(pending, view.rollbackPending ?? []) || rollbackPendingInvalid(view)) data[KEYS.rollbackPending] = pending.length ? encodeStack(pending) : "";
+      if (!sameUnits(pending, view.rollbackPending ?? []) || appKeyInvalid(view, KEYS.rollbackPending)) data[KEYS.rollbackPending] = pending.length ? encodeStack(pending) : "";
       if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
       if (ownState(context) !== "recovery") emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "recovery" } });
       enqueue.assign({
@@ -334,10 +334,10 @@ export const upgradeMachine = setup({
       const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack) };
       if (context.view.resumed != null) data[KEYS.resumed] = "";
       if (context.view.rollback) data[KEYS.rollback] = "";
-      if (context.view.rollbackPending?.length || rollbackPendingInvalid(context.view)) data[KEYS.rollbackPending] = "";
+      if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending)) data[KEYS.rollbackPending] = "";
       // What the application runs before juju refresh: the target of the rollback command statuses give.
       if (context.charm !== null && CHARM_PATTERN.test(context.charm)) data[KEYS.fromCharm] = context.charm;
-      else if (context.view.fromCharm || context.view.problems.some((p) => p.unit === null && p.key === KEYS.fromCharm)) data[KEYS.fromCharm] = "";
+      else if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
       if (context.substrate === "k8s" && stack.length) {
         const first = stack[stack.length - 1] ?? 0;
         emit(enqueue, { type: "setPartition", partition: first });
@@ -405,8 +405,8 @@ export const upgradeMachine = setup({
         if (stored !== encoded) data[KEYS.dependencies] = encoded;
         if (context.view.resumed != null) data[KEYS.resumed] = "";
         if (context.view.rollback) data[KEYS.rollback] = "";
-        if (context.view.rollbackPending?.length || rollbackPendingInvalid(context.view)) data[KEYS.rollbackPending] = "";
-        if (context.view.fromCharm || context.view.problems.some((p) => p.unit === null && p.key === KEYS.fromCharm)) data[KEYS.fromCharm] = "";
+        if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending)) data[KEYS.rollbackPending] = "";
+        if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
         if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
         enqueue.assign({
           view: {
