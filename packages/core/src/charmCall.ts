@@ -1,0 +1,81 @@
+import type { ErrorData, UpgradeEvent } from "./events.js";
+
+/**
+ * What a hook session asks of the charm: the only points where the protocol needs code that is not its own. An
+ * adapter answers each with the charm's callback of the same name ({@link CharmAnswer}); a simulator or a verifier
+ * answers from its model of the charm.
+ *
+ * - `checkTrust` — Kubernetes: may the charm patch its StatefulSet? (`{ allowed, reason? }`)
+ * - `preUpgradeCheck` — the charm's own checks before an upgrade (a throw refuses, with its message)
+ * - `buildUpgradeStack` — machines: every unit number, the last one upgrading first
+ * - `grant` — upgrade this unit's workload now, idempotently (`completed`, `pending`, `{ pending }`, `{ failed }`)
+ * - `setPartition` — Kubernetes: set the StatefulSet's rolling-update partition
+ * - `logRollbackInstructions` — the charm's own account of how to roll back
+ */
+export type CharmCall =
+  | { readonly type: "checkTrust" }
+  | { readonly type: "preUpgradeCheck" }
+  | { readonly type: "buildUpgradeStack" }
+  | { readonly type: "grant" }
+  | { readonly type: "setPartition"; readonly partition: number }
+  | { readonly type: "logRollbackInstructions" };
+
+/** The `type` of every {@link CharmCall}. */
+export type CharmCallType = CharmCall["type"];
+
+/**
+ * The charm's answer to a {@link CharmCall}: what its callback returned (untrusted: validated here), or the error
+ * it threw, as data. A failure of Juju itself (a hook tool) is not an answer: the adapter lets it fail the hook.
+ */
+export type CharmAnswer = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: ErrorData };
+
+/** A thrown value as {@link ErrorData}: an `UpgradeError`'s triple, or a plain error's name and message. */
+export function toErrorData(error: unknown): ErrorData {
+  if (error && typeof error === "object" && "kind" in error && "message" in error && "cause" in error && "resolution" in error) {
+    const e = error as { kind: unknown; message: unknown; cause: unknown; resolution: unknown };
+    if (typeof e.kind === "string" && typeof e.message === "string") {
+      return { kind: e.kind, message: e.message, cause: typeof e.cause === "string" ? e.cause : "", resolution: typeof e.resolution === "string" ? e.resolution : "" };
+    }
+  }
+  if (error instanceof Error) return { kind: error.name || "Error", message: error.message, cause: "", resolution: "" };
+  return { kind: "Error", message: String(error), cause: "", resolution: "" };
+}
+
+/** An error's message for a status or action failure; never empty (upstream bug 16: `Blocked("")`). */
+export function messageOf(error: ErrorData, fallback: string): string {
+  return error.message.trim() || `${fallback} (${error.kind})`;
+}
+
+/** Why the charm's answer to `grant` is not one of the four it may give (a charm bug: the hook fails loudly). */
+export class InvalidGrantAnswer {
+  constructor(readonly value: unknown) {}
+}
+
+/**
+ * The charm's answer to `grant`, as the core event it means: `completed` → `upgradeCompleted`; `pending` or
+ * `{ pending: reason }` → `upgradePending` (the health gate: asked again next hook); `{ failed: reason }` or a throw
+ * → `upgradeFailed`. Anything else is an {@link InvalidGrantAnswer}: guessing would be worse than failing the hook.
+ */
+export function grantEvent(answer: CharmAnswer, unit: string): UpgradeEvent | InvalidGrantAnswer {
+  if (!answer.ok) return { type: "upgradeFailed", cause: `Upgrade of ${unit} failed: ${messageOf(answer.error, "onUpgradeGranted threw without a message")}` };
+  const outcome = answer.value;
+  if (outcome === "completed") return { type: "upgradeCompleted" };
+  if (outcome === "pending") return { type: "upgradePending", reason: "the charm reports its upgrade is not finished" };
+  if (outcome && typeof outcome === "object" && "pending" in outcome) {
+    const reason = String((outcome as { pending: unknown }).pending ?? "").trim().slice(0, 200);
+    return { type: "upgradePending", reason: reason || "the charm reports its upgrade is not finished" };
+  }
+  if (outcome && typeof outcome === "object" && "failed" in outcome) {
+    const reason = String((outcome as { failed: unknown }).failed ?? "").trim().slice(0, 500);
+    return { type: "upgradeFailed", cause: reason || `Upgrade of ${unit} failed (onUpgradeGranted gave no reason)` };
+  }
+  return new InvalidGrantAnswer(outcome);
+}
+
+/** The answer to `checkTrust`: allowed, or why not. Anything but `{ allowed: true }` is a refusal. */
+export function trustOf(answer: CharmAnswer): { readonly allowed: boolean; readonly reason: string } {
+  if (!answer.ok) return { allowed: false, reason: messageOf(answer.error, "the trust check failed") };
+  const value = answer.value as { allowed?: unknown; reason?: unknown } | null | undefined;
+  const reason = typeof value?.reason === "string" ? value.reason.slice(0, 200) : "";
+  return { allowed: value?.allowed === true, reason };
+}

@@ -1,0 +1,443 @@
+import type { CharmAnswer, CharmCall } from "./charmCall.js";
+import { grantEvent, InvalidGrantAnswer, messageOf, trustOf } from "./charmCall.js";
+import type { Dependencies } from "./dependencyModel.js";
+import type { Effect } from "./effects.js";
+import { UpgradeError } from "./errors.js";
+import type { ErrorData, UpgradeEvent } from "./events.js";
+import type { DeferrableEventType, HookMemory, KnownStatus } from "./hookMemory.js";
+import { DEFERRABLE_EVENTS, encodeHookMemory, readHookMemory } from "./hookMemory.js";
+import type { PeerDatabags, PeerView } from "./peerView.js";
+import { readPeerView } from "./peerView.js";
+import type { ReduceResult, UpgradeState } from "./reduce.js";
+import { createUpgradeState, reduce } from "./reduce.js";
+import type { RawUpgradeSettings } from "./settings.js";
+import type { Substrate } from "./substrate.js";
+
+/** The events a Juju hook or action maps onto (the core's other events are the charm's answers). */
+export type HookEventType = DeferrableEventType | "preUpgradeCheck" | "resumeUpgrade" | "forceUpgrade";
+
+/** A reducer with the signature of {@link reduce}: the default, or (verification only) a memoised or broken one. */
+export type Reducer = (state: UpgradeState, event: UpgradeEvent) => ReduceResult;
+
+/** One reducer step as it happened, for an inspection observer: the event, the states around it, the effects. */
+export interface UpgradeStep {
+  readonly event: UpgradeEvent;
+  readonly before: UpgradeState;
+  readonly after: UpgradeState;
+  readonly effects: readonly Effect[];
+}
+
+/** Which optional callbacks the charm has: the session asks only for those (and says what is missing). */
+export interface CharmAbilities {
+  readonly checkTrust: boolean;
+  readonly buildUpgradeStack: boolean;
+  readonly setPartition: boolean;
+  readonly logRollbackInstructions: boolean;
+}
+
+/** Everything one hook decides with: who runs it, what Juju runs, and what the hook read at its start. */
+export interface HookInput {
+  readonly app: string;
+  readonly unit: number;
+  readonly substrate: Substrate;
+  /** The DEPENDENCIES of the charm code running this hook. */
+  readonly dependencies: Dependencies;
+  /** The event the hook or action maps onto. */
+  readonly event: HookEventType;
+  /** Whether this is an action (only actions have results and failures). */
+  readonly inAction: boolean;
+  /** force-upgrade: the checks the operator skips (`false` skips). */
+  readonly force?: { readonly checkCompatibility: boolean; readonly checkHealth: boolean } | undefined;
+  /** The peer relation's databags as read (`null`: the relation does not exist yet). */
+  readonly databags: PeerDatabags | null;
+  /** This unit's stored {@link HookMemory}, raw (`null`: nothing stored). */
+  readonly memory: string | null;
+  readonly settings?: RawUpgradeSettings | undefined;
+  /** This unit's charm as Juju names it (`.juju-charm`), or `null`. */
+  readonly charm?: string | null | undefined;
+  /** The workload version the charm reports, or `null`. */
+  readonly workloadVersion?: string | null | undefined;
+  readonly workloadKey?: string | undefined;
+  readonly abilities: CharmAbilities;
+  /** Observer of every reducer step; an observer that throws is ignored. */
+  readonly inspect?: ((step: UpgradeStep) => void) | undefined;
+  /** Verification only: the reducer every step runs through (default {@link reduce}). */
+  readonly reduce?: Reducer | undefined;
+}
+
+/** A line for the unit's log (`juju-log`). */
+export interface LogLine {
+  readonly level: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+  readonly message: string;
+}
+
+/**
+ * What one hook leaves behind, for the adapter to write with the hook tools at its end, each at most once: the
+ * changed keys of each databag (`""` deletes), the statuses that differ from what is known to be set, the memory
+ * when it changed, the log lines, and the action's outcome.
+ */
+export interface HookOutcome {
+  readonly unitWrites: Readonly<Record<string, string>>;
+  readonly appWrites: Readonly<Record<string, string>>;
+  /** The unit status to set, or `null` when it is already what the hook wants. */
+  readonly status: KnownStatus | null;
+  /** The application status to set (leader only), or `null`. */
+  readonly appStatus: KnownStatus | null;
+  /** The memory to store (`""`: delete it), or `null` when unchanged. */
+  readonly memory: string | null;
+  readonly logs: readonly LogLine[];
+  /** `action-set` results, when the action succeeded and has some. */
+  readonly actionResults: Readonly<Record<string, string>> | null;
+  /** The `action-fail` message, or `null`. */
+  readonly actionFailure: string | null;
+  /** Every effect of every step, in order. */
+  readonly effects: readonly Effect[];
+  /** Events deferred to the next hook. */
+  readonly deferred: readonly DeferrableEventType[];
+  /** The unit's state when the hook began and when it ended. */
+  readonly initial: UpgradeState;
+  readonly final: UpgradeState;
+}
+
+/** A feedback event may itself lead to feedback (a passed check whose partition patch fails); no deeper. */
+const MAX_FEEDBACK_DEPTH = 2;
+
+/** Juju shows at most 120 characters of a status. */
+const clip = (text: string, max = 120) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+const LEVELS = { debug: "DEBUG", info: "INFO", warning: "WARNING", error: "ERROR" } as const;
+
+/**
+ * One hook of one unit, from what it read to what it must write: a pure, synchronous generator. It yields only the
+ * calls that need the charm ({@link CharmCall}) and takes the charm's answers back; it returns the
+ * {@link HookOutcome}. The adapter drives it with the hook tools and the charm's callbacks; the simulator and the
+ * verifier drive the same code with their model of Juju, so what they prove is what ships.
+ *
+ * What it owns, so that no adapter decides it again:
+ * - the order of events: deferred events replay before the hook's own, except after relation-created (which must
+ *   write the unit's first state) and after an action (a deferred upgrade-charm waits for exactly that action);
+ * - the overlay of the hook's own writes: each event sees what earlier events of this hook wrote, as Juju's
+ *   `relation-get` does; only keys whose final value differs from what was read are written, once. Juju commits
+ *   relation data only when the hook succeeds, so no other unit could see an intermediate value;
+ * - feeding the charm's answers back into the reducer, after every effect of the step that asked (a later effect
+ *   applied in between could undo newer data), at most {@link MAX_FEEDBACK_DEPTH} deep, so a hook always ends;
+ * - the status: only the hook's last status, and bad peer data wins over a routine status; set only when it
+ *   differs from what the unit last set (kept in its memory, so no `status-get`);
+ * - each charm callback at most once per hook, and each log line once.
+ *
+ * @throws {@link UpgradeError} when the charm answers `grant` with something it may not (a charm bug).
+ * @example
+ * ```ts
+ * const session = hookSession(input);
+ * for (let step = session.next(); !step.done; ) step = session.next(answer(step.value));
+ * ```
+ */
+export function* hookSession(input: HookInput): Generator<CharmCall, HookOutcome, CharmAnswer> {
+  const run = new HookRun(input);
+  const { memory, dropped } = readHookMemory(input.memory);
+  if (dropped) run.log("WARNING", `Ignoring ${dropped}; it is rewritten at the end of this hook`);
+  const initial = createUpgradeState({
+    app: input.app,
+    unit: input.unit,
+    substrate: input.substrate,
+    dependencies: input.dependencies,
+    view: run.view(),
+    ...(input.settings !== undefined ? { settings: input.settings } : {}),
+    charm: input.charm ?? null,
+    workloadVersion: input.workloadVersion ?? null,
+    ...(input.workloadKey !== undefined ? { workloadKey: input.workloadKey } : {}),
+  });
+  let state = initial;
+  // Deferred events are older, so they normally go first. Two exceptions: relation-created must write the unit's
+  // first state before anything replays on top of it, and an operator's action (pre-upgrade-check) is what a
+  // deferred upgrade-charm waits for, so it replays right after it, in the same hook.
+  const currentFirst = input.event === "relationCreated" || input.inAction;
+  if (!currentFirst) for (const type of memory.deferred) state = yield* run.handle(state, type);
+  state = yield* run.handle(state, input.event);
+  if (currentFirst) for (const type of memory.deferred) state = yield* run.handle(state, type);
+  return run.outcome(memory, dropped !== null, initial, state);
+}
+
+/** The mutable bookkeeping of one hook (never shared: one per {@link hookSession}). */
+class HookRun {
+  private readonly input: HookInput;
+  private readonly me: string;
+  private readonly reduce: Reducer;
+  /** What was read, and what this hook wants the two databags it may write to be. */
+  private readonly read: { readonly unit: Readonly<Record<string, string>>; readonly app: Readonly<Record<string, string>> };
+  private readonly wanted: { unit: Record<string, string>; app: Record<string, string> };
+  private status: KnownStatus | null = null;
+  private problemStatus = false;
+  private appStatus: KnownStatus | null = null;
+  private readonly called = new Set<CharmCall["type"]>();
+  private readonly said = new Set<string>();
+  private readonly logs: LogLine[] = [];
+  private results: Record<string, string> | null = null;
+  private failure: string | null = null;
+  private readonly deferred: DeferrableEventType[] = [];
+  private readonly effects: Effect[] = [];
+
+  constructor(input: HookInput) {
+    this.input = input;
+    this.me = `${input.app}/${input.unit}`;
+    this.reduce = input.reduce ?? reduce;
+    const own = input.databags?.units[this.me] ?? {};
+    const app = input.databags?.app ?? {};
+    this.read = { unit: own, app };
+    this.wanted = { unit: { ...own }, app: { ...app } };
+  }
+
+  /** The peer view as this hook now sees it (what was read plus this hook's writes); `null` without a relation. */
+  view(): PeerView | null {
+    const raw = this.input.databags;
+    if (!raw) return null;
+    return readPeerView({ leader: raw.leader, units: { ...raw.units, [this.me]: this.wanted.unit }, app: this.wanted.app });
+  }
+
+  log(level: LogLine["level"], message: string): void {
+    const key = `${level} ${message}`;
+    if (this.said.has(key)) return;
+    this.said.add(key);
+    this.logs.push({ level, message });
+  }
+
+  /** Reduce a hook or action event (with the current view) and everything that follows from it. */
+  *handle(state: UpgradeState, type: HookEventType): Generator<CharmCall, UpgradeState, CharmAnswer> {
+    const force = this.input.force ?? { checkCompatibility: true, checkHealth: true };
+    const event = (type === "forceUpgrade" ? { type, view: this.view(), ...force } : { type, view: this.view() }) as UpgradeEvent;
+    return yield* this.step(state, event, type, 0);
+  }
+
+  private *step(state: UpgradeState, event: UpgradeEvent, root: HookEventType, depth: number): Generator<CharmCall, UpgradeState, CharmAnswer> {
+    const { state: after, effects } = this.reduce(state, event);
+    try {
+      this.input.inspect?.({ event, before: state, after, effects });
+    } catch {
+      // an observer must never change what the upgrade does
+    }
+    // The charm's answers are reduced only after every effect of this step is carried out: the effects were
+    // computed before the answer, so applying a later one in between (e.g. a stale stack write after the pop
+    // that the answer caused) would undo newer data.
+    const feedback: UpgradeEvent[] = [];
+    for (const effect of effects) {
+      this.effects.push(effect);
+      const next = yield* this.carryOut(effect, root, depth);
+      if (next) feedback.push(next);
+    }
+    let current = after;
+    for (const next of feedback) current = yield* this.step(current, next, root, depth + 1);
+    return current;
+  }
+
+  /** Apply one effect; returns the feedback event it produced, if any (at most one per effect). */
+  private *carryOut(effect: Effect, root: HookEventType, depth: number): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+    const mayFeedBack = depth < MAX_FEEDBACK_DEPTH;
+    switch (effect.type) {
+      case "writeUnitData":
+        Object.assign(this.wanted.unit, effect.data);
+        return null;
+      case "writeAppData":
+        Object.assign(this.wanted.app, effect.data);
+        return null;
+      case "setUnitStatus":
+        if (!this.problemStatus || effect.status === "blocked") {
+          this.status = { status: effect.status, message: clip(effect.message) };
+          this.problemStatus = false;
+        }
+        return null;
+      case "setAppStatus":
+        this.appStatus = { status: effect.status, message: clip(effect.message) };
+        return null;
+      case "log":
+        this.log(LEVELS[effect.level], effect.message);
+        return null;
+      case "explain":
+        this.log("INFO", `why: ${effect.reason}`);
+        return null;
+      case "reportProblem": {
+        const { error } = effect;
+        this.log("ERROR", `${error.message} (cause: ${error.cause}; resolution: ${error.resolution})`);
+        const where = effect.unit ? `unit ${effect.unit}` : "the application databag";
+        this.status = { status: "blocked", message: clip(error.message || `Invalid '${effect.key}' in ${where}`) };
+        this.problemStatus = true;
+        return null;
+      }
+      case "actionResult":
+        if (!this.input.inAction) this.log("WARNING", `action result outside an action: ${JSON.stringify(effect.results)}`);
+        else if (this.failure === null) this.results = { ...this.results, ...effect.results };
+        return null;
+      case "actionFail":
+        if (!this.input.inAction) this.log("WARNING", `action failure outside an action: ${effect.message}`);
+        else this.fail(effect.message);
+        return null;
+      case "defer":
+        if ((DEFERRABLE_EVENTS as readonly string[]).includes(root) && !this.deferred.includes(root as DeferrableEventType)) {
+          this.deferred.push(root as DeferrableEventType);
+        }
+        return null;
+      case "logRollbackInstructions":
+        yield* this.rollbackInstructions();
+        return null;
+      case "runPreUpgradeCheck":
+        return mayFeedBack ? yield* this.preUpgradeCheck() : null;
+      case "grantUpgrade":
+        return mayFeedBack ? yield* this.grant() : null;
+      case "setPartition":
+        return yield* this.setPartition(effect.partition, mayFeedBack);
+      default: {
+        const unknown: never = effect;
+        this.log("WARNING", `unknown effect ignored: ${JSON.stringify(unknown)}`);
+        return null;
+      }
+    }
+  }
+
+  private fail(message: string): void {
+    if (this.failure !== null) return;
+    this.failure = message;
+    this.results = null;
+  }
+
+  /** Ask the charm once per hook; `null` when it was already asked in this hook. */
+  private *ask(call: CharmCall): Generator<CharmCall, CharmAnswer | null, CharmAnswer> {
+    if (this.called.has(call.type)) return null;
+    this.called.add(call.type);
+    return yield call;
+  }
+
+  private *preUpgradeCheck(): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+    if (this.called.has("preUpgradeCheck")) return null;
+    const { abilities, substrate, app } = this.input;
+    const refuse = (error: ErrorData): UpgradeEvent => ({ type: "preUpgradeCheckFailed", error });
+    if (substrate === "k8s" && abilities.checkTrust) {
+      const trust = trustOf((yield* this.ask({ type: "checkTrust" })) ?? { ok: true, value: { allowed: true } });
+      if (!trust.allowed) {
+        return refuse({
+          kind: "ClusterNotReadyError",
+          message: `The charm may not patch its StatefulSet${trust.reason ? ` (${trust.reason})` : ""}. Run: juju trust ${app} --scope=cluster`,
+          cause: "the charm is not trusted",
+          resolution: `juju trust ${app} --scope=cluster`,
+        });
+      }
+    }
+    const checked = yield* this.ask({ type: "preUpgradeCheck" });
+    if (checked && !checked.ok) return refuse(checked.error);
+    if (substrate === "k8s") return { type: "preUpgradeCheckPassed" };
+    if (!abilities.buildUpgradeStack) {
+      return refuse({
+        kind: "UpgradeError",
+        message: "buildUpgradeStack() is required on machines",
+        cause: "the upgrade order of machine units is the charm's choice",
+        resolution: "pass buildUpgradeStack to createUpgrade",
+      });
+    }
+    const built = yield* this.ask({ type: "buildUpgradeStack" });
+    if (!built) return null;
+    if (!built.ok) return refuse(built.error);
+    const stack = built.value;
+    if (!Array.isArray(stack)) {
+      return refuse({
+        kind: "UpgradeError",
+        message: `buildUpgradeStack() returned ${JSON.stringify(stack)?.slice(0, 60) ?? String(stack)}, not a list of unit numbers`,
+        cause: "the charm's stack builder must list every unit number, the first to upgrade last",
+        resolution: "fix the charm's buildUpgradeStack",
+      });
+    }
+    return { type: "preUpgradeCheckPassed", stack: [...stack] as number[] };
+  }
+
+  private *grant(): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+    // Granted twice in one hook (a replayed event and the current one): once is enough, the next hook asks again.
+    const answer = yield* this.ask({ type: "grant" });
+    if (!answer) return null;
+    const event = grantEvent(answer, this.me);
+    if (event instanceof InvalidGrantAnswer) {
+      // Neither completed nor failed: a charm bug. Failing the hook is loud and loses nothing; guessing would.
+      throw new UpgradeError(
+        `onUpgradeGranted() resolved to ${JSON.stringify(event.value)?.slice(0, 100) ?? String(event.value)}`,
+        'it must resolve to "completed", "pending", { pending: "<reason>" } or { failed: "<reason>" }',
+        "fix the charm's onUpgradeGranted",
+      );
+    }
+    return event;
+  }
+
+  private *setPartition(partition: number, mayFeedBack: boolean): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+    const { abilities, substrate, inAction } = this.input;
+    if (!abilities.setPartition) {
+      if (substrate === "k8s") {
+        this.log("ERROR", `Cannot set the rolling-update partition to ${partition}: no setPartition was given to createUpgrade (plug in the Kubernetes adapter)`);
+      }
+      return null;
+    }
+    // Each partition move is its own call (a hook may move it twice: plan, then release the first unit).
+    const answer: CharmAnswer = yield { type: "setPartition", partition };
+    if (answer.ok) return null;
+    const detail = answer.error.cause || answer.error.resolution ? `${answer.error.message} (cause: ${answer.error.cause}) (resolution: ${answer.error.resolution})` : messageOf(answer.error, "unknown error");
+    const cause = `Kubernetes error setting the StatefulSet rolling-update partition to ${partition}: ${detail}`;
+    if (inAction) this.fail(`Cannot set rolling update partition: ${detail}`);
+    if (!mayFeedBack) {
+      this.log("ERROR", cause);
+      return null;
+    }
+    return { type: "upgradeFailed", cause };
+  }
+
+  private *rollbackInstructions(): Generator<CharmCall, void, CharmAnswer> {
+    if (this.input.abilities.logRollbackInstructions) {
+      const answer = yield* this.ask({ type: "logRollbackInstructions" });
+      if (!answer || answer.ok) return;
+      this.log("WARNING", `logRollbackInstructions() failed (${messageOf(answer.error, "no message")}); logging the standard instructions`);
+    } else if (this.called.has("logRollbackInstructions")) {
+      return;
+    }
+    this.called.add("logRollbackInstructions");
+    const { app } = this.input;
+    this.log(
+      "WARNING",
+      `Upgrade failed. To roll back: 1. Re-run pre-upgrade-check on the leader to enter recovery (juju run ${app}/leader pre-upgrade-check) 2. Run juju refresh ${app} --revision <previous revision>`,
+    );
+  }
+
+  /** What the hook leaves behind. */
+  outcome(memory: HookMemory, rewrite: boolean, initial: UpgradeState, final: UpgradeState): HookOutcome {
+    const changed = (bag: "unit" | "app") => {
+      const out: Record<string, string> = {};
+      for (const [key, value] of Object.entries(this.wanted[bag])) if ((this.read[bag][key] ?? "") !== value) out[key] = value;
+      return out;
+    };
+    const related = this.input.databags !== null;
+    const unitWrites = related ? changed("unit") : {};
+    const appWrites = related ? changed("app") : {};
+    if (!related) {
+      const lost = [...Object.keys(changed("unit")), ...Object.keys(changed("app"))];
+      if (lost.length) this.log("WARNING", `no peer relation: cannot write ${lost.join(", ")}`);
+    }
+    const leader = this.input.databags?.leader ?? false;
+    // A unit that just became leader cannot know what another leader set since: it sets the app status anew.
+    const knownApp = this.input.event === "leaderElected" || !leader ? null : memory.appStatus;
+    const same = (a: KnownStatus | null, b: KnownStatus | null) => a !== null && b !== null && a.status === b.status && a.message === b.message;
+    const status = this.status && !same(this.status, memory.status) ? this.status : null;
+    const appStatus = leader && this.appStatus && !same(this.appStatus, knownApp) ? this.appStatus : null;
+    const next: HookMemory = {
+      deferred: this.deferred,
+      status: this.status ?? memory.status,
+      appStatus: leader ? (this.appStatus ?? knownApp) : null,
+    };
+    const encoded = encodeHookMemory(next);
+    return {
+      unitWrites,
+      appWrites,
+      status,
+      appStatus,
+      memory: !rewrite && encoded === encodeHookMemory(memory) ? null : encoded,
+      logs: this.logs,
+      actionResults: this.failure === null && this.results && Object.keys(this.results).length ? this.results : null,
+      actionFailure: this.failure,
+      effects: this.effects,
+      deferred: this.deferred,
+      initial,
+      final,
+    };
+  }
+}
