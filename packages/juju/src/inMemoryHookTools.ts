@@ -1,5 +1,5 @@
-import type { HookToolOutput, HookToolRunner, StatusInfo } from "./hookTools.js";
-import { HookToolError } from "./hookTools.js";
+import { HookToolError } from "./hookToolError.js";
+import type { GoalStateStatus, HookToolOutput, HookToolRunner, StatusInfo, SyncHookToolRunner } from "./toolCall.js";
 
 /** The action a hook runs in the in-memory model: its parameters, and what the charm reported. */
 export interface InMemoryAction {
@@ -49,6 +49,12 @@ export interface InMemoryModel {
   applicationVersion: string;
   /** The charm's config, as `config-get` reports it (absent: empty). */
   config?: Record<string, unknown>;
+  /**
+   * The application's units as `goal-state` lists them (alive or dying, met in the relation or not), with their
+   * workload status. Absent: every unit with a databag and this unit, this unit with its own status and the others
+   * `unknown` (the model knows no other unit's status).
+   */
+  goalUnits?: Record<string, GoalStateStatus>;
 }
 
 /** The parts of an {@link InMemoryModel} a caller must or may give; everything else starts empty. */
@@ -76,7 +82,9 @@ export function createInMemoryModel(init: InMemoryModelInit): InMemoryModel {
     appStatus: { status: "unknown", message: "" },
     state: init.state ?? {},
     logs: [],
-    action: init.action ? { name: init.action.name, params: init.action.params ?? {}, results: {}, failure: null, logs: [] } : null,
+    action: init.action
+      ? { name: init.action.name, params: init.action.params ?? {}, results: {}, failure: null, logs: [] }
+      : null,
     applicationVersion: "",
   };
 }
@@ -131,7 +139,8 @@ function parseArgs(args: readonly string[], bools: readonly string[], values: re
     const name = eq === -1 ? body : body.slice(0, eq);
     if (bools.includes(name)) {
       const value = eq === -1 ? "true" : body.slice(eq + 1).toLowerCase();
-      if (value !== "true" && value !== "false") throw usage(`invalid boolean value ${JSON.stringify(value)} for -${name}`);
+      if (value !== "true" && value !== "false")
+        throw usage(`invalid boolean value ${JSON.stringify(value)} for -${name}`);
       if (value === "true") flags.set(name, true);
       else flags.delete(name);
     } else if (values.includes(name)) {
@@ -145,21 +154,54 @@ function parseArgs(args: readonly string[], bools: readonly string[], values: re
   return { flags, positional };
 }
 
-/** Go's `json.Marshal`: compact, map keys sorted; Juju prints it with a trailing newline. */
+/**
+ * A Go struct for {@link goJson}: its fields print in declaration order (the object's insertion order), where a
+ * Go map's keys print sorted.
+ */
+class GoStruct {
+  constructor(readonly fields: Readonly<Record<string, unknown>>) {}
+}
+
+/** Mark `fields` as a Go struct: printed in this order, not sorted. */
+const struct = (fields: Readonly<Record<string, unknown>>) => new GoStruct(fields);
+
+/**
+ * Go's `json.Marshal` as `juju/cmd` `FormatJson` uses it (output.go: `json.Marshal(value)` then `"\n"`): compact,
+ * map keys sorted, struct fields in declaration order, and Go's HTML-safe escaping of `<`, `>`, `&`, U+2028 and
+ * U+2029 (encoding/json `Marshal` escapes them; JSON readers see the same text).
+ */
 function goJson(value: unknown): string {
-  const sort = (item: unknown): unknown => {
-    if (Array.isArray(item)) return item.map(sort);
-    if (item && typeof item === "object") {
-      return Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sort(x)]));
+  const encode = (item: unknown): string => {
+    if (item instanceof GoStruct) {
+      return `{${Object.entries(item.fields)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => `${encode(k)}:${encode(x)}`)
+        .join(",")}}`;
     }
-    return item;
+    if (Array.isArray(item)) return `[${item.map(encode).join(",")}]`;
+    if (item && typeof item === "object") {
+      return `{${Object.entries(item)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, x]) => `${encode(k)}:${encode(x)}`)
+        .join(",")}}`;
+    }
+    if (typeof item === "string") {
+      return JSON.stringify(item).replace(
+        /[<>&\u2028\u2029]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+      );
+    }
+    return JSON.stringify(item ?? null);
   };
-  return `${JSON.stringify(sort(value))}\n`;
+  return `${encode(value)}\n`;
 }
 
 function requireJson(flags: Map<string, string | true>): void {
   const format = flags.get("format");
-  if (format !== "json") throw usage(`the in-memory hook tools print only --format=json (got ${format === undefined ? "smart" : String(format)})`);
+  if (format !== "json")
+    throw usage(
+      `the in-memory hook tools print only --format=json (got ${format === undefined ? "smart" : String(format)})`,
+    );
 }
 
 /** `key=value` arguments (relation-set, state-set, action-set), split at the first `=`. */
@@ -189,10 +231,12 @@ function settingsFile(stdin: string | undefined): Record<string, string> {
     throw new ToolFailure(`cannot parse settings from stdin: the in-memory hook tools read the JSON subset of YAML`);
   }
   if (parsed === null) return {};
-  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new ToolFailure("cannot parse settings: expected a map of strings");
+  if (typeof parsed !== "object" || Array.isArray(parsed))
+    throw new ToolFailure("cannot parse settings: expected a map of strings");
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (value !== null && typeof value === "object") throw new ToolFailure(`cannot parse settings: value of ${JSON.stringify(key)} is not a string`);
+    if (value !== null && typeof value === "object")
+      throw new ToolFailure(`cannot parse settings: value of ${JSON.stringify(key)} is not a string`);
     out[key] = value === null ? "" : String(value);
   }
   return out;
@@ -267,8 +311,11 @@ export class InMemoryHookTools {
     this.model = model;
   }
 
-  /** The {@link HookToolRunner} port over this fake (bound: pass it around freely). */
-  readonly run: HookToolRunner = async (tool, args, stdin) => {
+  /**
+   * The {@link SyncHookToolRunner} port over this fake (bound: pass it around freely): for drivers that step the
+   * adapter synchronously (simulators, the verifier).
+   */
+  readonly runSync: SyncHookToolRunner = (tool, args, stdin) => {
     this.calls.push({ tool, args: [...args], stdin });
     if (this.ended) throw new HookToolError(tool, args, "ERROR the hook has ended; its hook tools are gone", 1);
     try {
@@ -278,6 +325,9 @@ export class InMemoryHookTools {
       throw error;
     }
   };
+
+  /** The {@link HookToolRunner} port over this fake (bound): {@link runSync}, answered as a promise. */
+  readonly run: HookToolRunner = async (tool, args, stdin) => this.runSync(tool, args, stdin);
 
   /** This unit's pending (uncommitted) relation writes, `""` meaning delete. */
   get pendingUnitWrites(): ReadonlyMap<string, string> {
@@ -326,7 +376,11 @@ export class InMemoryHookTools {
     if (raw === undefined || raw === true) throw usage("no relation id specified");
     const id = Number(raw.slice(raw.lastIndexOf(":") + 1));
     const relation = this.model.relation;
-    if (!relation || relation.id !== id || (raw.includes(":") && raw.slice(0, raw.lastIndexOf(":")) !== relation.name)) {
+    if (
+      !relation ||
+      relation.id !== id ||
+      (raw.includes(":") && raw.slice(0, raw.lastIndexOf(":")) !== relation.name)
+    ) {
       throw usage(`invalid value ${JSON.stringify(raw)} for option -r: relation not found`);
     }
     return relation;
@@ -334,6 +388,16 @@ export class InMemoryHookTools {
 
   private appName(): string {
     return this.model.unit.slice(0, this.model.unit.indexOf("/"));
+  }
+
+  private goalUnits(): Record<string, GoalStateStatus> {
+    const { model } = this;
+    if (model.goalUnits) return model.goalUnits;
+    const units: Record<string, GoalStateStatus> = {};
+    for (const name of new Set([model.unit, ...Object.keys(model.databags)])) {
+      units[name] = { status: name === model.unit ? model.status.status : "unknown" };
+    }
+    return units;
   }
 
   private action(): InMemoryAction {
@@ -374,7 +438,10 @@ export class InMemoryHookTools {
         let bag: Record<string, string>;
         if (flags.has("app")) {
           const app = target.includes("/") ? target.slice(0, target.indexOf("/")) : target;
-          if (app !== this.appName()) throw new ToolFailure(`application ${JSON.stringify(app)} is not in relation ${relation.name}:${relation.id}`);
+          if (app !== this.appName())
+            throw new ToolFailure(
+              `application ${JSON.stringify(app)} is not in relation ${relation.name}:${relation.id}`,
+            );
           // The leader reads its own (pending) writes; other units read what was committed.
           bag = model.leader ? overlay(model.appData, this.appWrites) : { ...model.appData };
         } else if (target === model.unit) {
@@ -382,7 +449,9 @@ export class InMemoryHookTools {
         } else {
           const other = model.databags[target];
           if (!other) {
-            throw new ToolFailure(`cannot read settings for unit ${JSON.stringify(target)} in relation ${JSON.stringify(`${relation.name}:${relation.id}`)}: settings not found`);
+            throw new ToolFailure(
+              `cannot read settings for unit ${JSON.stringify(target)} in relation ${JSON.stringify(`${relation.name}:${relation.id}`)}: settings not found`,
+            );
           }
           bag = { ...other };
         }
@@ -413,7 +482,8 @@ export class InMemoryHookTools {
         const [status, message = "", ...rest] = positional;
         if (status === undefined) throw usage("invalid args, require <status> [message] [data]");
         if (rest.length) throw usage(`unrecognized args: ${JSON.stringify(rest)}`);
-        if (!STATUSES.has(status)) throw usage(`invalid status ${JSON.stringify(status)}, expected one of [maintenance blocked waiting active]`);
+        if (!STATUSES.has(status))
+          throw usage(`invalid status ${JSON.stringify(status)}, expected one of [maintenance blocked waiting active]`);
         if (flags.has("application")) {
           if (!model.leader) throw new ToolFailure("setting application status: this unit is not the leader");
           model.appStatus = { status, message };
@@ -444,7 +514,8 @@ export class InMemoryHookTools {
         const [key] = positional;
         if (key === undefined) return goJson(action.params);
         let value: unknown = action.params;
-        for (const part of key.split(".")) value = value && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;
+        for (const part of key.split("."))
+          value = value && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;
         return goJson(value ?? null);
       }
       case "action-set": {
@@ -453,7 +524,9 @@ export class InMemoryHookTools {
         const results = keyValues(positional);
         for (const key of Object.keys(results)) {
           if (!ACTION_KEY.test(key)) {
-            throw usage(`key ${JSON.stringify(key)} must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods`);
+            throw usage(
+              `key ${JSON.stringify(key)} must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods`,
+            );
           }
           if (RESERVED_ACTION_KEYS.has(key)) throw usage(`cannot set reserved action key ${JSON.stringify(key)}`);
         }
@@ -505,6 +578,17 @@ export class InMemoryHookTools {
         const values = { ...(file === "-" ? settingsFile(stdin) : {}), ...keyValues(positional) };
         for (const [key, value] of Object.entries(values)) this.stateWrites.set(key, value);
         return "";
+      }
+      case "goal-state": {
+        const { flags, positional } = parseArgs(args, [], ["format"]);
+        requireJson(flags);
+        if (positional.length) throw usage(`unrecognized args: ${JSON.stringify(positional)}`);
+        // goal-state.go formattedGoalState{Units, Relations}: a struct, units first; peer relations are left out of
+        // `relations` (apiserver uniter.go goalStateRelations: "Ignore peer relations here").
+        const units = Object.fromEntries(
+          Object.entries(this.goalUnits()).map(([name, gs]) => [name, struct({ status: gs.status, since: gs.since })]),
+        );
+        return goJson(struct({ units, relations: {} }));
       }
       case "state-delete": {
         const { positional } = parseArgs(args, [], []);

@@ -7,13 +7,40 @@
  *
  * @packageDocumentation
  */
-export type { CharmHandlers, DeferrableEventType, EffectRunnerOptions, GrantOutcome, HookEventType, UpgradeStep } from "./effectRunner.js";
+export type {
+  CharmHandlers,
+  DeferrableEventType,
+  EffectRunnerOptions,
+  GrantOutcome,
+  HookEventType,
+  UpgradeStep,
+} from "./effectRunner.js";
 export { DEFERRED_KEY, EffectRunner, toErrorData } from "./effectRunner.js";
 export type { HookContext, HookRelation, JujuEnv } from "./hookContext.js";
 export { HookContextError, readHookContext } from "./hookContext.js";
-export type { ExecFileRunnerOptions, HookToolOutput, HookToolRunner, JujuLogLevel, StatusInfo, WorkloadStatus } from "./hookTools.js";
-export { createExecFileRunner, execFileRunner, HookToolError, HookTools } from "./hookTools.js";
-export type { CommitResult, InMemoryAction, InMemoryCall, InMemoryLogLine, InMemoryModel, InMemoryModelInit } from "./inMemoryHookTools.js";
+export { HookToolError } from "./hookToolError.js";
+export type { ExecFileRunnerOptions } from "./hookTools.js";
+export { createExecFileRunner, execFileRunner, HookTools } from "./hookTools.js";
+export type {
+  CommitResult,
+  InMemoryAction,
+  InMemoryCall,
+  InMemoryLogLine,
+  InMemoryModel,
+  InMemoryModelInit,
+} from "./inMemoryHookTools.js";
 export { createInMemoryModel, InMemoryHookTools } from "./inMemoryHookTools.js";
+export type {
+  GoalState,
+  GoalStateStatus,
+  HookToolOutput,
+  HookToolRunner,
+  JujuLogLevel,
+  StatusInfo,
+  SyncHookToolRunner,
+  ToolCall,
+  WorkloadStatus,
+} from "./toolCall.js";
+export { callSync, toolCalls } from "./toolCall.js";
 export type { DispatchResult, K8sUpgradeOptions, UpgradeOptions, VmUpgradeOptions } from "./upgradeCharm.js";
 export { CharmUpgrade, createUpgrade } from "./upgradeCharm.js";
