@@ -21,10 +21,10 @@ async function failure(promise: Promise<unknown>): Promise<HookToolError> {
 }
 
 describe("InMemoryHookTools: the Juju rules", () => {
-  it("only the leader may write the application databag: `ERROR permission denied`, like the real tool", async () => {
+  it("only the leader may write the application databag: `ERROR cannot write relation settings`, like jujuc relation-set", async () => {
     const follower = cluster("db/1", false);
     const error = await failure(follower.tools.relationSet(7, { "upgrade-stack": "[]" }, { app: true }));
-    expect(error.stderr).toBe("ERROR permission denied");
+    expect(error.stderr).toBe("ERROR cannot write relation settings");
     expect(error.exitCode).toBe(1);
     follower.juju.commit();
     expect(follower.model.appData["upgrade-stack"]).toBe("[0, 1, 10]");
@@ -41,7 +41,11 @@ describe("InMemoryHookTools: the Juju rules", () => {
     // the closest a caller can get to "another unit": arguments relation-set does not take
     await failure(juju.run("relation-set", ["-r", "7", "--unit", "db/0", "--file", "-"], '{"state":"failed"}'));
     juju.commit();
-    expect(model.databags).toEqual({ "db/0": { state: "idle" }, "db/1": { state: "ready" }, "db/10": { state: "idle" } });
+    expect(model.databags).toEqual({
+      "db/0": { state: "idle" },
+      "db/1": { state: "ready" },
+      "db/10": { state: "idle" },
+    });
   });
 
   it("relation writes are buffered: the unit sees its own pending writes, nobody else does until commit", async () => {
@@ -88,13 +92,15 @@ describe("InMemoryHookTools: the Juju rules", () => {
     expect(model.databags["db/1"]).toEqual({});
   });
 
-  it("answers with the real tools' JSON: relation-ids `name:id`, relation-list without self (by number), sorted keys", async () => {
+  it("answers with the real tools' JSON: relation-ids `name:id`, relation-list without self (sort.Strings order), sorted keys", async () => {
     const { juju } = cluster("db/1", false);
     expect((await juju.run("relation-ids", ["--format=json", "upgrade"])).stdout).toBe('["upgrade:7"]\n');
     expect((await juju.run("relation-ids", ["--format=json", "other"])).stdout).toBe("[]\n");
     expect((await juju.run("relation-list", ["--format=json", "-r", "7"])).stdout).toBe('["db/0","db/10"]\n');
     await juju.run("relation-set", ["-r", "7", "--file", "-"], '{"z":"1","a":"2"}');
-    expect((await juju.run("relation-get", ["--format=json", "-r", "7", "-", "db/1"])).stdout).toBe('{"a":"2","state":"idle","z":"1"}\n');
+    expect((await juju.run("relation-get", ["--format=json", "-r", "7", "-", "db/1"])).stdout).toBe(
+      '{"a":"2","state":"idle","z":"1"}\n',
+    );
     expect((await juju.run("relation-get", ["--format=json", "-r", "7", "state", "db/0"])).stdout).toBe('"idle"\n');
     expect((await juju.run("is-leader", ["--format=json"])).stdout).toBe("false\n");
     expect((await juju.run("state-get", ["--format=json"])).stdout).toBe("null\n");
@@ -134,7 +140,17 @@ describe("InMemoryHookTools: the Juju rules", () => {
     juju.discard();
     expect(model.status).toEqual({ status: "blocked", message: "ready to rollback application" });
     expect(model.logs).toEqual([{ level: "ERROR", message: "-dash" }]);
-    expect(model.action).toMatchObject({ results: { message: "ok", "upgrade-order": "db/1, db/0" }, failure: "Cannot run pre-upgrade checks" });
-    expect(juju.calls.map((call) => call.tool)).toEqual(["status-set", "status-get", "juju-log", "action-set", "action-fail", "action-set"]);
+    expect(model.action).toMatchObject({
+      results: { message: "ok", "upgrade-order": "db/1, db/0" },
+      failure: "Cannot run pre-upgrade checks",
+    });
+    expect(juju.calls.map((call) => call.tool)).toEqual([
+      "status-set",
+      "status-get",
+      "juju-log",
+      "action-set",
+      "action-fail",
+      "action-set",
+    ]);
   });
 });

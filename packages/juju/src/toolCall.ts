@@ -71,37 +71,55 @@ export function callSync<T>(runner: SyncHookToolRunner, call: ToolCall<T>): T {
   return call.parse(runner(call.tool, call.args, call.stdin).stdout);
 }
 
-const StringMap = v.pipe(
-  v.nullable(v.record(v.string(), v.string())),
-  v.transform((value) => value ?? {}),
-);
-const StringList = v.pipe(
-  v.nullable(v.array(v.string())),
-  v.transform((value) => value ?? []),
-);
+// What Juju prints, as schemas. Each one admits exactly the shapes the jujuc command can print (the fixtures in
+// packages/juju/fixtures/hook-tools record them, with the Juju source of each); anything else is a HookToolError.
+
+/** relation-ids, relation-list: never `null` (both commands print `[]`, not nil, for none). */
+const StringList = v.array(v.string());
+/** A relation databag: a map of strings (rpc/params `Settings map[string]string`), never `null`. */
+const StringMap = v.record(v.string(), v.string());
 const RelationIdText = v.pipe(v.string(), v.regex(/^(?:[^:]+:)?(0|[1-9][0-9]*)$/));
-const StatusOutput = v.object({ status: v.string(), message: v.optional(v.string(), "") });
+/** status-get's `toDetails` with --include-data: `status`, `message` and `status-data`, always all three. */
+const StatusDetails = v.object({
+  status: v.string(),
+  message: v.string(),
+  "status-data": v.record(v.string(), v.unknown()),
+});
+/** status-get --application --include-data: `{"application-status": {…details, "units": {name: details}}}`. */
+const ApplicationStatusOutput = v.object({
+  "application-status": v.object({ ...StatusDetails.entries, units: v.record(v.string(), StatusDetails) }),
+});
 const GoalStateStatusOutput = v.object({ status: v.string(), since: v.optional(v.string()) });
 const GoalStateOutput = v.object({
   units: v.record(v.string(), GoalStateStatusOutput),
   relations: v.record(v.string(), v.record(v.string(), GoalStateStatusOutput)),
 });
 
-/** A call whose stdout is JSON that `schema` validates and converts. */
+/**
+ * A call whose stdout is JSON that `schema` validates and converts. Every JSON-printing hook tool prints at least
+ * `null` and a newline (juju/cmd output.go `FormatJson`), so empty output is never read as "nothing": it is an
+ * error (an empty relation-list must not wipe the upgrade stack).
+ */
 function jsonCall<T>(tool: string, args: readonly string[], schema: v.GenericSchema<unknown, T>): ToolCall<T> {
   return {
     tool,
     args,
     parse(stdout) {
+      if (stdout.trim() === "")
+        throw new HookToolError(tool, args, "printed nothing, where Juju always prints JSON", 0);
       let parsed: unknown;
       try {
-        parsed = stdout.trim() === "" ? null : JSON.parse(stdout);
+        parsed = JSON.parse(stdout);
       } catch {
         throw new HookToolError(tool, args, `output is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`, 0);
       }
       const result = v.safeParse(schema, parsed);
       if (!result.success) {
-        const why = result.issues.map((issue) => issue.message).join("; ");
+        const why = result.issues
+          .map(
+            (issue) => `${issue.message}${issue.path ? ` at ${issue.path.map((p) => String(p.key)).join(".")}` : ""}`,
+          )
+          .join("; ");
         throw new HookToolError(tool, args, `unexpected output ${JSON.stringify(stdout.slice(0, 200))}: ${why}`, 0);
       }
       return result.output;
@@ -109,9 +127,22 @@ function jsonCall<T>(tool: string, args: readonly string[], schema: v.GenericSch
   };
 }
 
-/** A call that prints nothing the library reads (a setter). */
+/** A call to a setter: Juju prints nothing on stdout for it, so anything printed there is an error too. */
 function voidCall(tool: string, args: readonly string[], stdin?: string): ToolCall<void> {
-  return { tool, args, ...(stdin === undefined ? {} : { stdin }), parse: () => undefined };
+  return {
+    tool,
+    args,
+    ...(stdin === undefined ? {} : { stdin }),
+    parse(stdout) {
+      if (stdout !== "")
+        throw new HookToolError(
+          tool,
+          args,
+          `printed ${JSON.stringify(stdout.slice(0, 200))}, where Juju prints nothing`,
+          0,
+        );
+    },
+  };
 }
 
 /**
@@ -192,36 +223,45 @@ export const toolCalls = {
     return voidCall("status-set", [...(options.application ? ["--application"] : []), "--", status, message]);
   },
 
-  /** `status-get [--application] --include-data --format=json`: this unit's (or the application's) status and message. */
+  /**
+   * `status-get [--application] --include-data --format=json`: this unit's (or, on the leader, the application's)
+   * workload status and message. The two print different shapes (jujuc status-get.go): a unit's is
+   * `{"message","status","status-data"}`, the application's is nested under `"application-status"` beside a
+   * `"units"` map. Only the leader may ask for the application's (anyone else: `ERROR finding application status:
+   * this unit is not the leader`).
+   */
   statusGet(options: { readonly application?: boolean | undefined } = {}): ToolCall<StatusInfo> {
-    const args = options.application
-      ? ["--application", "--include-data", "--format=json"]
-      : ["--include-data", "--format=json"];
+    if (options.application) {
+      return jsonCall(
+        "status-get",
+        ["--application", "--include-data", "--format=json"],
+        v.pipe(
+          ApplicationStatusOutput,
+          v.transform((out) => ({
+            status: out["application-status"].status,
+            message: out["application-status"].message,
+          })),
+        ),
+      );
+    }
     return jsonCall(
       "status-get",
-      args,
+      ["--include-data", "--format=json"],
       v.pipe(
-        StatusOutput,
+        StatusDetails,
         v.transform(({ status, message }) => ({ status, message })),
       ),
     );
   },
 
-  /** `config-get --format=json <key>`: one charm config value (`null` when unset). */
+  /** `config-get --format=json <key>`: one charm config value, its default when unset, `null` when it has neither. */
   configGet(key: string): ToolCall<unknown> {
     return jsonCall("config-get", ["--format=json", key], v.unknown());
   },
 
-  /** `action-get --format=json`: the running action's parameters. */
+  /** `action-get --format=json`: the running action's parameters (`{}` when it has none, never `null`). */
   actionGet(): ToolCall<Record<string, unknown>> {
-    return jsonCall(
-      "action-get",
-      ["--format=json"],
-      v.pipe(
-        v.nullable(v.record(v.string(), v.unknown())),
-        v.transform((value) => value ?? {}),
-      ),
-    );
+    return jsonCall("action-get", ["--format=json"], v.record(v.string(), v.unknown()));
   },
 
   /** `action-set key=value …`: results of the running action (keys: lowercase letters, digits, `-`, `.`). */
@@ -252,16 +292,19 @@ export const toolCalls = {
     return voidCall("application-version-set", ["--", version]);
   },
 
-  /** `state-get --format=json <key>`: a value of this unit's server-side store, or `null` when unset. */
+  /**
+   * `state-get --format=json <key>`: a value of this unit's server-side store, or `null` when unset. Juju prints
+   * `""` for a missing key (without `--strict`), so an empty value and a missing one read the same: `null`.
+   */
   stateGet(key: string): ToolCall<string | null> {
-    const out = jsonCall("state-get", ["--format=json", key], v.nullable(v.string()));
-    return {
-      ...out,
-      parse(stdout) {
-        const value = out.parse(stdout);
-        return value === null || value === "" ? null : value;
-      },
-    };
+    return jsonCall(
+      "state-get",
+      ["--format=json", key],
+      v.pipe(
+        v.string(),
+        v.transform((value) => (value === "" ? null : value)),
+      ),
+    );
   },
 
   /** `state-set --file -` with `{key: value}` as JSON (valid YAML) on stdin: survives this process, not a failed hook. */
