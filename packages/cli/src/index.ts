@@ -12,7 +12,7 @@ export { connectInspector, DEFAULT_INSPECT_URL, InspectorConnectionError } from 
 export type { HtmlReportOptions } from "./htmlReport.js";
 export { htmlReport } from "./htmlReport.js";
 export type { CliIO, OutputStream } from "./io.js";
-export { EXIT, UsageError } from "./io.js";
+export { EXIT, OptionError, UsageError } from "./io.js";
 export type { ProgressView, ProgressViewOptions } from "./progressView.js";
 export { createProgressView, formatSummary } from "./progressView.js";
 export { runCli, USAGE } from "./runCli.js";

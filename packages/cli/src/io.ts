@@ -5,6 +5,11 @@ export interface OutputStream {
   readonly isTTY?: boolean | undefined;
   /** Terminal width, when known. */
   readonly columns?: number | undefined;
+  /**
+   * Terminal height, when known: the live view never draws more lines than fit, since a frame taller than the
+   * screen scrolls its top off and can no longer be redrawn in place (24 is assumed on a terminal that does not say).
+   */
+  readonly rows?: number | undefined;
 }
 
 /** The outside world of a command: its two output streams and how it reads files. */
@@ -25,6 +30,37 @@ export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
+  }
+}
+
+/**
+ * A bad value for one option, e.g. `--units -3`: names the option, what was given and how to fix it, so the message
+ * (shown with the usage, exit 2) tells the operator what to type instead. A {@link UsageError}, so callers that
+ * catch usage errors catch this too.
+ */
+export class OptionError extends UsageError {
+  /** The option, as typed on the command line (`--units`). */
+  readonly option: string;
+  /** The value given (`undefined`: none was given). */
+  readonly value: string | undefined;
+  /** What to give instead, in words with an example (`a whole number from 1 to 100, e.g. --units 5`). */
+  readonly fix: string;
+
+  /**
+   * @param option - the option, with its dashes
+   * @param value - the value given, or `undefined` when it is missing
+   * @param fix - what the option takes, with an example
+   */
+  constructor(option: string, value: string | undefined, fix: string) {
+    super(
+      value === undefined
+        ? `${option} needs a value: ${fix}`
+        : `${option} must be ${fix}; got ${JSON.stringify(value)}`,
+    );
+    this.name = "OptionError";
+    this.option = option;
+    this.value = value;
+    this.fix = fix;
   }
 }
 

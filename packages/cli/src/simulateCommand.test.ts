@@ -8,7 +8,6 @@ function collector(isTTY = false): OutputStream & { text: () => string } {
   return { isTTY, columns: 100, write: (chunk: string) => chunks.push(chunk), text: () => chunks.join("") };
 }
 
-
 const ANSI = /\u001b\[/;
 
 function io(tty = false) {
@@ -20,11 +19,33 @@ function io(tty = false) {
 
 describe("parseSimulateArgs", () => {
   it("defaults to 5 units on machines, seed 1", () => {
-    expect(parseSimulateArgs([])).toEqual({ units: 5, substrate: "vm", seed: 1, failUnit: undefined, rollback: false, json: false, delayMs: undefined });
+    expect(parseSimulateArgs([])).toEqual({
+      units: 5,
+      substrate: "vm",
+      seed: 1,
+      failUnit: undefined,
+      rollback: false,
+      json: false,
+      delayMs: undefined,
+    });
   });
 
   it("reads every option", () => {
-    expect(parseSimulateArgs(["--units", "4", "--substrate=k8s", "--seed", "99", "--fail-unit", "3", "--rollback", "--json", "--delay", "5"])).toEqual({
+    expect(
+      parseSimulateArgs([
+        "--units",
+        "4",
+        "--substrate=k8s",
+        "--seed",
+        "99",
+        "--fail-unit",
+        "3",
+        "--rollback",
+        "--json",
+        "--delay",
+        "5",
+      ]),
+    ).toEqual({
       units: 4,
       substrate: "k8s",
       seed: 99,
@@ -36,12 +57,39 @@ describe("parseSimulateArgs", () => {
   });
 });
 
+describe("parseSimulateArgs: --fail-unit takes a unit's name or its number", () => {
+  it.each([
+    ["db/2", 2],
+    ["2", 2],
+    ["db/0", 0],
+    [" db/4 ", 4],
+  ])("--fail-unit %j is unit %i", (raw, unit) => {
+    expect(parseSimulateArgs(["--fail-unit", raw]).failUnit).toBe(unit);
+    expect(parseSimulateArgs([`--fail-unit=${raw}`]).failUnit).toBe(unit);
+  });
+
+  it("--fail-unit db/2 runs like --fail-unit 2: the upgrade halts at db/2", async () => {
+    const byName = io();
+    expect(
+      await simulateCommand(parseSimulateArgs(["--units", "4", "--fail-unit", "db/2", "--json"]), byName.cli),
+    ).toBe(0);
+    const report = JSON.parse(byName.stdout.text());
+    expect(report.outcome).toBe("halted");
+    expect(report.failure.unit).toBe("db/2");
+    const byNumber = io();
+    await simulateCommand(parseSimulateArgs(["--units", "4", "--fail-unit", "2", "--json"]), byNumber.cli);
+    expect(byName.stdout.text()).toBe(byNumber.stdout.text());
+  });
+});
+
 describe("parseSimulateArgs: the report and the inspector", () => {
   it("--inspect uses @statelyai/inspect's default URL; --inspect-url names another (and implies --inspect)", () => {
     expect(parseSimulateArgs([]).inspectUrl).toBeUndefined();
     expect(parseSimulateArgs(["--inspect"]).inspectUrl).toBe("ws://localhost:8080");
     expect(parseSimulateArgs(["--inspect-url", "ws://127.0.0.1:9000"]).inspectUrl).toBe("ws://127.0.0.1:9000");
-    expect(parseSimulateArgs(["--inspect", "--inspect-url=wss://inspector.test/x"]).inspectUrl).toBe("wss://inspector.test/x");
+    expect(parseSimulateArgs(["--inspect", "--inspect-url=wss://inspector.test/x"]).inspectUrl).toBe(
+      "wss://inspector.test/x",
+    );
   });
   it("--html names the report's file", () => {
     expect(parseSimulateArgs([]).html).toBeUndefined();
@@ -53,7 +101,10 @@ describe("simulate --html", () => {
   it("writes the report through the writer it is given, and says where", async () => {
     const written = new Map<string, string>();
     const { cli, stdout } = io();
-    const code = await simulateCommand(parseSimulateArgs(["--units", "2", "--html", "r.html"]), { ...cli, writeFile: async (path, text) => void written.set(path, text) });
+    const code = await simulateCommand(parseSimulateArgs(["--units", "2", "--html", "r.html"]), {
+      ...cli,
+      writeFile: async (path, text) => void written.set(path, text),
+    });
     expect(code).toBe(0);
     expect(written.get("r.html")).toMatch(/^<!DOCTYPE html>/);
     expect(written.get("r.html")).toContain('data-testid="lane-db/1"');
@@ -64,8 +115,12 @@ describe("simulate --html", () => {
     const writeFile = async () => {
       throw new Error("EACCES: permission denied");
     };
-    expect(await simulateCommand(parseSimulateArgs(["--units", "2", "--html", "/root/r.html"]), { ...cli, writeFile })).toBe(1);
-    expect(stderr.text()).toBe("charm-upgrade: could not write the HTML report to /root/r.html: EACCES: permission denied\n");
+    expect(
+      await simulateCommand(parseSimulateArgs(["--units", "2", "--html", "/root/r.html"]), { ...cli, writeFile }),
+    ).toBe(1);
+    expect(stderr.text()).toBe(
+      "charm-upgrade: could not write the HTML report to /root/r.html: EACCES: permission denied\n",
+    );
     expect(stdout.text()).toMatch(/^Outcome: upgraded/m);
   });
 });
@@ -86,7 +141,9 @@ describe("simulate", () => {
 
   it("not on a terminal: plain progress lines and a summary, without control codes", async () => {
     const { cli, stdout } = io(false);
-    expect(await simulateCommand(parseSimulateArgs(["--units", "3", "--substrate", "k8s", "--seed", "2"]), cli)).toBe(0);
+    expect(await simulateCommand(parseSimulateArgs(["--units", "3", "--substrate", "k8s", "--seed", "2"]), cli)).toBe(
+      0,
+    );
     const text = stdout.text();
     expect(text).not.toMatch(ANSI);
     expect(text).toMatch(/^\$ juju refresh db --revision 2$/m);
@@ -116,9 +173,15 @@ describe("simulate", () => {
 
   it("--fail-unit with --rollback: every unit back on the old version", async () => {
     const { cli, stdout } = io();
-    expect(await simulateCommand(parseSimulateArgs(["--units", "3", "--fail-unit", "0", "--rollback", "--json"]), cli)).toBe(0);
+    expect(
+      await simulateCommand(parseSimulateArgs(["--units", "3", "--fail-unit", "0", "--rollback", "--json"]), cli),
+    ).toBe(0);
     const report = JSON.parse(stdout.text());
     expect(report.outcome).toBe("rolled-back");
-    expect(report.units.map((u: { workloadVersion: string }) => u.workloadVersion)).toEqual(["1.0.0", "1.0.0", "1.0.0"]);
+    expect(report.units.map((u: { workloadVersion: string }) => u.workloadVersion)).toEqual([
+      "1.0.0",
+      "1.0.0",
+      "1.0.0",
+    ]);
   });
 });
