@@ -28,6 +28,7 @@ export type {
   InMemoryLogLine,
   InMemoryModel,
   InMemoryModelInit,
+  InMemoryToolResult,
 } from "./inMemoryHookTools.js";
 export { createInMemoryModel, InMemoryHookTools } from "./inMemoryHookTools.js";
 export type {
