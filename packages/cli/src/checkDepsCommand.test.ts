@@ -5,10 +5,18 @@ import { describe, expect, it } from "vitest";
 import { collector, memoryIO } from "./memoryIO.js";
 import { runCli } from "./runCli.js";
 
-
-const model = (version: string, supported: string) => ({ dependencies: {}, name: "db", upgrade_supported: supported, version });
+const model = (version: string, supported: string) => ({
+  dependencies: {},
+  name: "db",
+  upgrade_supported: supported,
+  version,
+});
 const CURRENT = JSON.stringify({ db_charm: model("1", ">=1"), db_service: model("14.9", "^14") });
-const NEXT = JSON.stringify({ db_charm: model("2", ">=1"), db_service: model("14.12", "^14"), exporter: model("0.3", ">=0.1") });
+const NEXT = JSON.stringify({
+  db_charm: model("2", ">=1"),
+  db_service: model("14.12", "^14"),
+  exporter: model("0.3", ">=0.1"),
+});
 const MAJOR = JSON.stringify({ db_charm: model("2", ">=1"), db_service: model("15.4", "^15") });
 
 const io = memoryIO;
@@ -32,13 +40,20 @@ describe("check-deps", () => {
     const { cli, stdout } = io({ "current.json": CURRENT, "major.json": MAJOR });
     expect(await runCli(["check-deps", "current.json", "major.json"], cli)).toBe(1);
     expect(stdout.text()).toMatch(/^Incompatible: /);
-    expect(stdout.text()).toMatch(/^ {2}db_service: incompatible - db_service 14\.9 does not satisfy \^15, so it can not be upgraded to 15\.4$/m);
+    expect(stdout.text()).toMatch(
+      /^ {2}db_service: incompatible - db_service 14\.9 does not satisfy \^15, so it can not be upgraded to 15\.4$/m,
+    );
     expect(stdout.text()).toMatch(/^Versions incompatible, db_service 14\.9 can not be upgraded to 15\.4$/m);
-    expect(stdout.text()).toMatch(/^Upgrades only supported for specific versions, db_service versions satisfying requirement \^15$/m);
+    expect(stdout.text()).toMatch(
+      /^Upgrades only supported for specific versions, db_service versions satisfying requirement \^15$/m,
+    );
   });
 
   it("an invalid DEPENDENCIES file: names the file and the path of every problem; exit 2", async () => {
-    const bad = JSON.stringify({ db_service: { dependencies: {}, name: "db", upgrade_supported: "^ 1.2", version: "14" }, other: { name: "x" } });
+    const bad = JSON.stringify({
+      db_service: { dependencies: {}, name: "db", upgrade_supported: "^ 1.2", version: "14" },
+      other: { name: "x" },
+    });
     const { cli, stdout, stderr } = io({ "current.json": CURRENT, "bad.json": bad });
     expect(await runCli(["check-deps", "current.json", "bad.json"], cli)).toBe(2);
     expect(stdout.text()).toBe("");
@@ -55,6 +70,48 @@ describe("check-deps", () => {
     const missing = io({ "current.json": CURRENT });
     expect(await runCli(["check-deps", "current.json", "gone.json"], missing.cli)).toBe(2);
     expect(missing.stderr.text()).toMatch(/NEW gone\.json: cannot read it \(no such file\)/);
+  });
+
+  it.each([
+    ["[]", "an array (0 items)"],
+    [JSON.stringify([model("1", ">=1")]), "an array (1 item)"],
+    ["5", "a number (5)"],
+    ["null", "null"],
+    ['"db"', 'a string ("db")'],
+    ["true", "a boolean (true)"],
+  ])(
+    "a file holding %s is not a DEPENDENCIES object: says what it holds and what it should; exit 2",
+    async (text, kind) => {
+      for (const [current, next, label, path] of [
+        [text, NEXT, "CURRENT", "current.json"],
+        [CURRENT, text, "NEW", "new.json"],
+      ] as const) {
+        const { cli, stdout, stderr } = io({ "current.json": current, "new.json": next });
+        expect(await runCli(["check-deps", "current.json", "new.json"], cli)).toBe(2);
+        expect(stdout.text()).toBe("");
+        expect(stderr.text()).toBe(
+          `charm-upgrade check-deps: ${label} ${path}: DEPENDENCIES must be a JSON object of models keyed by name, e.g. {"workload": {"dependencies": {}, "name": "db", "upgrade_supported": "^14", "version": "14.9"}}; got ${kind}\n`,
+        );
+      }
+    },
+  );
+
+  it("files that share no key: the verdict says nothing was compared, naming the keys of each", async () => {
+    const other = JSON.stringify({ pg_charm: model("2", ">=1") });
+    const { cli, stdout } = io({ "current.json": CURRENT, "other.json": other });
+    expect(await runCli(["check-deps", "current.json", "other.json"], cli)).toBe(0);
+    expect(stdout.text()).toMatch(
+      /^Nothing was compared: current\.json and other\.json share no DEPENDENCIES key \(CURRENT has db_charm, db_service; NEW has pg_charm\)\. Check that both files are the same charm's DEPENDENCIES\.$/m,
+    );
+    const empty = io({ "empty.json": "{}", "new.json": NEXT });
+    expect(await runCli(["check-deps", "empty.json", "new.json"], empty.cli)).toBe(0);
+    expect(empty.stdout.text()).toMatch(
+      /share no DEPENDENCIES key \(CURRENT has none; NEW has db_charm, db_service, exporter\)/,
+    );
+    // one shared key is enough: no warning
+    const shared = io({ "current.json": CURRENT, "new.json": NEXT });
+    await runCli(["check-deps", "current.json", "new.json"], shared.cli);
+    expect(shared.stdout.text()).not.toMatch(/Nothing was compared/);
   });
 
   it("reads real files by default", async () => {
