@@ -27,14 +27,28 @@ export type CharmCallType = CharmCall["type"];
  * The charm's answer to a {@link CharmCall}: what its callback returned (untrusted: validated here), or the error
  * it threw, as data. A failure of Juju itself (a hook tool) is not an answer: the adapter lets it fail the hook.
  */
-export type CharmAnswer = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: ErrorData };
+export type CharmAnswer =
+  | { readonly ok: true; readonly value?: unknown }
+  | { readonly ok: false; readonly error: ErrorData };
 
 /** A thrown value as {@link ErrorData}: an `UpgradeError`'s triple, or a plain error's name and message. */
 export function toErrorData(error: unknown): ErrorData {
-  if (error && typeof error === "object" && "kind" in error && "message" in error && "cause" in error && "resolution" in error) {
+  if (
+    error &&
+    typeof error === "object" &&
+    "kind" in error &&
+    "message" in error &&
+    "cause" in error &&
+    "resolution" in error
+  ) {
     const e = error as { kind: unknown; message: unknown; cause: unknown; resolution: unknown };
     if (typeof e.kind === "string" && typeof e.message === "string") {
-      return { kind: e.kind, message: e.message, cause: typeof e.cause === "string" ? e.cause : "", resolution: typeof e.resolution === "string" ? e.resolution : "" };
+      return {
+        kind: e.kind,
+        message: e.message,
+        cause: typeof e.cause === "string" ? e.cause : "",
+        resolution: typeof e.resolution === "string" ? e.resolution : "",
+      };
     }
   }
   if (error instanceof Error) return { kind: error.name || "Error", message: error.message, cause: "", resolution: "" };
@@ -57,16 +71,24 @@ export class InvalidGrantAnswer {
  * → `upgradeFailed`. Anything else is an {@link InvalidGrantAnswer}: guessing would be worse than failing the hook.
  */
 export function grantEvent(answer: CharmAnswer, unit: string): UpgradeEvent | InvalidGrantAnswer {
-  if (!answer.ok) return { type: "upgradeFailed", cause: `Upgrade of ${unit} failed: ${messageOf(answer.error, "onUpgradeGranted threw without a message")}` };
+  if (!answer.ok)
+    return {
+      type: "upgradeFailed",
+      cause: `Upgrade of ${unit} failed: ${messageOf(answer.error, "onUpgradeGranted threw without a message")}`,
+    };
   const outcome = answer.value;
   if (outcome === "completed") return { type: "upgradeCompleted" };
   if (outcome === "pending") return { type: "upgradePending", reason: "the charm reports its upgrade is not finished" };
   if (outcome && typeof outcome === "object" && "pending" in outcome) {
-    const reason = String((outcome as { pending: unknown }).pending ?? "").trim().slice(0, 200);
+    const reason = String((outcome as { pending: unknown }).pending ?? "")
+      .trim()
+      .slice(0, 200);
     return { type: "upgradePending", reason: reason || "the charm reports its upgrade is not finished" };
   }
   if (outcome && typeof outcome === "object" && "failed" in outcome) {
-    const reason = String((outcome as { failed: unknown }).failed ?? "").trim().slice(0, 500);
+    const reason = String((outcome as { failed: unknown }).failed ?? "")
+      .trim()
+      .slice(0, 500);
     return { type: "upgradeFailed", cause: reason || `Upgrade of ${unit} failed (onUpgradeGranted gave no reason)` };
   }
   return new InvalidGrantAnswer(outcome);

@@ -5,7 +5,13 @@ import type { StatusName } from "./effects.js";
 export type DeferrableEventType = "relationCreated" | "relationChanged" | "tick" | "leaderElected" | "upgradeCharm";
 
 /** Every {@link DeferrableEventType}, in the order the machine knows them. */
-export const DEFERRABLE_EVENTS: readonly DeferrableEventType[] = ["relationCreated", "relationChanged", "tick", "leaderElected", "upgradeCharm"];
+export const DEFERRABLE_EVENTS: readonly DeferrableEventType[] = [
+  "relationCreated",
+  "relationChanged",
+  "tick",
+  "leaderElected",
+  "upgradeCharm",
+];
 
 /** A workload status as the library last set it. */
 export interface KnownStatus {
@@ -62,8 +68,11 @@ export function readHookMemory(raw: string | null): MemoryRead {
     return { memory: EMPTY_MEMORY, dropped: `unreadable hook memory ${JSON.stringify(raw.slice(0, 100))}` };
   }
   const parsed = v.safeParse(MemorySchema, json);
-  if (!parsed.success) return { memory: EMPTY_MEMORY, dropped: `invalid hook memory ${JSON.stringify(raw.slice(0, 100))}` };
-  const known = parsed.output.deferred.filter((type): type is DeferrableEventType => (DEFERRABLE_EVENTS as readonly string[]).includes(type));
+  if (!parsed.success)
+    return { memory: EMPTY_MEMORY, dropped: `invalid hook memory ${JSON.stringify(raw.slice(0, 100))}` };
+  const known = parsed.output.deferred.filter((type): type is DeferrableEventType =>
+    (DEFERRABLE_EVENTS as readonly string[]).includes(type),
+  );
   const unknown = parsed.output.deferred.filter((type) => !known.includes(type as DeferrableEventType));
   return {
     memory: { deferred: [...new Set(known)], status: parsed.output.status, appStatus: parsed.output.app },

@@ -164,7 +164,10 @@ class HookRun {
   private readonly me: string;
   private readonly reduce: Reducer;
   /** What was read, and what this hook wants the two databags it may write to be. */
-  private readonly read: { readonly unit: Readonly<Record<string, string>>; readonly app: Readonly<Record<string, string>> };
+  private readonly read: {
+    readonly unit: Readonly<Record<string, string>>;
+    readonly app: Readonly<Record<string, string>>;
+  };
   private readonly wanted: { unit: Record<string, string>; app: Record<string, string> };
   private status: KnownStatus | null = null;
   private problemStatus = false;
@@ -191,7 +194,11 @@ class HookRun {
   view(): PeerView | null {
     const raw = this.input.databags;
     if (!raw) return null;
-    return readPeerView({ leader: raw.leader, units: { ...raw.units, [this.me]: this.wanted.unit }, app: this.wanted.app });
+    return readPeerView({
+      leader: raw.leader,
+      units: { ...raw.units, [this.me]: this.wanted.unit },
+      app: this.wanted.app,
+    });
   }
 
   log(level: LogLine["level"], message: string): void {
@@ -204,11 +211,18 @@ class HookRun {
   /** Reduce a hook or action event (with the current view) and everything that follows from it. */
   *handle(state: UpgradeState, type: HookEventType): Generator<CharmCall, UpgradeState, CharmAnswer> {
     const force = this.input.force ?? { checkCompatibility: true, checkHealth: true };
-    const event = (type === "forceUpgrade" ? { type, view: this.view(), ...force } : { type, view: this.view() }) as UpgradeEvent;
+    const event = (
+      type === "forceUpgrade" ? { type, view: this.view(), ...force } : { type, view: this.view() }
+    ) as UpgradeEvent;
     return yield* this.step(state, event, type, 0);
   }
 
-  private *step(state: UpgradeState, event: UpgradeEvent, root: HookEventType, depth: number): Generator<CharmCall, UpgradeState, CharmAnswer> {
+  private *step(
+    state: UpgradeState,
+    event: UpgradeEvent,
+    root: HookEventType,
+    depth: number,
+  ): Generator<CharmCall, UpgradeState, CharmAnswer> {
     const { state: after, effects } = this.reduce(state, event);
     try {
       this.input.inspect?.({ event, before: state, after, effects });
@@ -230,7 +244,11 @@ class HookRun {
   }
 
   /** Apply one effect; returns the feedback event it produced, if any (at most one per effect). */
-  private *carryOut(effect: Effect, root: HookEventType, depth: number): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+  private *carryOut(
+    effect: Effect,
+    root: HookEventType,
+    depth: number,
+  ): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
     const mayFeedBack = depth < MAX_FEEDBACK_DEPTH;
     switch (effect.type) {
       case "writeUnitData":
@@ -263,7 +281,8 @@ class HookRun {
         return null;
       }
       case "actionResult":
-        if (!this.input.inAction) this.log("WARNING", `action result outside an action: ${JSON.stringify(effect.results)}`);
+        if (!this.input.inAction)
+          this.log("WARNING", `action result outside an action: ${JSON.stringify(effect.results)}`);
         else if (this.failure === null) this.results = { ...this.results, ...effect.results };
         return null;
       case "actionFail":
@@ -271,7 +290,10 @@ class HookRun {
         else this.fail(effect.message);
         return null;
       case "defer":
-        if ((DEFERRABLE_EVENTS as readonly string[]).includes(root) && !this.deferred.includes(root as DeferrableEventType)) {
+        if (
+          (DEFERRABLE_EVENTS as readonly string[]).includes(root) &&
+          !this.deferred.includes(root as DeferrableEventType)
+        ) {
           this.deferred.push(root as DeferrableEventType);
         }
         return null;
@@ -362,18 +384,27 @@ class HookRun {
     return event;
   }
 
-  private *setPartition(partition: number, mayFeedBack: boolean): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+  private *setPartition(
+    partition: number,
+    mayFeedBack: boolean,
+  ): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
     const { abilities, substrate, inAction } = this.input;
     if (!abilities.setPartition) {
       if (substrate === "k8s") {
-        this.log("ERROR", `Cannot set the rolling-update partition to ${partition}: no setPartition was given to createUpgrade (plug in the Kubernetes adapter)`);
+        this.log(
+          "ERROR",
+          `Cannot set the rolling-update partition to ${partition}: no setPartition was given to createUpgrade (plug in the Kubernetes adapter)`,
+        );
       }
       return null;
     }
     // Each partition move is its own call (a hook may move it twice: plan, then release the first unit).
     const answer: CharmAnswer = yield { type: "setPartition", partition };
     if (answer.ok) return null;
-    const detail = answer.error.cause || answer.error.resolution ? `${answer.error.message} (cause: ${answer.error.cause}) (resolution: ${answer.error.resolution})` : messageOf(answer.error, "unknown error");
+    const detail =
+      answer.error.cause || answer.error.resolution
+        ? `${answer.error.message} (cause: ${answer.error.cause}) (resolution: ${answer.error.resolution})`
+        : messageOf(answer.error, "unknown error");
     const cause = `Kubernetes error setting the StatefulSet rolling-update partition to ${partition}: ${detail}`;
     if (inAction) this.fail(`Cannot set rolling update partition: ${detail}`);
     if (!mayFeedBack) {
@@ -387,7 +418,10 @@ class HookRun {
     if (this.input.abilities.logRollbackInstructions) {
       const answer = yield* this.ask({ type: "logRollbackInstructions" });
       if (!answer || answer.ok) return;
-      this.log("WARNING", `logRollbackInstructions() failed (${messageOf(answer.error, "no message")}); logging the standard instructions`);
+      this.log(
+        "WARNING",
+        `logRollbackInstructions() failed (${messageOf(answer.error, "no message")}); logging the standard instructions`,
+      );
     } else if (this.called.has("logRollbackInstructions")) {
       return;
     }
@@ -403,7 +437,8 @@ class HookRun {
   outcome(memory: HookMemory, rewrite: boolean, initial: UpgradeState, final: UpgradeState): HookOutcome {
     const changed = (bag: "unit" | "app") => {
       const out: Record<string, string> = {};
-      for (const [key, value] of Object.entries(this.wanted[bag])) if ((this.read[bag][key] ?? "") !== value) out[key] = value;
+      for (const [key, value] of Object.entries(this.wanted[bag]))
+        if ((this.read[bag][key] ?? "") !== value) out[key] = value;
       return out;
     };
     const related = this.input.databags !== null;
@@ -416,7 +451,8 @@ class HookRun {
     const leader = this.input.databags?.leader ?? false;
     // A unit that just became leader cannot know what another leader set since: it sets the app status anew.
     const knownApp = this.input.event === "leaderElected" || !leader ? null : memory.appStatus;
-    const same = (a: KnownStatus | null, b: KnownStatus | null) => a !== null && b !== null && a.status === b.status && a.message === b.message;
+    const same = (a: KnownStatus | null, b: KnownStatus | null) =>
+      a !== null && b !== null && a.status === b.status && a.message === b.message;
     const status = this.status && !same(this.status, memory.status) ? this.status : null;
     const appStatus = leader && this.appStatus && !same(this.appStatus, knownApp) ? this.appStatus : null;
     const next: HookMemory = {

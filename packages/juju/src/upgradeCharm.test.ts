@@ -1,22 +1,32 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Substrate } from "@charm-upgrade/core";
-import { ClusterNotReadyError, DependencyError, KubernetesClientError, UpgradeError } from "@charm-upgrade/core";
+import type { Substrate, UpgradeStep } from "@charm-upgrade/core";
+import {
+  ClusterNotReadyError,
+  DependencyError,
+  EMPTY_MEMORY,
+  encodeHookMemory,
+  KubernetesClientError,
+  MEMORY_KEY,
+  readHookMemory,
+  UpgradeError,
+} from "@charm-upgrade/core";
 import { describe, expect, it } from "vitest";
-import type { GrantOutcome, UpgradeStep } from "./effectRunner.js";
-import { DEFERRED_KEY } from "./effectRunner.js";
+import type { DispatchResult } from "./hookProgram.js";
 import type { HookToolRunner, StatusInfo } from "./hookTools.js";
 import { HookToolError } from "./hookTools.js";
 import type { InMemoryAction, InMemoryCall, InMemoryLogLine } from "./inMemoryHookTools.js";
 import { createInMemoryModel, InMemoryHookTools } from "./inMemoryHookTools.js";
-import type { DispatchResult, UpgradeOptions } from "./upgradeCharm.js";
+import type { GrantOutcome, UpgradeOptions } from "./upgradeCharm.js";
 import { createUpgrade } from "./upgradeCharm.js";
 
 const deps = (version: string, supported = ">=1") => ({
   workload: { dependencies: {}, name: "workload", upgrade_supported: supported, version },
 });
 const OLD = deps("1.0.0");
+/** The events a unit's hook memory (Juju's per-unit store) says it deferred. */
+const deferredIn = (store: Record<string, string>) => readHookMemory(store[MEMORY_KEY] ?? null).memory.deferred;
 const NEW = deps("1.1.0");
 
 /** One unit of the test world: its charm code, its own Juju state, and what its charm was asked to do. */
@@ -77,7 +87,10 @@ class World {
   constructor(
     readonly substrate: Substrate,
     count: number,
-    readonly stack: (ids: number[], leader: number) => number[] = (ids, leader) => [leader, ...ids.filter((id) => id !== leader)],
+    readonly stack: (ids: number[], leader: number) => number[] = (ids, leader) => [
+      leader,
+      ...ids.filter((id) => id !== leader),
+    ],
   ) {
     for (let id = 0; id < count; id++) this.add(id);
   }
@@ -194,7 +207,8 @@ class World {
     } else {
       const { unitChanged, appChanged } = juju.commit();
       if (unitChanged || appChanged) {
-        for (const other of this.units.values()) if (other.name !== name) other.queue.push(`${this.relation.name}-relation-changed`);
+        for (const other of this.units.values())
+          if (other.name !== name) other.queue.push(`${this.relation.name}-relation-changed`);
       }
     }
     const run = { unit: name, hook, result, error, calls: [...juju.calls], action, appAfter: { ...this.appData } };
@@ -275,7 +289,9 @@ describe("createUpgrade on a 3-unit machine application (through the in-memory h
     for (const unit of world.units.values()) expect(unit.status).toEqual({ status: "active", message: "" });
 
     // the leader, completing last, popped itself and finished in the very hook it was granted in
-    const leaderGrant = world.runs.find((run) => run.unit === "db/0" && run.result?.effects.some((e) => e.type === "grantUpgrade"));
+    const leaderGrant = world.runs.find(
+      (run) => run.unit === "db/0" && run.result?.effects.some((e) => e.type === "grantUpgrade"),
+    );
     expect(leaderGrant?.appAfter["upgrade-stack"]).toBe("[]");
     expect(leaderGrant?.result?.state).toBe("idle");
     // every hook the world ran came from Juju's queue: no charm code called anything twice
@@ -290,8 +306,12 @@ describe("createUpgrade on a 3-unit machine application (through the in-memory h
     await world.settle();
     for (const run of world.runs) {
       // at most one unit status and (on the leader) one application status
-      expect(run.calls.filter((call) => call.tool === "status-set" && !call.args.includes("--application")).length).toBeLessThanOrEqual(1);
-      expect(run.calls.filter((call) => call.tool === "status-set" && call.args.includes("--application")).length).toBeLessThanOrEqual(1);
+      expect(
+        run.calls.filter((call) => call.tool === "status-set" && !call.args.includes("--application")).length,
+      ).toBeLessThanOrEqual(1);
+      expect(
+        run.calls.filter((call) => call.tool === "status-set" && call.args.includes("--application")).length,
+      ).toBeLessThanOrEqual(1);
       const sets = run.calls.filter((call) => call.tool === "relation-set");
       expect(sets.filter((call) => !call.args.includes("--app")).length).toBeLessThanOrEqual(1);
       expect(sets.filter((call) => call.args.includes("--app")).length).toBeLessThanOrEqual(1);
@@ -321,8 +341,20 @@ describe("createUpgrade on a 3-unit machine application (through the in-memory h
       preUpgradeCheck: async () => {},
       buildUpgradeStack: async () => [0, 1, 2],
       onUpgradeGranted: async () => "completed",
-      tools: new InMemoryHookTools(createInMemoryModel({ unit: "db/1", relation: world.relation, databags: world.databags, appData: world.appData })).run,
-      env: { JUJU_DISPATCH_PATH: "hooks/update-status", JUJU_UNIT_NAME: "db/1", JUJU_MODEL_NAME: "m", JUJU_CHARM_DIR: "/c" },
+      tools: new InMemoryHookTools(
+        createInMemoryModel({
+          unit: "db/1",
+          relation: world.relation,
+          databags: world.databags,
+          appData: world.appData,
+        }),
+      ).run,
+      env: {
+        JUJU_DISPATCH_PATH: "hooks/update-status",
+        JUJU_UNIT_NAME: "db/1",
+        JUJU_MODEL_NAME: "m",
+        JUJU_CHARM_DIR: "/c",
+      },
     });
     expect(() => upgrade.state).toThrow(UpgradeError);
     await upgrade.dispatch();
@@ -333,7 +365,9 @@ describe("createUpgrade on a 3-unit machine application (through the in-memory h
 
   it("reports every reducer step to the inspect observer", async () => {
     const world = await deployed(1);
-    expect(world.steps.map((step) => [step.event.type, step.before.value, step.after.value])).toEqual([["relationCreated", "unset", "idle"]]);
+    expect(world.steps.map((step) => [step.event.type, step.before.value, step.after.value])).toEqual([
+      ["relationCreated", "unset", "idle"],
+    ]);
   });
 });
 
@@ -357,7 +391,11 @@ describe("the upstream bugs the adapter must handle", () => {
     ["throws an Error without a message", async (): Promise<GrantOutcome> => Promise.reject(new Error(""))],
     ["throws a non-Error", async (): Promise<GrantOutcome> => Promise.reject(undefined)],
     ["reports { failed: '' }", async (): Promise<GrantOutcome> => ({ failed: "" })],
-    ["throws a DependencyError", async (): Promise<GrantOutcome> => Promise.reject(new DependencyError("zookeeper 3.5 is too old", "kafka needs ^3.6"))],
+    [
+      "throws a DependencyError",
+      async (): Promise<GrantOutcome> =>
+        Promise.reject(new DependencyError("zookeeper 3.5 is too old", "kafka needs ^3.6")),
+    ],
   ])("bug 16: no empty Blocked message when onUpgradeGranted %s", async (_, outcome) => {
     const world = await deployed();
     world.unit("db/2").grantOutcome = outcome;
@@ -373,7 +411,9 @@ describe("the upstream bugs the adapter must handle", () => {
     // the cluster halts: nobody else is granted
     expect(world.granted).toEqual(["db/2"]);
     // rollback instructions, naming the app, logged once
-    const rollback = failed.logs.filter((line) => line.message.includes("juju refresh db --revision <previous revision>"));
+    const rollback = failed.logs.filter((line) =>
+      line.message.includes("juju refresh db --revision <previous revision>"),
+    );
     expect(rollback).toHaveLength(1);
     expect(rollback[0]?.message).toContain("1. Re-run pre-upgrade-check on the leader to enter recovery");
   });
@@ -395,7 +435,8 @@ describe("the upstream bugs the adapter must handle", () => {
     // the failure, then how to roll back (the cluster is halted: pre-upgrade-check first)
     expect(failing.status).toEqual({
       status: "blocked",
-      message: "Upgrade of db/2 failed: disk full | roll back: pre-upgrade-check, then juju refresh db --revision <previous>",
+      message:
+        "Upgrade of db/2 failed: disk full | roll back: pre-upgrade-check, then juju refresh db --revision <previous>",
     });
     expect(custom).toBe(1);
     expect(logText(failing)).not.toContain("--revision <previous revision>");
@@ -419,8 +460,11 @@ describe("the upstream bugs the adapter must handle", () => {
     await world.settle();
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
     for (const unit of world.units.values()) {
-      expect(unit.status).toEqual({ status: "blocked", message: "Run pre-upgrade-check on the leader to start the upgrade" });
-      expect(unit.state[DEFERRED_KEY]).toBe('["upgradeCharm"]');
+      expect(unit.status).toEqual({
+        status: "blocked",
+        message: "Run pre-upgrade-check on the leader to start the upgrade",
+      });
+      expect(deferredIn(unit.state)).toEqual(["upgradeCharm"]);
     }
     expect(world.granted).toEqual([]);
 
@@ -431,7 +475,7 @@ describe("the upstream bugs the adapter must handle", () => {
     await world.settle();
     expect(world.granted).toEqual(["db/2", "db/1", "db/0"]);
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
-    for (const unit of world.units.values()) expect(unit.state[DEFERRED_KEY]).toBe("[]");
+    for (const unit of world.units.values()) expect(deferredIn(unit.state)).toEqual([]);
   });
 
   it("pre-upgrade-check refused by the charm's ClusterNotReadyError fails the action with its message", async () => {
@@ -482,7 +526,8 @@ describe("failures and edge cases", () => {
   it("a failing hook tool surfaces as a HookToolError naming the tool and its stderr; nothing is committed", async () => {
     const world = new World("vm", 3);
     world.wrap = (runner) => async (tool, args, stdin) => {
-      if (tool === "relation-set" && args.includes("--app")) throw new HookToolError(tool, args, "ERROR connection to controller lost", 1);
+      if (tool === "relation-set" && args.includes("--app"))
+        throw new HookToolError(tool, args, "ERROR connection to controller lost", 1);
       return runner(tool, args, stdin);
     };
     const run = await world.run("db/0", "upgrade-relation-created");
@@ -498,8 +543,12 @@ describe("failures and edge cases", () => {
 
   it("invalid DEPENDENCIES fail at once with a DependencyError; a machine charm needs buildUpgradeStack", () => {
     const base = { preUpgradeCheck: async () => {}, onUpgradeGranted: async (): Promise<GrantOutcome> => "completed" };
-    expect(() => createUpgrade({ substrate: "k8s", dependencies: { workload: { name: "w" } }, ...base })).toThrow(DependencyError);
-    expect(() => createUpgrade({ substrate: "vm", dependencies: OLD, ...base } as unknown as UpgradeOptions)).toThrow(/buildUpgradeStack/);
+    expect(() => createUpgrade({ substrate: "k8s", dependencies: { workload: { name: "w" } }, ...base })).toThrow(
+      DependencyError,
+    );
+    expect(() => createUpgrade({ substrate: "vm", dependencies: OLD, ...base } as unknown as UpgradeOptions)).toThrow(
+      /buildUpgradeStack/,
+    );
   });
 
   it("onUpgradeGranted resolving to nonsense fails the hook (loud, retried) instead of guessing", async () => {
@@ -524,20 +573,23 @@ describe("failures and edge cases", () => {
     world.refresh(NEW);
     await world.settle();
     expect(calls).toBe(1);
-    world.unit("db/0").state[DEFERRED_KEY] = '["relationChanged", "leaderElected"]';
+    world.unit("db/0").state[MEMORY_KEY] = encodeHookMemory({
+      ...EMPTY_MEMORY,
+      deferred: ["relationChanged", "leaderElected"],
+    });
     const run = await world.run("db/0", "update-status");
     expect(run.result?.effects.filter((effect) => effect.type === "grantUpgrade")).toHaveLength(3);
     expect(calls).toBe(2);
-    expect(world.unit("db/0").state[DEFERRED_KEY]).toBe("[]");
+    expect(deferredIn(world.unit("db/0").state)).toEqual([]);
   });
 
   it("an unreadable deferred-events store is logged and reset, not a failing hook forever", async () => {
     const world = await deployed(1);
-    world.unit("db/0").state[DEFERRED_KEY] = "not json";
+    world.unit("db/0").state[MEMORY_KEY] = "not json";
     const run = await world.run("db/0", "update-status");
     expect(run.error).toBeNull();
-    expect(logText(world.unit("db/0"))).toMatch(/WARNING Ignoring unreadable deferred events/);
-    expect(world.unit("db/0").state[DEFERRED_KEY]).toBe("[]");
+    expect(logText(world.unit("db/0"))).toMatch(/WARNING Ignoring unreadable hook memory/);
+    expect(readHookMemory(world.unit("db/0").state[MEMORY_KEY] ?? null).dropped).toBeNull();
   });
 
   it("hooks before the peer relation exists: upgrade-charm is deferred, relation-created runs first, then it replays", async () => {
@@ -574,13 +626,19 @@ describe("Kubernetes", () => {
   it("a failing partition patch fails the unit with a message naming the Kubernetes error", async () => {
     const world = await deployed(3, "k8s");
     world.unit("db/0").setPartition = async () => {
-      throw new KubernetesClientError("Forbidden: cannot patch statefulset db", "403", "run juju trust db --scope=cluster");
+      throw new KubernetesClientError(
+        "Forbidden: cannot patch statefulset db",
+        "403",
+        "run juju trust db --scope=cluster",
+      );
     };
     const run = await world.run("db/0", "actions/pre-upgrade-check");
     expect(run.action?.failure).toMatch(/^Cannot set rolling update partition: Forbidden/);
     expect(world.databags["db/0"]?.state).toBe("failed");
     expect(world.unit("db/0").status.status).toBe("blocked");
-    expect(world.unit("db/0").status.message).toMatch(/Kubernetes error setting the StatefulSet rolling-update partition to 2: Forbidden/);
+    expect(world.unit("db/0").status.message).toMatch(
+      /Kubernetes error setting the StatefulSet rolling-update partition to 2: Forbidden/,
+    );
   });
 
   it("without a setPartition, the partition effect is logged as an error", async () => {
@@ -599,7 +657,9 @@ describe("Kubernetes", () => {
     };
     world.unit("db/0").checkTrust = async () => ({ allowed: false, reason: "cannot patch statefulsets.apps db" });
     const run = await world.run("db/0", "actions/pre-upgrade-check");
-    expect(run.action?.failure).toBe("The charm may not patch its StatefulSet (cannot patch statefulsets.apps db). Run: juju trust db --scope=cluster");
+    expect(run.action?.failure).toBe(
+      "The charm may not patch its StatefulSet (cannot patch statefulsets.apps db). Run: juju trust db --scope=cluster",
+    );
     expect(world.checks).toEqual([]);
     expect(world.appData["upgrade-stack"]).toBeUndefined();
     expect(partitions).toEqual([]);
@@ -630,7 +690,9 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     await world.settle();
     expect(world.granted).toEqual(["db/2"]);
     expect(world.appStatus.status).toBe("waiting");
-    expect(world.appStatus.message).toMatch(/^Paused \(1\/3 upgraded\): check them, then run resume-upgrade on db\/0; or roll back: juju refresh db/);
+    expect(world.appStatus.message).toMatch(
+      /^Paused \(1\/3 upgraded\): check them, then run resume-upgrade on db\/0; or roll back: juju refresh db/,
+    );
     const resumed = await world.run("db/0", "actions/resume-upgrade");
     expect(resumed.action?.results).toMatchObject({ message: "Upgrade will resume on unit 1" });
     await world.settle();
@@ -647,7 +709,9 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     world.refresh(NEW);
     await world.settle();
     expect(world.states()["db/2"]).toBe("upgrading");
-    expect(world.unit("db/2").status.message).toMatch(/^Unhealthy: replica lag 30s\. Fix, or force-upgrade check-health=false( \| workload \S+ → \S+)? \| roll back: juju refresh db/);
+    expect(world.unit("db/2").status.message).toMatch(
+      /^Unhealthy: replica lag 30s\. Fix, or force-upgrade check-health=false( \| workload \S+ → \S+)? \| roll back: juju refresh db/,
+    );
     expect(world.granted.filter((u) => u !== "db/2")).toEqual([]);
     healthy = true;
     await world.run("db/2", "update-status");
@@ -672,14 +736,18 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
       expect(message).toContain("juju refresh db --revision 381");
       expect(message.length).toBeLessThanOrEqual(120);
     }
-    expect(statuses[1]).toBe("paused: run resume-upgrade on the leader | workload 1.0.0 | roll back: juju refresh db --revision 381");
+    expect(statuses[1]).toBe(
+      "paused: run resume-upgrade on the leader | workload 1.0.0 | roll back: juju refresh db --revision 381",
+    );
     expect(statuses[2]).toBe("upgrade completed | workload 1.1.0 | roll back: juju refresh db --revision 381");
     await world.run("db/0", "actions/resume-upgrade");
     await world.settle();
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
     // over: the record is cleared and the statuses no longer speak of an upgrade
     expect(world.appData["upgrade-from-charm"] ?? "").toBe("");
-    expect(["db/0", "db/1", "db/2"].map((name) => world.unit(name).status)).toEqual(Array(3).fill({ status: "active", message: "" }));
+    expect(["db/0", "db/1", "db/2"].map((name) => world.unit(name).status)).toEqual(
+      Array(3).fill({ status: "active", message: "" }),
+    );
   });
 
   it("the charm may report the running workload version itself", async () => {
@@ -714,7 +782,9 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     const world = await deployed();
     await world.run("db/0", "actions/pre-upgrade-check");
     await world.settle();
-    const incompatible = { workload: { dependencies: {}, name: "workload", upgrade_supported: "^9", version: "9.0.0" } };
+    const incompatible = {
+      workload: { dependencies: {}, name: "workload", upgrade_supported: "^9", version: "9.0.0" },
+    };
     world.refresh(incompatible);
     await world.settle();
     expect(world.states()["db/0"]).toBe("failed");

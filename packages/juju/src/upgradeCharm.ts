@@ -1,13 +1,40 @@
 import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dependencies, Effect, PeerDatabags, Substrate, UnitState, UpgradeState } from "@charm-upgrade/core";
-import { createUpgradeState, everyUnitIdle, parseDependencies, UpgradeError } from "@charm-upgrade/core";
-import type { CharmHandlers, GrantOutcome, HookEventType, UpgradeStep } from "./effectRunner.js";
-import { EffectRunner } from "./effectRunner.js";
-import type { HookContext, JujuEnv } from "./hookContext.js";
+import type {
+  CharmAnswer,
+  CharmCall,
+  Dependencies,
+  Reducer,
+  Substrate,
+  UnitState,
+  UpgradeState,
+  UpgradeStep,
+} from "@charm-upgrade/core";
+import { everyUnitIdle, parseDependencies, toErrorData, UpgradeError } from "@charm-upgrade/core";
+import type { JujuEnv } from "./hookContext.js";
 import { readHookContext } from "./hookContext.js";
-import type { HookToolRunner } from "./hookTools.js";
+import { HookToolError } from "./hookToolError.js";
+import type { CharmReport, DispatchResult, HookRequest, ProgramConfig } from "./hookProgram.js";
+import { hookProgram } from "./hookProgram.js";
+import type { HookToolRunner, SyncHookToolRunner } from "./toolCall.js";
+import { callSync } from "./toolCall.js";
 import { HookTools } from "./hookTools.js";
+
+/**
+ * What the charm's `onUpgradeGranted` reports: its workload is upgraded (`completed`), not yet (`pending`: the
+ * grant is repeated at the next hook, so the handler must be idempotent), or it could not be (`failed`, with the
+ * reason the operator sees in the blocked status).
+ */
+export type GrantOutcome = "completed" | "pending" | { readonly pending: string } | { readonly failed: string };
+
+/**
+ * A callback's result, now or later: `dispatch` awaits it, `dispatchSync` needs it now. (`onUpgradeGranted` is
+ * typed `Promise<GrantOutcome>` only: TypeScript widens `async () => "completed"` to `Promise<string>` against a
+ * union with the bare outcome, which would reject every charm's natural code. `dispatchSync` accepts it returning
+ * the outcome itself all the same.)
+ */
+type Maybe<T> = T | Promise<T>;
 
 /** What every charm gives {@link createUpgrade}, whatever its substrate. */
 interface CommonUpgradeOptions {
@@ -19,7 +46,7 @@ interface CommonUpgradeOptions {
    */
   readonly dependencies: unknown;
   /** Check the workload can be upgraded; throw a `ClusterNotReadyError` to refuse, with a message for the operator. */
-  preUpgradeCheck(): Promise<void>;
+  preUpgradeCheck(): Maybe<void>;
   /**
    * Upgrade this unit's workload now (idempotently), then check its health. Resolve `completed` when it is upgraded
    * and healthy; `{ pending: reason }` (or `pending`) when it is upgraded but its post-upgrade health check does not
@@ -28,9 +55,9 @@ interface CommonUpgradeOptions {
    */
   onUpgradeGranted(): Promise<GrantOutcome>;
   /** Log how to roll back; default: the standard two steps, naming the application. */
-  logRollbackInstructions?(): Promise<void>;
+  logRollbackInstructions?(): Maybe<void>;
   /** Kubernetes: patch the StatefulSet's rolling-update partition (the K8s adapter provides it). */
-  setPartition?(partition: number): Promise<void>;
+  setPartition?(partition: number): Maybe<void>;
   /**
    * The value of the charm's config option `pause-after-unit-upgrade` (`none`, `first` — the default — or `all`):
    * where the roll waits for `resume-upgrade`. Read it from the config in every hook (e.g. `config-get`), so a
@@ -41,12 +68,12 @@ interface CommonUpgradeOptions {
    * Why this unit holds the roll right now (a backup, a scale-out), or `null`: while any unit holds, no unit is
    * granted and the K8s partition does not move. Asked once per hook; the reason shows in the statuses.
    */
-  hold?(): Promise<string | null> | string | null;
+  hold?(): Maybe<string | null>;
   /**
    * The workload version this unit runs now (e.g. from the workload's own `--version`), shown in statuses during
    * an upgrade. Default: derived from DEPENDENCIES and the unit's state (see `workloadKey`).
    */
-  workloadVersion?(): Promise<string | null> | string | null;
+  workloadVersion?(): Maybe<string | null>;
   /** Which DEPENDENCIES key names the workload; default `workload`, else the first key that does not name the charm. */
   readonly workloadKey?: string | undefined;
   /**
@@ -55,7 +82,7 @@ interface CommonUpgradeOptions {
    */
   readonly charm?: string | null | undefined;
   /** Kubernetes: may the charm patch its StatefulSet? Checked first in pre-upgrade-check (the K8s adapter's `canPatch`). */
-  checkTrust?(): Promise<{ readonly allowed: boolean; readonly reason?: string }>;
+  checkTrust?(): Maybe<{ readonly allowed: boolean; readonly reason?: string }>;
   /** The hook tools, or just a runner for them; default: the real ones, run with `execFile`. */
   readonly tools?: HookTools | HookToolRunner | undefined;
   /** The hook's environment; default `process.env`. */
@@ -66,56 +93,29 @@ interface CommonUpgradeOptions {
    * same information, step by step.
    */
   readonly inspect?: ((step: UpgradeStep) => void) | undefined;
+  /**
+   * Verification only: the reducer every step runs through (default: the core's `reduce`). The verifier passes a
+   * memoised one for speed, and deliberately broken ones to prove its checkers catch bugs in the code that ships.
+   */
+  readonly reduce?: Reducer | undefined;
 }
 
 /** Options on machines: the charm decides the upgrade order. */
 export interface VmUpgradeOptions extends CommonUpgradeOptions {
   readonly substrate: "vm";
   /** Every unit number, the last one upgrading first (e.g. the workload's primary at index 0). */
-  buildUpgradeStack(): Promise<readonly number[]>;
+  buildUpgradeStack(): Maybe<readonly number[]>;
 }
 
 /** Options on Kubernetes: the order is the StatefulSet's (highest ordinal first), so no stack builder. */
 export interface K8sUpgradeOptions extends CommonUpgradeOptions {
   readonly substrate: "k8s";
   /** Ignored on Kubernetes: the stack is the sorted unit numbers. */
-  buildUpgradeStack?(): Promise<readonly number[]>;
+  buildUpgradeStack?(): Maybe<readonly number[]>;
 }
 
 /** Options of {@link createUpgrade}. */
 export type UpgradeOptions = VmUpgradeOptions | K8sUpgradeOptions;
-
-/** What one {@link CharmUpgrade.dispatch} did: which hook, which event, and where this unit stands after it. */
-export interface DispatchResult {
-  readonly hook: HookContext;
-  /** The core event the hook was mapped onto. */
-  readonly event: HookEventType;
-  /** This unit's upgrade state after the hook (`null`: none written yet). */
-  readonly state: UnitState | null;
-  /** Whether every unit is idle (no upgrade in progress), as this hook sees it. */
-  readonly idle: boolean;
-  /** Every effect carried out, in order. */
-  readonly effects: readonly Effect[];
-  /** Event types deferred to the next hook. */
-  readonly deferred: readonly HookEventType[];
-}
-
-/** Map a hook or action onto a core event; any other hook is a `tick`, so the upgrade moves on by itself. */
-function eventOf(hook: HookContext, relationName: string): HookEventType {
-  if (hook.kind === "action") {
-    if (hook.name === "pre-upgrade-check") return "preUpgradeCheck";
-    if (hook.name === "resume-upgrade") return "resumeUpgrade";
-    if (hook.name === "force-upgrade") return "forceUpgrade";
-    return "tick";
-  }
-  if (hook.relation?.name === relationName) {
-    if (hook.name === `${relationName}-relation-created`) return "relationCreated";
-    if (/-relation-(joined|changed|departed)$/.test(hook.name)) return "relationChanged";
-  }
-  if (hook.name === "upgrade-charm") return "upgradeCharm";
-  if (hook.name === "leader-elected") return "leaderElected";
-  return "tick";
-}
 
 /**
  * The rolling-upgrade coordinator of one charm, the successor of the original's `DataUpgrade`: call
@@ -125,6 +125,10 @@ function eventOf(hook: HookContext, relationName: string): HookEventType {
  *
  * Unlike the original, no charm code ever has to call a handler again: any hook keeps the upgrade moving (the
  * leader pops itself when it completes, a pending upgrade is granted again at the next hook).
+ *
+ * What happens inside a hook is decided by the core's `hookSession`; this class only carries out its requests:
+ * hook tools, the charm's callbacks. {@link CharmUpgrade.dispatchSync} runs the very same hook synchronously over
+ * an in-memory Juju, which is how the simulator and the verifier exercise the code that ships.
  */
 export class CharmUpgrade {
   /** The peer relation's endpoint name. */
@@ -135,8 +139,7 @@ export class CharmUpgrade {
   readonly dependencies: Dependencies;
   private readonly options: UpgradeOptions;
   private readonly tools: HookTools;
-  private runner: EffectRunner | null = null;
-  private initial: UpgradeState | null = null;
+  private latest: UpgradeState | null = null;
 
   /**
    * @param options - see {@link UpgradeOptions}
@@ -160,15 +163,14 @@ export class CharmUpgrade {
   }
 
   private current(): UpgradeState {
-    const state = this.runner?.latest ?? this.initial;
-    if (!state) {
+    if (!this.latest) {
       throw new UpgradeError(
         "The upgrade state is known only once dispatch() has read the peer relation",
         "state and idle are read from the peer relation at the start of each hook",
         "await upgrade.dispatch() first",
       );
     }
-    return state;
+    return this.latest;
   }
 
   /** This unit's upgrade state (`null`: none written yet), including this hook's changes. */
@@ -192,9 +194,30 @@ export class CharmUpgrade {
     return this.current().context.view.stack;
   }
 
+  private program(env: JujuEnv): Generator<HookRequest, DispatchResult, unknown> {
+    const { options } = this;
+    const config: ProgramConfig = {
+      relationName: this.relationName,
+      substrate: this.substrate,
+      dependencies: this.dependencies,
+      pauseAfterUnitUpgrade: options.pauseAfterUnitUpgrade,
+      workloadKey: options.workloadKey,
+      charm: options.charm,
+      abilities: {
+        checkTrust: typeof options.checkTrust === "function",
+        buildUpgradeStack: typeof options.buildUpgradeStack === "function",
+        setPartition: typeof options.setPartition === "function",
+        logRollbackInstructions: typeof options.logRollbackInstructions === "function",
+      },
+      inspect: options.inspect,
+      reduce: options.reduce,
+    };
+    return hookProgram(readHookContext(env), config);
+  }
+
   /**
    * Handle the current hook or action: read the hook context and the peer relation, replay deferred events,
-   * reduce the hook's event and carry out the effects.
+   * reduce the hook's event, run the charm's callbacks when asked, and write the outcome.
    *
    * @throws `HookToolError` when a hook tool fails — let it propagate: the hook fails, Juju discards its relation
    *   writes and retries it. `HookContextError` when the environment is not a Juju hook's.
@@ -206,80 +229,139 @@ export class CharmUpgrade {
    * ```
    */
   async dispatch(): Promise<DispatchResult> {
+    const program = this.program(this.options.env ?? process.env);
     const hook = readHookContext(this.options.env ?? process.env);
-    const event = eventOf(hook, this.relationName);
-    const { tools } = this;
-
-    // A peer-relation hook names its relation; any other hook looks it up (during -broken it may be going away).
-    const own = hook.relation?.name === this.relationName && !hook.name.endsWith("-relation-broken") ? hook.relation : null;
-    const [relationId] = own ? [own.id] : await tools.relationIds(this.relationName);
-    let databags: PeerDatabags | null = null;
-    if (relationId !== undefined) {
-      const others = await tools.relationList(relationId);
-      // Each hook tool is a process in production: read every databag at once rather than one after another.
-      const names = [hook.unitName, ...others];
-      const [bags, app, leader] = await Promise.all([
-        Promise.all(names.map((name) => tools.relationGet(relationId, name))),
-        tools.relationGet(relationId, hook.appName, { app: true }),
-        tools.isLeader(),
-      ]);
-      const units: Record<string, Record<string, string>> = {};
-      names.forEach((name, i) => {
-        units[name] = bags[i] ?? {};
-      });
-      databags = { leader, units, app };
+    let step = program.next();
+    while (!step.done) {
+      const request = step.value;
+      let answer: unknown;
+      if (request.kind === "tools") {
+        if (request.parallel) answer = await Promise.all(request.calls.map((call) => this.tools.call(call)));
+        else {
+          const results: unknown[] = [];
+          for (const call of request.calls) results.push(await this.tools.call(call));
+          answer = results;
+        }
+      } else if (request.kind === "charm") {
+        answer = await this.answer(request.call, false);
+      } else {
+        answer = await this.report(request.what, hook.charmDir, false);
+      }
+      step = program.next(answer);
     }
-
-    const options = this.options;
-    const handlers: CharmHandlers = {
-      preUpgradeCheck: () => options.preUpgradeCheck(),
-      onUpgradeGranted: () => options.onUpgradeGranted(),
-      ...(options.buildUpgradeStack ? { buildUpgradeStack: () => options.buildUpgradeStack?.() ?? Promise.resolve([]) } : {}),
-      ...(options.logRollbackInstructions ? { logRollbackInstructions: () => options.logRollbackInstructions?.() ?? Promise.resolve() } : {}),
-      ...(options.setPartition ? { setPartition: (partition: number) => options.setPartition?.(partition) ?? Promise.resolve() } : {}),
-      ...(options.checkTrust ? { checkTrust: () => options.checkTrust?.() ?? Promise.resolve({ allowed: true }) } : {}),
-    };
-    const runner = new EffectRunner({
-      tools,
-      handlers,
-      substrate: this.substrate,
-      unitName: hook.unitName,
-      relationId: relationId ?? null,
-      databags,
-      inAction: hook.kind === "action",
-      inspect: options.inspect,
-    });
-    this.runner = runner;
-    let state = createUpgradeState({
-      app: hook.appName,
-      unit: hook.unitNumber,
-      substrate: this.substrate,
-      dependencies: this.dependencies,
-      view: runner.view(),
-      settings: {
-        pauseAfterUnitUpgrade: options.pauseAfterUnitUpgrade,
-        hold: (await options.hold?.()) ?? null,
-      },
-      charm: options.charm !== undefined ? options.charm : await readCharmUrl(hook.charmDir),
-      workloadVersion: await reportedWorkloadVersion(options),
-      ...(options.workloadKey !== undefined ? { workloadKey: options.workloadKey } : {}),
-    });
-    this.initial = state;
-
-    const deferred = await runner.loadDeferred();
-    // Deferred events are older, so they normally go first. Two exceptions: relation-created must write the
-    // unit's first state before anything replays on top of it, and an operator's action (pre-upgrade-check) is
-    // what a deferred upgrade-charm waits for, so it replays right after it, in the same hook.
-    const currentFirst = event === "relationCreated" || hook.kind === "action";
-    if (!currentFirst) for (const type of deferred) state = await runner.handle(state, type);
-    // force-upgrade names the checks to skip as action parameters (both default to true: skip nothing).
-    const params = event === "forceUpgrade" ? await tools.actionGet() : {};
-    state = await runner.handle(state, event, params);
-    if (currentFirst) for (const type of deferred) state = await runner.handle(state, type);
-    await runner.finish();
-
-    return { hook, event, state: this.state, idle: this.idle, effects: [...runner.effects], deferred: [...runner.deferred] };
+    this.latest = step.value.final;
+    return step.value;
   }
+
+  /**
+   * The same hook as {@link CharmUpgrade.dispatch}, driven synchronously: for simulators and verifiers that run
+   * many hooks over an in-memory Juju (`InMemoryHookTools.runSync`). Every charm callback must return its result,
+   * not a promise.
+   *
+   * @param port - the hook's environment and the synchronous hook-tool runner
+   * @throws `UpgradeError` when a callback returns a promise; what {@link CharmUpgrade.dispatch} throws otherwise.
+   */
+  dispatchSync(port: { readonly env: JujuEnv; readonly tools: SyncHookToolRunner }): DispatchResult {
+    const program = this.program(port.env);
+    const hook = readHookContext(port.env);
+    let step = program.next();
+    while (!step.done) {
+      const request = step.value;
+      let answer: unknown;
+      if (request.kind === "tools") answer = request.calls.map((call) => callSync(port.tools, call));
+      else if (request.kind === "charm") answer = this.answer(request.call, true);
+      else answer = this.report(request.what, hook.charmDir, true);
+      step = program.next(answer);
+    }
+    this.latest = step.value.final;
+    return step.value;
+  }
+
+  /**
+   * The charm's answer to a call of the core: what its callback returned, or what it threw, as data. A hook tool
+   * failing inside a callback is Juju's trouble, not the charm's: it fails the hook (Juju retries it).
+   * `sync`: the result must be there now (see {@link CharmUpgrade.dispatchSync}).
+   */
+  private answer(call: CharmCall, sync: boolean): Maybe<CharmAnswer> {
+    const { options } = this;
+    const failed = (error: unknown): CharmAnswer => {
+      if (error instanceof HookToolError) throw error;
+      return { ok: false, error: toErrorData(error) };
+    };
+    let value: Maybe<unknown>;
+    try {
+      switch (call.type) {
+        case "checkTrust":
+          value = options.checkTrust?.() ?? { allowed: true };
+          break;
+        case "preUpgradeCheck":
+          value = options.preUpgradeCheck();
+          break;
+        case "buildUpgradeStack":
+          value = options.buildUpgradeStack?.() ?? [];
+          break;
+        case "grant":
+          value = options.onUpgradeGranted();
+          break;
+        case "setPartition":
+          value = options.setPartition?.(call.partition);
+          break;
+        case "logRollbackInstructions":
+          value = options.logRollbackInstructions?.();
+          break;
+      }
+    } catch (error) {
+      return failed(error);
+    }
+    if (!(value instanceof Promise)) return { ok: true, value };
+    if (sync) notNow(value, `the charm's ${call.type} callback`);
+    return value.then((result): CharmAnswer => ({ ok: true, value: result }), failed);
+  }
+
+  /**
+   * What the charm reports about itself, for statuses only: a callback that throws (the workload is broken, which
+   * is when an upgrade most needs to go on and report) must not fail the hook, so it counts as unknown.
+   */
+  private report(what: CharmReport, charmDir: string, sync: boolean): Maybe<string | null> {
+    const { options } = this;
+    let value: Maybe<string | null | undefined>;
+    try {
+      if (what === "hold") value = options.hold?.();
+      else if (what === "workloadVersion") value = options.workloadVersion?.();
+      // `.juju-charm` as Juju wrote it in the charm directory (`ch:amd64/jammy/db-381`); the core validates it.
+      else
+        value = sync
+          ? readFileSync(join(charmDir, ".juju-charm"), "utf8")
+          : readFile(join(charmDir, ".juju-charm"), "utf8");
+    } catch {
+      return null;
+    }
+    if (!(value instanceof Promise)) return reportedText(what, value);
+    if (sync) notNow(value, `the charm's ${what} callback`);
+    return value.then(
+      (text) => reportedText(what, text),
+      () => null,
+    );
+  }
+}
+
+/** For the synchronous driver: a callback returned a promise, whose result is not there now. */
+function notNow(value: Promise<unknown>, what: string): never {
+  value.catch(() => {});
+  throw new UpgradeError(
+    `${what} returned a promise, but dispatchSync() needs its result at once`,
+    "dispatchSync drives a hook synchronously over an in-memory Juju (simulators, verifiers)",
+    "use dispatch() with asynchronous callbacks, or give dispatchSync callbacks that return their result",
+  );
+}
+
+/** A report, trimmed and bounded: an empty answer is unknown; a charm name over 200 characters is not one. */
+function reportedText(what: CharmReport, value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  if (!text.length) return null;
+  if (what === "charmUrl") return text.length <= 200 ? text : null;
+  return text.slice(0, what === "workloadVersion" ? 40 : 200);
 }
 
 /**
@@ -300,30 +382,4 @@ export class CharmUpgrade {
  */
 export function createUpgrade(options: UpgradeOptions): CharmUpgrade {
   return new CharmUpgrade(options);
-}
-
-/**
- * This unit's charm as Juju wrote it in the charm directory (`.juju-charm`: `ch:amd64/jammy/db-381`), or `null` when
- * the file is missing or unreadable (the rollback command then names no revision). The core validates the text.
- */
-async function readCharmUrl(charmDir: string): Promise<string | null> {
-  try {
-    const text = (await readFile(join(charmDir, ".juju-charm"), "utf8")).trim();
-    return text.length && text.length <= 200 ? text : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The charm's own report of its workload version, for statuses only: a callback that throws (the workload is
- * broken, which is when an upgrade most needs to go on and report) must not fail the hook, so it counts as unknown.
- */
-async function reportedWorkloadVersion(options: { workloadVersion?(): Promise<string | null> | string | null }): Promise<string | null> {
-  try {
-    const version = await options.workloadVersion?.();
-    return typeof version === "string" && version.length ? version.slice(0, 40) : null;
-  } catch {
-    return null;
-  }
 }

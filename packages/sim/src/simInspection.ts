@@ -1,6 +1,6 @@
 import type { UpgradeEvent, UpgradeState } from "@charm-upgrade/core";
 import { upgradeMachine } from "@charm-upgrade/core";
-import type { UpgradeStep } from "@charm-upgrade/juju";
+import type { UpgradeStep } from "@charm-upgrade/core";
 
 /** A snapshot of the upgrade machine, as xstate builds it (`upgradeMachine.resolveState`). */
 export type UnitSnapshot = ReturnType<typeof upgradeMachine.resolveState>;
@@ -91,7 +91,8 @@ export function createSimInspection(inspector: SimInspector): SimInspection {
       // an observer must never change what the simulation does
     }
   };
-  const resolve = (state: UpgradeState): UnitSnapshot => upgradeMachine.resolveState({ value: state.value, context: state.context });
+  const resolve = (state: UpgradeState): UnitSnapshot =>
+    upgradeMachine.resolveState({ value: state.value, context: state.context });
   const init: InspectedEvent = { type: "xstate.init" };
 
   return {
@@ -115,7 +116,13 @@ export function createSimInspection(inspector: SimInspector): SimInspection {
           emit({ type: "@xstate.snapshot", ...base, event: init, snapshot: entry.snapshot });
         } else if (step.before !== actor.state && !sameState(step.before, actor.state)) {
           actor.snapshot = resolve(step.before);
-          emit({ type: "@xstate.snapshot", actorRef: actor.ref, rootId: actor.ref.sessionId, event: init, snapshot: actor.snapshot });
+          emit({
+            type: "@xstate.snapshot",
+            actorRef: actor.ref,
+            rootId: actor.ref.sessionId,
+            event: init,
+            snapshot: actor.snapshot,
+          });
         }
         const base = { actorRef: actor.ref, rootId: actor.ref.sessionId };
         emit({ type: "@xstate.event", ...base, sourceRef: undefined, event: step.event });
@@ -135,4 +142,5 @@ interface Actor {
 }
 
 /** Plain JSON, so equal when their JSON is (keys are written in the same order by the same code). */
-const sameState = (a: UpgradeState, b: UpgradeState) => a.value === b.value && JSON.stringify(a.context) === JSON.stringify(b.context);
+const sameState = (a: UpgradeState, b: UpgradeState) =>
+  a.value === b.value && JSON.stringify(a.context) === JSON.stringify(b.context);

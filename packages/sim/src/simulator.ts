@@ -1,20 +1,21 @@
 import type { Dependencies, Effect, Substrate, UnitState } from "@charm-upgrade/core";
-import { ClusterNotReadyError, isUnitState, KEYS, parseDependencies } from "@charm-upgrade/core";
-import type { DispatchResult, GrantOutcome, InMemoryAction, InMemoryLogLine, InMemoryModel, StatusInfo, UpgradeOptions } from "@charm-upgrade/juju";
-import { createUpgrade, InMemoryHookTools } from "@charm-upgrade/juju";
+import { isUnitState, KEYS, parseDependencies } from "@charm-upgrade/core";
+import type { DispatchResult, InMemoryLogLine, StatusInfo } from "@charm-upgrade/juju";
+import { createUpgrade } from "@charm-upgrade/juju";
 import type { Random } from "@charm-upgrade/core/testing";
+import { createRandom } from "@charm-upgrade/core/testing";
+import type { HookEnd, ModelStep, PendingHook } from "./jujuModel.js";
+import { JujuModel, PEER_RELATION } from "./jujuModel.js";
+import type { CharmGrant } from "./simCharm.js";
+import { SimCharm } from "./simCharm.js";
 import type { SimInspection, SimInspector } from "./simInspection.js";
 import { createSimInspection } from "./simInspection.js";
-import { createRandom } from "@charm-upgrade/core/testing";
-import { DEFAULT_REVISIONS, workloadVersion } from "./revisions.js";
+import { DEFAULT_REVISIONS } from "./revisions.js";
 
-/** The peer relation of the simulated application: endpoint `upgrade` (interface `upgrade`), relation id 1. */
-export const PEER_RELATION = { name: "upgrade", id: 1 } as const;
+export { PEER_RELATION };
 
-const CREATED = `${PEER_RELATION.name}-relation-created`;
-const JOINED = `${PEER_RELATION.name}-relation-joined`;
 const CHANGED = `${PEER_RELATION.name}-relation-changed`;
-const DEPARTED = `${PEER_RELATION.name}-relation-departed`;
+const CONFIG_KEY = "pause-after-unit-upgrade";
 
 /** The operator actions the simulated charm declares. */
 export type ActionName = "pre-upgrade-check" | "resume-upgrade";
@@ -29,9 +30,12 @@ export interface Faults {
   readonly crash?: number | undefined;
   /** The most crashes injected in one simulation (default 10), so that every run ends. */
   readonly maxCrashes?: number | undefined;
-  /** Chance that a `relation-changed` is queued twice (Juju coalesces; a duplicate must be harmless). */
+  /**
+   * Chance that a `relation-changed` runs twice: its data reached the controller, but the agent died before
+   * recording that it ran, so it runs it again (a duplicate must be harmless).
+   */
   readonly duplicate?: number | undefined;
-  /** Chance that a unit runs a later queued `relation-changed` before an earlier one. */
+  /** Chance that a unit runs its relation hooks out of their usual order (its watchers report late). */
   readonly reorder?: number | undefined;
   /** Juju elects another leader (chosen by the seed) after this many hooks since the first refresh. */
   readonly leaderChangeAfter?: number | undefined;
@@ -137,7 +141,13 @@ export interface ActionOutcome {
 /** Everything that happens in a simulation, in order. */
 export type SimEvent =
   | { readonly type: "hook"; readonly record: HookRecord }
-  | { readonly type: "state"; readonly seq: number; readonly unit: string; readonly from: UnitState | null; readonly to: UnitState | null }
+  | {
+      readonly type: "state";
+      readonly seq: number;
+      readonly unit: string;
+      readonly from: UnitState | null;
+      readonly to: UnitState | null;
+    }
   | { readonly type: "databag"; readonly change: DatabagChange }
   | { readonly type: "grant"; readonly grant: GrantRecord }
   | { readonly type: "operator"; readonly message: string }
@@ -160,11 +170,11 @@ export interface SimUnitInfo {
   /** The charm revision it runs. */
   readonly revision: number;
   readonly status: StatusInfo;
-  /** Hooks queued for it, in order. */
+  /** The hooks it will run next, in order, if nothing else changes (Juju's resolver replayed). */
   readonly queued: readonly string[];
   /** The error of a hook that kept failing (the unit is in error and runs nothing until resolved), or `null`. */
   readonly error: string | null;
-  /** Kubernetes: the pod restarted onto a new revision and has not yet run its upgrade-charm. */
+  /** Kubernetes: the pod is being deleted, or was recreated and has not run its upgrade-charm yet. */
   readonly restarting: boolean;
   readonly logs: readonly InMemoryLogLine[];
 }
@@ -176,26 +186,7 @@ export interface SettleResult {
   readonly settled: boolean;
 }
 
-interface QueuedHook {
-  readonly name: string;
-  /** Remote unit or application of a relation hook. */
-  readonly remote?: string;
-  /** A failed hook that Juju retries (it runs before anything else on its unit). */
-  readonly retry?: boolean;
-}
-
-interface UnitRecord {
-  readonly id: number;
-  readonly name: string;
-  revision: number;
-  workload: string;
-  related: boolean;
-  status: StatusInfo;
-  applicationVersion: string;
-  readonly store: Record<string, string>;
-  readonly logs: InMemoryLogLine[];
-  queue: QueuedHook[];
-  restarting: boolean;
+interface UnitExtra {
   failures: number;
   error: string | null;
   crashNext: boolean;
@@ -215,18 +206,14 @@ class SimulatedCrash extends Error {
 const messageOf = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 /**
- * An in-memory Juju running one application of N units with the peer relation `upgrade`, each hook running the
- * real `@charm-upgrade/juju` adapter (`createUpgrade(...).dispatch()`) over `InMemoryHookTools` — the production
- * code path, with a simulated charm.
+ * An in-memory Juju running one application of N units with the peer relation `upgrade`: the shared model of
+ * Juju ({@link JujuModel}: Juju's resolver, commit rules, the StatefulSet controller) with a database charm written
+ * with the library ({@link SimCharm}), each hook running the real adapter (`createUpgrade(...).dispatch()`) over
+ * in-memory hook tools that print what Juju's print.
  *
- * Juju's rules it keeps: a hook's relation writes commit only if it succeeds; only the leader writes the
- * application databag, a unit only its own; after a commit every other unit gets `relation-changed` (none when
- * nothing changed, none to the leader for its own application-databag write), coalesced per (receiver, source)
- * while still queued; one hook at a time per unit; a failed hook is retried before anything else on its unit;
- * `juju refresh` replaces the charm and, on machines, runs `upgrade-charm` on every unit first. On Kubernetes a
- * StatefulSet restarts pods at or above its partition onto the template revision, highest first, one at a time.
- *
- * A seeded scheduler picks which unit runs next; {@link Faults} are injected on demand.
+ * A seeded scheduler picks what happens next among what Juju may do (which unit runs a hook, when a machine's agent
+ * notices a refresh, when the StatefulSet controller restarts a pod and when it is ready); {@link Faults} are
+ * injected on demand.
  *
  * @example
  * ```ts
@@ -250,24 +237,16 @@ export class Simulator {
   readonly grants: GrantRecord[] = [];
   /** Everything that happened, in order. */
   readonly events: SimEvent[] = [];
-  private readonly revisions: ReadonlyMap<number, Dependencies>;
+  /** The model of Juju the simulation runs in. */
+  readonly model: JujuModel;
+  private readonly charm: SimCharm;
   private readonly random: Random;
   private readonly faults: Faults;
   private readonly onEvent: SimulatorOptions["onEvent"];
   private readonly inspection: SimInspection | null;
-  /** The application's config, read by every hook (`juju config` changes it for the next hooks). */
-  readonly config: { pauseAfterUnitUpgrade?: string | undefined } = {};
-  private readonly failPreUpgradeCheck: string | undefined;
-  private readonly unitMap = new Map<number, UnitRecord>();
-  private readonly databags: Record<string, Record<string, string>> = {};
-  private readonly appData: Record<string, string> = {};
-  private appStatus: StatusInfo = { status: "unknown", message: "" };
-  private failing: Set<number>;
-  private leaderId: number | null;
-  private nextId = 0;
-  /** The application's charm revision (machines: the last refreshed; Kubernetes: the pod template's). */
-  private charm: number;
-  private partitionValue = 0;
+  private readonly extra = new Map<number, UnitExtra>();
+  /** Grants made during the hook that runs now, emitted after it. */
+  private pendingGrants: CharmGrant[] = [];
   /** Bumped by every change that can make a unit act differently; `settle` stops when a tick round changes none. */
   private progress = 0;
   private refreshes = 0;
@@ -275,15 +254,12 @@ export class Simulator {
   private crashes = 0;
   private readonly fired = new Set<string>();
   private readonly openGrants = new Set<string>();
-  /** The charm's `hold()` per unit: why it holds the roll (a backup…). */
-  private readonly holds = new Map<number, string>();
-  /** Units whose post-upgrade health check fails, with why. */
-  private readonly unhealthy = new Map<number, string>();
   private busy = false;
 
-  /** @param options - see {@link SimulatorOptions}; the units are deployed at once (their install hooks queued). */
+  /** @param options - see {@link SimulatorOptions}; the units are deployed at once (their setup hooks are due). */
   constructor(options: SimulatorOptions) {
-    if (!Number.isSafeInteger(options.units) || options.units < 1) throw new RangeError(`units must be a positive integer, got ${options.units}`);
+    if (!Number.isSafeInteger(options.units) || options.units < 1)
+      throw new RangeError(`units must be a positive integer, got ${options.units}`);
     this.app = options.app ?? "db";
     this.substrate = options.substrate ?? "vm";
     this.seed = options.seed ?? 1;
@@ -291,19 +267,37 @@ export class Simulator {
     this.faults = options.faults ?? {};
     this.onEvent = options.onEvent;
     this.inspection = options.inspect ? createSimInspection(options.inspect) : null;
-    this.config.pauseAfterUnitUpgrade = options.pauseAfterUnitUpgrade;
-    this.failPreUpgradeCheck = options.failPreUpgradeCheck;
-    this.failing = new Set(options.failUnits ?? []);
     const revisions = new Map<number, Dependencies>();
-    for (const [key, deps] of Object.entries(options.revisions ?? DEFAULT_REVISIONS)) revisions.set(Number(key), parseDependencies(deps));
+    for (const [key, deps] of Object.entries(options.revisions ?? DEFAULT_REVISIONS))
+      revisions.set(Number(key), parseDependencies(deps));
     if (!revisions.size) throw new RangeError("revisions must name at least one charm revision");
-    this.revisions = revisions;
-    this.charm = options.revision ?? Math.min(...revisions.keys());
-    this.dependenciesOf(this.charm);
+    const revision = options.revision ?? Math.min(...revisions.keys());
+    if (!revisions.has(revision))
+      throw new RangeError(`no charm revision ${revision} (known: ${[...revisions.keys()].join(", ")})`);
     const leader = options.leader ?? 0;
-    if (!Number.isSafeInteger(leader) || leader < 0 || leader >= options.units) throw new RangeError(`leader must be a unit number below ${options.units}, got ${leader}`);
-    this.leaderId = leader;
-    for (let i = 0; i < options.units; i++) this.deployUnit();
+    if (!Number.isSafeInteger(leader) || leader < 0 || leader >= options.units)
+      throw new RangeError(`leader must be a unit number below ${options.units}, got ${leader}`);
+    const inspection = this.inspection;
+    this.charm = new SimCharm({
+      revisions,
+      failPreUpgradeCheck: options.failPreUpgradeCheck,
+      onGrant: (grant) => this.pendingGrants.push(grant),
+      inspect: inspection ? (unit) => inspection.forUnit(unit) : undefined,
+    });
+    this.charm.failing = new Set(options.failUnits ?? []);
+    this.model = new JujuModel({
+      app: this.app,
+      substrate: this.substrate,
+      units: options.units,
+      leader,
+      revision,
+      config: options.pauseAfterUnitUpgrade === undefined ? {} : { [CONFIG_KEY]: options.pauseAfterUnitUpgrade },
+    });
+    for (const unit of this.model.units.values()) {
+      this.extra.set(unit.id, { failures: 0, error: null, crashNext: false });
+      this.charm.workloads.set(unit.id, this.charm.versionOf(revision));
+      this.emit({ type: "unitAdded", unit: unit.name, revision, workloadVersion: this.charm.versionOf(revision) });
+    }
     this.emit({ type: "leader", unit: `${this.app}/${leader}` });
   }
 
@@ -311,31 +305,39 @@ export class Simulator {
 
   /** The Juju leader's unit number (`-1` when the application has no unit). */
   get leader(): number {
-    return this.leaderId ?? -1;
+    return this.model.leader ?? -1;
   }
 
   /** Kubernetes: the StatefulSet's rolling-update partition; `null` on machines. */
   get partition(): number | null {
-    return this.substrate === "k8s" ? this.partitionValue : null;
+    return this.substrate === "k8s" ? this.model.partition : null;
   }
 
   /** The application's charm revision (Kubernetes: the StatefulSet's pod template). */
   get revision(): number {
-    return this.charm;
+    return this.model.charm;
+  }
+
+  /** The application's config, as `juju config` would show it (read by every hook). */
+  get config(): { readonly pauseAfterUnitUpgrade?: string | undefined } {
+    const value = this.model.config[CONFIG_KEY];
+    return value === undefined ? {} : { pauseAfterUnitUpgrade: String(value) };
   }
 
   /** A copy of the committed application databag. */
   get applicationData(): Record<string, string> {
-    return { ...this.appData };
+    return { ...this.model.appData };
   }
 
   /** The committed upgrade stack (last element upgrades next), or `null` when unset, empty or invalid. */
   stack(): number[] | null {
-    const raw = this.appData[KEYS.stack];
+    const raw = this.model.appData[KEYS.stack];
     if (raw === undefined) return null;
     try {
       const parsed = JSON.parse(raw) as unknown;
-      return Array.isArray(parsed) && parsed.length > 0 && parsed.every((id) => typeof id === "number") ? (parsed as number[]) : null;
+      return Array.isArray(parsed) && parsed.length > 0 && parsed.every((id) => typeof id === "number")
+        ? (parsed as number[])
+        : null;
     } catch {
       return null;
     }
@@ -343,168 +345,169 @@ export class Simulator {
 
   /** Every unit, by number. */
   units(): SimUnitInfo[] {
-    return [...this.unitMap.values()].sort((a, b) => a.id - b.id).map((unit) => this.info(unit));
+    return [...this.model.units.keys()].sort((a, b) => a - b).map((id) => this.info(id));
   }
 
   /** One unit, by number or name. */
   unit(unit: number | string): SimUnitInfo {
-    return this.info(this.record(unit));
+    return this.info(this.idOf(unit));
   }
 
   /** The workload version a charm revision installs. */
   versionOf(revision: number): string {
-    return workloadVersion(this.dependenciesOf(revision));
+    return this.charm.versionOf(revision);
   }
 
   // ---------------------------------------------------------------- what the operator does
 
   /**
-   * `juju refresh --revision <revision>`: new charm code. Machines: every unit runs `upgrade-charm` before its
-   * other queued hooks. Kubernetes: the StatefulSet's pod template changes and the controller restarts pods.
+   * `juju refresh --revision <revision>`: new charm code. Machines: each unit's agent notices it (at a time the
+   * scheduler picks) and runs `upgrade-charm` before its other hooks. Kubernetes: the StatefulSet's pod template
+   * changes and the controller restarts the pods at or above the partition, highest first.
    */
   refresh(revision: number): void {
-    this.dependenciesOf(revision);
+    this.charm.dependenciesOf(revision);
     this.refreshes++;
     this.hooksSinceRefresh = 0;
-    this.charm = revision;
     this.progress++;
     this.emit({ type: "operator", message: `juju refresh ${this.app} --revision ${revision}` });
-    if (this.substrate === "vm") {
-      for (const unit of this.unitMap.values()) {
-        unit.revision = revision;
-        const rest = unit.queue.filter((hook) => hook.name !== "upgrade-charm");
-        const retry = rest[0]?.retry ? rest.splice(0, 1) : [];
-        unit.queue = [...retry, { name: "upgrade-charm" }, ...rest];
-      }
-    } else {
-      this.reconcileStatefulSet();
-    }
+    this.model.refresh(revision);
   }
 
   /** `juju run <unit> <action>`: runs on that unit at once (between hooks), returning the operator's outcome. */
   async runAction(unit: number | string, action: ActionName): Promise<ActionOutcome> {
-    const record = this.record(unit);
-    this.emit({ type: "operator", message: `juju run ${record.name} ${action}` });
+    const id = this.idOf(unit);
+    this.emit({ type: "operator", message: `juju run ${this.app}/${id} ${action}` });
     return this.exclusive(async () => {
-      const { outcome } = await this.run(record, { name: action }, "action", false);
-      this.reconcileStatefulSet();
+      const { outcome } = await this.run(id, { action: { name: action } }, false, false);
       return outcome ?? { ok: false, results: {}, message: "the action did not run" };
     });
   }
 
   /** `juju add-unit`: a new unit on the application's current charm; the others see it join. Returns its name. */
   addUnit(): string {
-    const unit = this.deployUnit();
-    this.emit({ type: "operator", message: `juju add-unit ${this.app} (${unit.name})` });
-    for (const other of this.unitMap.values()) if (other !== unit) this.enqueue(other, { name: JOINED, remote: unit.name });
-    return unit.name;
+    const id = this.model.addUnit();
+    const unit = this.model.units.get(id);
+    const revision = unit?.agent.charm ?? this.model.charm;
+    this.extra.set(id, { failures: 0, error: null, crashNext: false });
+    this.charm.workloads.set(id, this.charm.versionOf(revision));
+    this.progress++;
+    const name = `${this.app}/${id}`;
+    this.emit({ type: "operator", message: `juju add-unit ${this.app} (${name})` });
+    this.emit({ type: "unitAdded", unit: name, revision, workloadVersion: this.charm.versionOf(revision) });
+    return name;
   }
 
   /**
-   * `juju remove-unit`: the unit leaves at once (its own departing hooks are not simulated); the others see it
-   * depart, and if it led, Juju elects the lowest-numbered remaining unit. Default: the highest-numbered unit (what
-   * scaling a StatefulSet down removes).
+   * `juju remove-unit`: the unit leaves at once (its own departing hooks are not simulated); the others run
+   * `relation-departed`, and if it led, Juju elects the lowest-numbered remaining unit. Default: the highest-numbered
+   * unit (what scaling a StatefulSet down removes).
    */
   removeUnit(unit?: number | string): string {
-    const record = unit === undefined ? [...this.unitMap.values()].sort((a, b) => b.id - a.id)[0] : this.record(unit);
-    if (!record) throw new RangeError("the application has no unit to remove");
-    this.emit({ type: "operator", message: `juju remove-unit ${record.name}` });
-    this.unitMap.delete(record.id);
-    delete this.databags[record.name];
-    this.openGrants.delete(record.name);
+    const id = unit === undefined ? [...this.model.units.keys()].sort((a, b) => b - a)[0] : this.idOf(unit);
+    if (id === undefined) throw new RangeError("the application has no unit to remove");
+    const name = `${this.app}/${id}`;
+    const wasLeader = this.model.leader === id;
+    this.emit({ type: "operator", message: `juju remove-unit ${name}` });
+    this.model.removeUnit(id);
+    this.extra.delete(id);
+    this.openGrants.delete(name);
     this.progress++;
-    this.emit({ type: "unitRemoved", unit: record.name });
-    for (const other of this.unitMap.values()) {
-      other.queue = other.queue.filter((hook) => !(hook.name === CHANGED && hook.remote === record.name) || hook.retry);
-      other.queue.push({ name: DEPARTED, remote: record.name });
-    }
-    if (this.leaderId === record.id) {
-      const next = [...this.unitMap.keys()].sort((a, b) => a - b)[0];
-      this.leaderId = null;
-      if (next !== undefined) this.setLeader(next);
-    }
-    return record.name;
+    this.emit({ type: "unitRemoved", unit: name });
+    if (wasLeader && this.model.leader !== null)
+      this.emit({ type: "leader", unit: `${this.app}/${this.model.leader}` });
+    return name;
   }
 
-  /** Juju elects `unit` leader: it gets `leader-elected`; the old leader is no longer leader from now on. */
+  /** Juju elects `unit` leader: it runs `leader-elected`; the old leader is no longer leader from now on. */
   setLeader(unit: number | string): void {
-    const record = this.record(unit);
-    if (this.leaderId === record.id) return;
-    this.leaderId = record.id;
+    const id = this.idOf(unit);
+    if (this.model.leader === id) return;
+    this.model.setLeader(id);
     this.progress++;
-    this.emit({ type: "leader", unit: record.name });
-    this.enqueue(record, { name: "leader-elected" });
+    this.emit({ type: "leader", unit: `${this.app}/${id}` });
   }
 
   /** Which units' workload upgrade fails from now on (a rollback clears them: the old version installs fine). */
   setFailingUnits(units: readonly number[]): void {
-    this.failing = new Set(units);
+    this.charm.failing = new Set(units);
   }
 
   /**
    * The charm on `unit` starts another operation that must not overlap the upgrade (`reason`, e.g. a backup), or
-   * with `null` finishes it. Its `hold()` answers so from now on; the unit's next hook (an update-status, queued
-   * here) records it for the others.
+   * with `null` finishes it. Its `hold()` answers so from now on; the unit's next `update-status` records it for the
+   * others.
    */
   setHold(unit: number | string, reason: string | null): void {
-    const record = this.record(unit);
-    if (reason === null) this.holds.delete(record.id);
-    else this.holds.set(record.id, reason);
+    const id = this.idOf(unit);
+    if (reason === null) this.charm.holds.delete(id);
+    else this.charm.holds.set(id, reason);
     this.progress++;
-    this.emit({ type: "operator", message: reason === null ? `${record.name}: hold released` : `${record.name}: holds the upgrade (${reason})` });
-    this.enqueue(record, { name: "update-status" });
+    this.emit({
+      type: "operator",
+      message:
+        reason === null ? `${this.app}/${id}: hold released` : `${this.app}/${id}: holds the upgrade (${reason})`,
+    });
   }
 
   /**
    * The post-upgrade health check of `unit` fails with `reason` from now on (it installs the workload, then answers
-   * `pending`), or with `null` passes again; an update-status is queued so the unit checks again.
+   * `pending`), or with `null` passes again; its next `update-status` asks again.
    */
   setUnhealthy(unit: number | string, reason: string | null): void {
-    const record = this.record(unit);
-    if (reason === null) this.unhealthy.delete(record.id);
-    else this.unhealthy.set(record.id, reason);
-    this.progress++;
-    this.emit({ type: "operator", message: reason === null ? `${record.name}: healthy again` : `${record.name}: unhealthy after upgrade (${reason})` });
-    this.enqueue(record, { name: "update-status" });
-  }
-
-  /** `juju config <app> pause-after-unit-upgrade=<value>` (`undefined`: reset): every unit gets config-changed. */
-  configure(pauseAfterUnitUpgrade: string | undefined): void {
-    this.config.pauseAfterUnitUpgrade = pauseAfterUnitUpgrade;
+    const id = this.idOf(unit);
+    if (reason === null) this.charm.unhealthy.delete(id);
+    else this.charm.unhealthy.set(id, reason);
     this.progress++;
     this.emit({
       type: "operator",
-      message: pauseAfterUnitUpgrade === undefined ? `juju config ${this.app} --reset pause-after-unit-upgrade` : `juju config ${this.app} pause-after-unit-upgrade=${pauseAfterUnitUpgrade}`,
+      message:
+        reason === null ? `${this.app}/${id}: healthy again` : `${this.app}/${id}: unhealthy after upgrade (${reason})`,
     });
-    for (const unit of this.unitMap.values()) this.enqueue(unit, { name: "config-changed" });
+  }
+
+  /** `juju config <app> pause-after-unit-upgrade=<value>` (`undefined`: reset): every unit runs config-changed. */
+  configure(pauseAfterUnitUpgrade: string | undefined): void {
+    this.model.configure(CONFIG_KEY, pauseAfterUnitUpgrade);
+    this.progress++;
+    this.emit({
+      type: "operator",
+      message:
+        pauseAfterUnitUpgrade === undefined
+          ? `juju config ${this.app} --reset ${CONFIG_KEY}`
+          : `juju config ${this.app} ${CONFIG_KEY}=${pauseAfterUnitUpgrade}`,
+    });
   }
 
   /** `juju resolve <unit>`: retry a unit left in error by a hook that kept failing. */
   resolve(unit: number | string): void {
-    const record = this.record(unit);
-    record.error = null;
-    record.failures = 0;
+    const extra = this.extra.get(this.idOf(unit));
+    if (!extra) return;
+    extra.error = null;
+    extra.failures = 0;
   }
 
   // ---------------------------------------------------------------- time passing
 
   /**
-   * Run one queued hook: the seeded scheduler picks a unit that has one (or run `unit`'s next hook). Scheduled
-   * faults fire first. Returns what ran, or `null` when nothing is queued (on `unit`).
+   * Run one hook: the seeded scheduler picks among what Juju may do next (a unit's hook, a machine noticing a
+   * refresh, the StatefulSet controller), or runs `unit`'s next hook. Scheduled faults fire first. Returns the
+   * hook that ran, or `null` when nothing is due (on `unit`).
    */
   step(unit?: number | string): Promise<HookRecord | null> {
-    const only = unit === undefined ? undefined : this.record(unit);
+    const only = unit === undefined ? undefined : this.idOf(unit);
     return this.exclusive(() => this.stepUnlocked(only));
   }
 
   /** Fault on demand: `unit`'s next hook crashes after doing its work (its writes are discarded; Juju retries it). */
   injectCrash(unit: number | string): void {
-    this.record(unit).crashNext = true;
+    const extra = this.extra.get(this.idOf(unit));
+    if (extra) extra.crashNext = true;
   }
 
   /**
-   * Run hooks until nothing is queued, then let time pass (`update-status` on every unit) until a whole round of
-   * it changes nothing: a deferred event or a pending grant gets its next hook, as in Juju.
+   * Run hooks until nothing is due, then let time pass (`update-status` on every unit) until a whole round of it
+   * changes nothing: a deferred event or a pending grant gets its next hook, as in Juju.
    */
   settle(options: { readonly limit?: number | undefined } = {}): Promise<SettleResult> {
     const limit = options.limit ?? 20_000;
@@ -517,7 +520,13 @@ export class Simulator {
         await drain();
         if (hooks >= limit) return { hooks, settled: false };
         const before = this.progress;
-        for (const unit of this.sorted()) if (unit.error === null) this.enqueue(unit, { name: "update-status" });
+        for (const id of [...this.model.units.keys()].sort((a, b) => a - b)) {
+          const extra = this.extra.get(id);
+          const agent = this.model.units.get(id)?.agent;
+          if (!extra || extra.error !== null || !agent?.started || this.model.nextHook(id) || hooks >= limit) continue;
+          await this.run(id, { updateStatus: true }, false, false);
+          hooks++;
+        }
         await drain();
         if (hooks >= limit) return { hooks, settled: false };
         if (this.progress === before && !this.runnable().length) return { hooks, settled: true };
@@ -542,82 +551,40 @@ export class Simulator {
     return this.onEvent?.(event);
   }
 
-  private record(unit: number | string): UnitRecord {
+  private idOf(unit: number | string): number {
     const id = typeof unit === "number" ? unit : Number(unit.slice(unit.lastIndexOf("/") + 1));
-    const record = this.unitMap.get(id);
-    if (!record || (typeof unit === "string" && unit !== record.name)) throw new RangeError(`no unit ${unit} in ${this.app}`);
-    return record;
+    if (!this.model.units.has(id) || (typeof unit === "string" && unit !== `${this.app}/${id}`))
+      throw new RangeError(`no unit ${unit} in ${this.app}`);
+    return id;
   }
 
-  private info(unit: UnitRecord): SimUnitInfo {
-    const state = this.databags[unit.name]?.[KEYS.state];
+  private info(id: number): SimUnitInfo {
+    const unit = this.model.units.get(id);
+    if (!unit) throw new RangeError(`no unit ${id} in ${this.app}`);
+    const state = this.model.databags[unit.name]?.[KEYS.state];
+    const pod = unit.pod;
     return {
       name: unit.name,
-      id: unit.id,
-      leader: unit.id === this.leaderId,
-      state: isUnitState(state) ? state : null,
-      workloadVersion: unit.workload,
-      revision: unit.revision,
-      status: { ...unit.status },
-      queued: unit.queue.map((hook) => hook.name),
-      error: unit.error,
-      restarting: unit.restarting,
-      logs: unit.logs,
-    };
-  }
-
-  private dependenciesOf(revision: number): Dependencies {
-    const deps = this.revisions.get(revision);
-    if (!deps) throw new RangeError(`no charm revision ${revision} (known: ${[...this.revisions.keys()].join(", ")})`);
-    return deps;
-  }
-
-  private sorted(): UnitRecord[] {
-    return [...this.unitMap.values()].sort((a, b) => a.id - b.id);
-  }
-
-  private runnable(): UnitRecord[] {
-    return this.sorted().filter((unit) => unit.queue.length > 0 && unit.error === null);
-  }
-
-  private deployUnit(): UnitRecord {
-    const id = this.nextId++;
-    const name = `${this.app}/${id}`;
-    const unit: UnitRecord = {
       id,
-      name,
-      revision: this.charm,
-      workload: this.versionOf(this.charm),
-      related: false,
-      status: { status: "unknown", message: "" },
-      applicationVersion: "",
-      store: {},
-      logs: [],
-      queue: [{ name: "install" }, { name: CREATED }, { name: "start" }],
-      restarting: false,
-      failures: 0,
-      error: null,
-      crashNext: false,
+      leader: id === this.model.leader,
+      state: isUnitState(state) ? state : null,
+      workloadVersion: this.charm.workloadOf(this.model, id),
+      revision: unit.agent.charm,
+      status: { ...unit.status },
+      queued: this.model.due(id).map((hook) => hook.name),
+      error: this.extra.get(id)?.error ?? null,
+      restarting: pod !== null && (pod.terminating || unit.agent.queued === "upgrade-charm"),
+      logs: this.model.logs.get(unit.name) ?? [],
     };
-    if (this.leaderId === id || this.leaderId === null) {
-      this.leaderId = id;
-      unit.queue.splice(2, 0, { name: "leader-elected" });
-    }
-    this.unitMap.set(id, unit);
-    this.databags[name] = {};
-    this.progress++;
-    this.emit({ type: "unitAdded", unit: name, revision: unit.revision, workloadVersion: unit.workload });
-    return unit;
   }
 
-  /** Queue a hook, coalescing `relation-changed` per (receiver, source) as Juju does — unless a duplicate is injected. */
-  private enqueue(unit: UnitRecord, hook: QueuedHook): void {
-    const coalesced = (hook.name === CHANGED || hook.name === "update-status") && unit.queue.some((q) => q.name === hook.name && q.remote === hook.remote);
-    if (!coalesced) unit.queue.push(hook);
-    if (hook.name === CHANGED && this.rolls(this.faults.duplicate)) {
-      unit.queue.push(hook);
-      this.emit({ type: "fault", fault: `duplicate ${CHANGED} from ${hook.remote ?? "?"}`, unit: unit.name });
-    }
+  /** What Juju may do next (hooks of units in error excluded; `update-status` is `settle`'s). */
+  private runnable(only?: number): ModelStep[] {
+    return this.model.steps().filter((step) => {
+      if (step.kind === "update-status") return false;
+      if (only !== undefined && step.unit !== only) return false;
+      return step.kind !== "hook" || this.extra.get(step.unit)?.error === null;
+    });
   }
 
   private rolls(rate: number | undefined): boolean {
@@ -625,250 +592,169 @@ export class Simulator {
   }
 
   private firesNow(kind: string, after: number | undefined): boolean {
-    if (after === undefined || this.refreshes === 0 || this.fired.has(kind) || this.hooksSinceRefresh < after) return false;
+    if (after === undefined || this.refreshes === 0 || this.fired.has(kind) || this.hooksSinceRefresh < after)
+      return false;
     this.fired.add(kind);
     return true;
   }
 
   private scheduledFaults(): void {
     if (this.firesNow("leaderChange", this.faults.leaderChangeAfter)) {
-      const others = this.sorted().filter((unit) => unit.id !== this.leaderId);
+      const others = [...this.model.units.keys()].filter((id) => id !== this.model.leader).sort((a, b) => a - b);
       if (others.length) {
         const next = this.random.pick(others);
-        this.emit({ type: "fault", fault: `leadership moves to ${next.name}`, unit: next.name });
-        this.setLeader(next.id);
+        this.emit({ type: "fault", fault: `leadership moves to ${this.app}/${next}`, unit: `${this.app}/${next}` });
+        this.setLeader(next);
       }
     }
     if (this.firesNow("addUnit", this.faults.addUnitAfter)) {
       const name = this.addUnit();
       this.emit({ type: "fault", fault: `unit ${name} added mid-upgrade`, unit: name });
     }
-    if (this.firesNow("removeUnit", this.faults.removeUnitAfter) && this.unitMap.size > 1) {
-      const victim = this.substrate === "k8s" ? undefined : this.random.pick(this.sorted()).id;
+    if (this.firesNow("removeUnit", this.faults.removeUnitAfter) && this.model.units.size > 1) {
+      const victim =
+        this.substrate === "k8s" ? undefined : this.random.pick([...this.model.units.keys()].sort((a, b) => a - b));
       const name = this.removeUnit(victim);
       this.emit({ type: "fault", fault: `unit ${name} removed mid-upgrade`, unit: name });
-      this.reconcileStatefulSet();
     }
   }
 
-  private async stepUnlocked(only?: UnitRecord): Promise<HookRecord | null> {
+  private async stepUnlocked(only?: number): Promise<HookRecord | null> {
     this.scheduledFaults();
-    const runnable = only ? (this.runnable().includes(only) ? [only] : []) : this.runnable();
-    if (!runnable.length) return null;
-    const unit = this.random.pick(runnable);
-    this.maybeReorder(unit);
-    const hook = unit.queue.shift();
-    if (!hook) return null;
-    const crash = unit.crashNext || ((this.faults.maxCrashes ?? 10) > this.crashes && this.rolls(this.faults.crash));
-    if (crash && !unit.crashNext) this.crashes++;
-    unit.crashNext = false;
-    const { record } = await this.run(unit, hook, "hook", crash);
-    if (this.refreshes > 0) this.hooksSinceRefresh++;
-    if (record.outcome !== "ok" && this.unitMap.get(unit.id) === unit) {
-      // Juju retries a failed hook before anything else on the unit; one that keeps failing leaves it in error.
-      if (record.outcome === "failed" && ++unit.failures >= MAX_HOOK_FAILURES) unit.error = record.error ?? "hook failed";
-      unit.queue.unshift({ ...hook, retry: true });
-    } else {
-      unit.failures = 0;
+    // A unit asked for by name notices a refresh first: its agent would, sooner or later.
+    if (only !== undefined && this.substrate === "vm" && this.model.units.get(only)?.agent.seen !== this.model.charm)
+      this.model.notice(only);
+    for (;;) {
+      const steps = this.runnable(only);
+      if (!steps.length) return null;
+      const step = this.random.pick(steps);
+      if (step.kind !== "hook") {
+        this.takeStep(step as Exclude<ModelStep, { kind: "hook" | "update-status" }>);
+        if (only === undefined) continue;
+        continue;
+      }
+      const extra = this.extra.get(step.unit);
+      if (!extra) return null;
+      const crash = extra.crashNext || ((this.faults.maxCrashes ?? 10) > this.crashes && this.rolls(this.faults.crash));
+      if (crash && !extra.crashNext) this.crashes++;
+      extra.crashNext = false;
+      const next = this.model.nextHook(step.unit);
+      let relationHook: PendingHook | undefined;
+      const due = this.model.relationHooksDue(step.unit);
+      if (due.length > 1 && this.rolls(this.faults.reorder)) {
+        relationHook = due[1 + this.random.int(due.length - 1)];
+        this.emit({
+          type: "fault",
+          fault: `${relationHook?.name} from ${relationHook?.remote ?? this.app} delivered out of order`,
+          unit: `${this.app}/${step.unit}`,
+        });
+      }
+      const duplicate = !crash && (relationHook ?? next)?.name === CHANGED && this.rolls(this.faults.duplicate);
+      if (duplicate)
+        this.emit({
+          type: "fault",
+          fault: `duplicate ${CHANGED} from ${(relationHook ?? next)?.remote ?? this.app}`,
+          unit: `${this.app}/${step.unit}`,
+        });
+      const { record } = await this.run(step.unit, relationHook ? { relationHook } : {}, crash, duplicate);
+      if (this.refreshes > 0) this.hooksSinceRefresh++;
+      if (record.outcome === "failed" && record.kind === "hook" && this.model.units.has(step.unit)) {
+        // Juju retries a failed hook before anything else on the unit; one that keeps failing leaves it in error.
+        if (++extra.failures >= MAX_HOOK_FAILURES) extra.error = record.error ?? "hook failed";
+      } else if (record.outcome === "ok") {
+        extra.failures = 0;
+      }
+      return record;
     }
-    this.reconcileStatefulSet();
-    return record;
   }
 
-  /** Fault: deliver a later queued relation-changed in place of the earliest one (never before relation-created). */
-  private maybeReorder(unit: UnitRecord): void {
-    if (!this.faults.reorder || !unit.related || unit.queue[0]?.retry) return;
-    const changed = unit.queue.flatMap((hook, index) => (hook.name === CHANGED ? [index] : []));
-    const first = changed[0];
-    if (first === undefined || changed.length < 2 || !this.rolls(this.faults.reorder)) return;
-    const index = changed[1 + this.random.int(changed.length - 1)] ?? first;
-    const [hook] = unit.queue.splice(index, 1);
-    if (!hook) return;
-    unit.queue.splice(first, 0, hook);
-    this.emit({ type: "fault", fault: `${CHANGED} from ${hook.remote ?? "?"} delivered out of order`, unit: unit.name });
-  }
-
-  /** The StatefulSet controller: restart the highest outdated pod at or above the partition, one at a time. */
-  private reconcileStatefulSet(): void {
-    if (this.substrate !== "k8s") return;
-    if ([...this.unitMap.values()].some((unit) => unit.restarting)) return;
-    const outdated = this.sorted()
-      .filter((unit) => unit.id >= this.partitionValue && unit.revision !== this.charm)
-      .at(-1);
-    if (!outdated) return;
-    outdated.revision = this.charm;
-    outdated.workload = this.versionOf(this.charm);
-    outdated.restarting = true;
-    outdated.queue = [{ name: "upgrade-charm" }, ...outdated.queue.filter((hook) => hook.name !== "upgrade-charm").map(({ retry: _, ...hook }) => hook)];
-    outdated.error = null;
-    outdated.failures = 0;
+  /** A step of Juju or of the StatefulSet controller that is not a hook. */
+  private takeStep(step: Exclude<ModelStep, { kind: "hook" | "update-status" }>): void {
+    this.model.take(step);
     this.progress++;
-    this.emit({ type: "restart", unit: outdated.name, revision: this.charm, workloadVersion: outdated.workload });
-  }
-
-  private setPartitionFromCharm(partition: number): void {
-    if (!Number.isSafeInteger(partition) || partition < 0) throw new RangeError(`invalid partition ${partition}`);
-    if (partition === this.partitionValue) return;
-    this.partitionValue = partition;
-    this.progress++;
-    this.emit({ type: "partition", partition });
-  }
-
-  private env(unit: UnitRecord, hook: QueuedHook, kind: "hook" | "action"): Record<string, string> {
-    const env: Record<string, string> = {
-      JUJU_DISPATCH_PATH: `${kind === "action" ? "actions" : "hooks"}/${hook.name}`,
-      JUJU_UNIT_NAME: unit.name,
-      JUJU_MODEL_NAME: "sim",
-      JUJU_MODEL_UUID: "00000000-0000-4000-8000-000000000000",
-      JUJU_CHARM_DIR: `/var/lib/juju/agents/unit-${this.app}-${unit.id}/charm`,
-      JUJU_VERSION: "3.6.0",
-    };
-    if (kind === "action") {
-      env.JUJU_ACTION_NAME = hook.name;
-      env.JUJU_ACTION_UUID = String(this.hooks.length + 1);
-      return env;
-    }
-    env.JUJU_HOOK_NAME = hook.name;
-    if (hook.name.startsWith(`${PEER_RELATION.name}-relation-`)) {
-      env.JUJU_RELATION = PEER_RELATION.name;
-      env.JUJU_RELATION_ID = `${PEER_RELATION.name}:${PEER_RELATION.id}`;
-      env.JUJU_REMOTE_APP = this.app;
-      if (hook.remote?.includes("/")) env.JUJU_REMOTE_UNIT = hook.remote;
-      if (hook.name === DEPARTED && hook.remote) env.JUJU_DEPARTING_UNIT = hook.remote;
-    }
-    return env;
-  }
-
-  /** The simulated charm's code for `unit` (its revision's DEPENDENCIES, and the callbacks of a database charm). */
-  private charmOptions(unit: UnitRecord): UpgradeOptions {
-    const deps = this.dependenciesOf(unit.revision);
-    const common = {
-      dependencies: deps,
-      pauseAfterUnitUpgrade: this.config.pauseAfterUnitUpgrade,
-      hold: () => this.holds.get(unit.id) ?? null,
-      inspect: this.inspection?.forUnit(unit.name),
-      preUpgradeCheck: async () => {
-        if (this.failPreUpgradeCheck !== undefined) {
-          throw new ClusterNotReadyError(this.failPreUpgradeCheck, "the simulated charm was told to refuse", "run the simulation without failPreUpgradeCheck");
-        }
-      },
-      onUpgradeGranted: async (): Promise<GrantOutcome> => {
-        const failed = this.failing.has(unit.id);
-        const name = unit.name;
-        const version = workloadVersion(deps);
-        const states = this.sorted().map((other) => [other.name, this.databags[other.name]?.[KEYS.state]] as const);
-        const unhealthy = this.unhealthy.get(unit.id);
-        const held = this.sorted()
-          .filter((other) => (other.id === unit.id ? this.holds.has(unit.id) : Boolean(this.databags[other.name]?.[KEYS.hold])))
-          .map((other) => other.name);
-        const grant: GrantRecord = {
-          seq: this.hooks.length + 1,
-          unit: name,
-          revision: unit.revision,
-          upgradingOthers: states.filter(([other, state]) => other !== name && state === "upgrading").map(([other]) => other),
-          openGrants: [...this.openGrants].filter((other) => other !== name),
-          refresh: this.refreshes,
-          version,
-          outcome: failed ? "failed" : unhealthy !== undefined ? "pending" : "completed",
-          again: this.openGrants.has(name),
-          held,
-        };
-        this.grants.push(grant);
-        this.openGrants.add(name);
-        await this.emit({ type: "grant", grant });
-        if (failed) return { failed: `simulated failure: ${name} could not start workload ${version}` };
-        unit.workload = version;
-        return unhealthy === undefined ? "completed" : { pending: unhealthy };
-      },
-    };
-    if (this.substrate === "k8s") {
-      return { substrate: "k8s", ...common, setPartition: async (partition: number) => this.setPartitionFromCharm(partition) };
-    }
-    return {
-      substrate: "vm",
-      ...common,
-      // A database charm: the Juju leader is made the workload primary and upgrades last; the others go highest first.
-      buildUpgradeStack: async () => {
-        const leader = this.leaderId ?? unit.id;
-        return [leader, ...this.sorted().map((u) => u.id).filter((id) => id !== leader)];
-      },
-    };
   }
 
   /** One hook or action on one unit: a fresh "process" running the adapter, then Juju's commit or discard. */
   private async run(
-    unit: UnitRecord,
-    hook: QueuedHook,
-    kind: "hook" | "action",
+    id: number,
+    what: Parameters<JujuModel["begin"]>[1],
     crash: boolean,
+    duplicate: boolean,
   ): Promise<{ record: HookRecord; outcome: ActionOutcome | null }> {
-    if (hook.name === CREATED) unit.related = true;
-    const action: InMemoryAction | null = kind === "action" ? { name: hook.name, params: {}, results: {}, failure: null, logs: [] } : null;
-    const model: InMemoryModel = {
-      unit: unit.name,
-      leader: unit.id === this.leaderId,
-      relation: unit.related ? { ...PEER_RELATION } : null,
-      databags: this.databags,
-      appData: this.appData,
-      status: unit.status,
-      appStatus: this.appStatus,
-      state: unit.store,
-      logs: [],
-      action,
-      applicationVersion: unit.applicationVersion,
-    };
-    const juju = new InMemoryHookTools(model);
-    const env = this.env(unit, hook, kind);
+    const run = this.model.begin(id, what);
+    const name = run.unitName;
+    const ownBefore = { ...(this.model.databags[name] ?? {}) };
+    const appBefore = { ...this.model.appData };
+    const storeBefore = JSON.stringify(this.model.units.get(id)?.store ?? {});
+    const partitionBefore = this.model.partition;
+    this.pendingGrants = [];
     let result: DispatchResult | null = null;
     let error: unknown = null;
     try {
       // The charm process: one createUpgrade per hook, as each hook is a new process.
-      result = await createUpgrade({ ...this.charmOptions(unit), tools: juju.run, env }).dispatch();
-      if (crash) throw new SimulatedCrash(hook.name);
+      result = await createUpgrade({
+        ...this.charm.optionsFor(this.model, id, run.revision),
+        tools: run.tools.run,
+        env: run.env,
+      }).dispatch();
+      if (crash) throw new SimulatedCrash(run.hook.name);
     } catch (thrown) {
       error = thrown;
     }
-    unit.status = model.status;
-    unit.applicationVersion = model.applicationVersion;
-    this.appStatus = model.appStatus;
-    unit.logs.push(...model.logs);
-
+    const action = run.tools.model.action;
+    const how: HookEnd = error
+      ? error instanceof SimulatedCrash
+        ? "crashed"
+        : "failed"
+      : duplicate
+        ? "uncommitted"
+        : "ok";
+    const committed = this.model.end(run, how);
     const seq = this.hooks.length + 1;
-    let outcome: HookOutcome = "ok";
-    let failure: string | undefined;
-    if (error) {
-      juju.discard();
-      outcome = error instanceof SimulatedCrash ? "crashed" : "failed";
-      failure = messageOf(error);
-    } else {
-      const ownBefore = { ...(this.databags[unit.name] ?? {}) };
-      const appBefore = { ...this.appData };
-      const committed = juju.commit();
-      if (committed.stateChanged) this.progress++;
-      if (committed.unitChanged) await this.committed(seq, unit, unit.name, ownBefore, this.databags[unit.name] ?? {});
-      if (committed.appChanged) await this.committed(seq, unit, this.app, appBefore, this.appData);
-      if (action?.failure !== null && action?.failure !== undefined) {
-        outcome = "failed";
-        failure = action.failure;
-      }
-      if (kind === "hook" && hook.name === "upgrade-charm") unit.restarting = false;
-      // A committed hook after which the unit is not upgrading ends its grant (the charm answered).
-      if (this.databags[unit.name]?.[KEYS.state] !== "upgrading") this.openGrants.delete(unit.name);
+    let outcome: HookOutcome = how === "crashed" ? "crashed" : how === "failed" ? "failed" : "ok";
+    let failure: string | undefined = error ? messageOf(error) : undefined;
+    if (!error && action?.failure != null) {
+      outcome = "failed";
+      failure = action.failure;
     }
+    for (const grant of this.pendingGrants) await this.recordGrant(seq, grant);
+    if (committed?.stateChanged || JSON.stringify(this.model.units.get(id)?.store ?? {}) !== storeBefore)
+      this.progress++;
     const record: HookRecord = {
       seq,
-      unit: unit.name,
-      kind,
-      hook: hook.name,
-      ...(hook.remote !== undefined ? { remote: hook.remote } : {}),
-      revision: unit.revision,
+      unit: name,
+      kind: run.kind,
+      hook: run.hook.name,
+      ...(run.hook.remote !== undefined ? { remote: run.hook.remote } : {}),
+      revision: run.revision,
       outcome,
       ...(failure !== undefined ? { error: failure } : {}),
       effects: result?.effects ?? [],
     };
     this.hooks.push(record);
     await this.emit({ type: "hook", record });
-    if (error) await this.emit({ type: "fault", fault: `${hook.name} on ${unit.name} ${outcome}: ${failure ?? ""}`, unit: unit.name });
+    if (error)
+      await this.emit({ type: "fault", fault: `${run.hook.name} on ${name} ${outcome}: ${failure ?? ""}`, unit: name });
+    if (committed?.unitChanged) await this.committed(seq, name, name, ownBefore, this.model.databags[name] ?? {});
+    if (committed?.appChanged) await this.committed(seq, name, this.app, appBefore, this.model.appData);
+    if (this.model.partition !== partitionBefore) {
+      this.progress++;
+      await this.emit({ type: "partition", partition: this.model.partition });
+    }
+    const unit = this.model.units.get(id);
+    if (how === "ok" && run.hook.name === "stop" && unit?.pod) {
+      this.progress++;
+      this.charm.workloads.set(id, this.charm.versionOf(unit.pod.revision));
+      await this.emit({
+        type: "restart",
+        unit: name,
+        revision: unit.pod.revision,
+        workloadVersion: this.charm.versionOf(unit.pod.revision),
+      });
+    }
+    // A committed hook after which the unit is not upgrading ends its grant (the charm answered).
+    if (how !== "failed" && how !== "crashed" && this.model.databags[name]?.[KEYS.state] !== "upgrading")
+      this.openGrants.delete(name);
     let actionOutcome: ActionOutcome | null = null;
     if (action) {
       actionOutcome =
@@ -879,27 +765,51 @@ export class Simulator {
     return { record, outcome: actionOutcome };
   }
 
-  /** Record a committed databag change, report state changes, and notify every other unit. */
-  private async committed(seq: number, writer: UnitRecord, databag: string, before: Record<string, string>, after: Record<string, string>): Promise<void> {
+  private async recordGrant(seq: number, grant: CharmGrant): Promise<void> {
+    const name = `${this.app}/${grant.unit}`;
+    const record: GrantRecord = {
+      seq,
+      unit: name,
+      revision: grant.revision,
+      upgradingOthers: grant.upgradingOthers.map((id) => `${this.app}/${id}`),
+      openGrants: [...this.openGrants].filter((other) => other !== name),
+      refresh: this.refreshes,
+      version: grant.version,
+      outcome: grant.outcome,
+      again: this.openGrants.has(name),
+      held: grant.held.map((id) => `${this.app}/${id}`),
+    };
+    this.grants.push(record);
+    this.openGrants.add(name);
+    await this.emit({ type: "grant", grant: record });
+  }
+
+  /** Record a committed databag change and report state changes. */
+  private async committed(
+    seq: number,
+    writer: string,
+    databag: string,
+    before: Record<string, string>,
+    after: Record<string, string>,
+  ): Promise<void> {
     const data: Record<string, string> = {};
     for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
       if (before[key] !== after[key]) data[key] = after[key] ?? "";
     }
     this.progress++;
-    const change: DatabagChange = { seq, writer: writer.name, databag, data };
+    const change: DatabagChange = { seq, writer, databag, data };
     this.changes.push(change);
     await this.emit({ type: "databag", change });
-    const isApp = databag === this.app;
-    if (!isApp && KEYS.state in data) {
+    if (databag !== this.app && KEYS.state in data) {
       const from = before[KEYS.state];
       const to = after[KEYS.state];
-      await this.emit({ type: "state", seq, unit: writer.name, from: isUnitState(from) ? from : null, to: isUnitState(to) ? to : null });
-    }
-    for (const other of this.sorted()) {
-      if (other === writer) continue;
-      // The leader never hears of an application-databag write (it is the writer's own data).
-      if (isApp && other.id === this.leaderId) continue;
-      this.enqueue(other, { name: CHANGED, remote: databag });
+      await this.emit({
+        type: "state",
+        seq,
+        unit: writer,
+        from: isUnitState(from) ? from : null,
+        to: isUnitState(to) ? to : null,
+      });
     }
   }
 }

@@ -1,0 +1,208 @@
+import type {
+  CharmAbilities,
+  CharmAnswer,
+  CharmCall,
+  Dependencies,
+  Effect,
+  HookEventType,
+  HookOutcome,
+  PeerDatabags,
+  Reducer,
+  Substrate,
+  UnitState,
+  UpgradeState,
+  UpgradeStep,
+} from "@charm-upgrade/core";
+import { everyUnitIdle, hookSession, MEMORY_KEY } from "@charm-upgrade/core";
+import type { HookContext } from "./hookContext.js";
+import type { ToolCall } from "./toolCall.js";
+import { toolCalls } from "./toolCall.js";
+
+/**
+ * What a hook needs from outside while it runs, as data: hook-tool calls (one, or several that may run at once),
+ * the charm's callbacks ({@link CharmCall}), and what the charm reports about itself at the start of the hook.
+ * The async driver (`dispatch`) carries them out with processes and promises; the synchronous driver
+ * (`dispatchSync`) with an in-memory Juju; the hook in between is the same code.
+ */
+export type HookRequest =
+  | {
+      readonly kind: "tools";
+      readonly calls: readonly ToolCall<unknown>[];
+      /** Reads that may run at once; writes run one after the other, in order (log lines keep their order). */
+      readonly parallel?: true;
+    }
+  | { readonly kind: "charm"; readonly call: CharmCall }
+  | { readonly kind: "report"; readonly what: CharmReport };
+
+/**
+ * What the charm says about itself at the start of a hook: why it holds the roll (`hold`), the workload version
+ * it runs (`workloadVersion`), and which charm it is (`charmUrl`, from `$JUJU_CHARM_DIR/.juju-charm`).
+ */
+export type CharmReport = "hold" | "workloadVersion" | "charmUrl";
+
+/** What one hook did: which hook, which event, and where this unit stands after it. */
+export interface DispatchResult {
+  readonly hook: HookContext;
+  /** The core event the hook was mapped onto. */
+  readonly event: HookEventType;
+  /** This unit's upgrade state after the hook (`null`: none written yet). */
+  readonly state: UnitState | null;
+  /** Whether every unit is idle (no upgrade in progress), as this hook sees it. */
+  readonly idle: boolean;
+  /** Every effect of the hook, in order. */
+  readonly effects: readonly Effect[];
+  /** Event types deferred to the next hook. */
+  readonly deferred: readonly HookEventType[];
+  /** The unit's upgrade state at the end of the hook (for the `state`/`idle`/`upgradeStack` getters). */
+  readonly final: UpgradeState | null;
+}
+
+/** What a hook program is configured with: the charm's code and settings (the options of `createUpgrade`). */
+export interface ProgramConfig {
+  readonly relationName: string;
+  readonly substrate: Substrate;
+  readonly dependencies: Dependencies;
+  readonly pauseAfterUnitUpgrade: unknown;
+  readonly workloadKey: string | undefined;
+  /** The charm's name as Juju gives it, when the charm passed it (otherwise it is asked for: `charmUrl`). */
+  readonly charm: string | null | undefined;
+  readonly abilities: CharmAbilities;
+  readonly inspect: ((step: UpgradeStep) => void) | undefined;
+  readonly reduce: Reducer | undefined;
+}
+
+/** Map a hook or action onto a core event; any other hook is a `tick`, so the upgrade moves on by itself. */
+export function eventOf(hook: HookContext, relationName: string): HookEventType {
+  if (hook.kind === "action") {
+    if (hook.name === "pre-upgrade-check") return "preUpgradeCheck";
+    if (hook.name === "resume-upgrade") return "resumeUpgrade";
+    if (hook.name === "force-upgrade") return "forceUpgrade";
+    return "tick";
+  }
+  if (hook.relation?.name === relationName) {
+    if (hook.name === `${relationName}-relation-created`) return "relationCreated";
+    if (/-relation-(joined|changed|departed)$/.test(hook.name)) return "relationChanged";
+  }
+  if (hook.name === "upgrade-charm") return "upgradeCharm";
+  if (hook.name === "leader-elected") return "leaderElected";
+  return "tick";
+}
+
+function* tools<T extends unknown[]>(...calls: { [K in keyof T]: ToolCall<T[K]> }): Generator<HookRequest, T, unknown> {
+  return (yield { kind: "tools", calls, parallel: true }) as T;
+}
+
+function* report(what: CharmReport): Generator<HookRequest, unknown, unknown> {
+  return yield { kind: "report", what };
+}
+
+/**
+ * One hook of one unit, as the adapter runs it: read what the hook needs with the hook tools, run the core's
+ * {@link hookSession} (passing its charm calls out), then write what it decided — each databag, the memory, the
+ * log lines, the action's outcome and the statuses, each at most once. Statuses come last: they take effect at
+ * once in Juju, whereas relation and state writes are committed only if the hook succeeds, so nothing after a
+ * status can leave the memory of it out of date.
+ */
+export function* hookProgram(
+  hook: HookContext,
+  config: ProgramConfig,
+): Generator<HookRequest, DispatchResult, unknown> {
+  const event = eventOf(hook, config.relationName);
+  // A peer-relation hook names its relation; any other hook looks it up (during -broken it may be going away).
+  const own =
+    hook.relation?.name === config.relationName && !hook.name.endsWith("-relation-broken") ? hook.relation : null;
+  const relationId = own ? own.id : (yield* tools<[number[]]>(toolCalls.relationIds(config.relationName)))[0][0];
+  let databags: PeerDatabags | null = null;
+  let memory: string | null;
+  if (relationId !== undefined) {
+    const [others, app, leader, stored] = yield* tools<[string[], Record<string, string>, boolean, string | null]>(
+      toolCalls.relationList(relationId),
+      toolCalls.relationGet(relationId, hook.appName, { app: true }),
+      toolCalls.isLeader(),
+      toolCalls.stateGet(MEMORY_KEY),
+    );
+    const names = [hook.unitName, ...others.filter((name) => name !== hook.unitName)];
+    const bags = (yield {
+      kind: "tools",
+      calls: names.map((name) => toolCalls.relationGet(relationId, name)),
+      parallel: true,
+    }) as Record<string, string>[];
+    const units: Record<string, Record<string, string>> = {};
+    names.forEach((name, i) => {
+      units[name] = bags[i] ?? {};
+    });
+    databags = { leader, units, app };
+    memory = stored;
+  } else {
+    [memory] = yield* tools<[string | null]>(toolCalls.stateGet(MEMORY_KEY));
+  }
+  // force-upgrade names the checks to skip as action parameters (both default to true: skip nothing).
+  let force: { checkCompatibility: boolean; checkHealth: boolean } | undefined;
+  if (event === "forceUpgrade") {
+    const [params] = yield* tools<[Record<string, unknown>]>(toolCalls.actionGet());
+    force = {
+      checkCompatibility: params["check-compatibility"] !== false,
+      checkHealth: params["check-health"] !== false,
+    };
+  }
+  const hold = yield* report("hold");
+  const workloadVersion = yield* report("workloadVersion");
+  const charm = config.charm !== undefined ? config.charm : yield* report("charmUrl");
+
+  const session = hookSession({
+    app: hook.appName,
+    unit: hook.unitNumber,
+    substrate: config.substrate,
+    dependencies: config.dependencies,
+    event,
+    inAction: hook.kind === "action",
+    force,
+    databags,
+    memory,
+    settings: { pauseAfterUnitUpgrade: config.pauseAfterUnitUpgrade, hold: typeof hold === "string" ? hold : null },
+    charm: typeof charm === "string" ? charm : null,
+    workloadVersion: typeof workloadVersion === "string" ? workloadVersion : null,
+    workloadKey: config.workloadKey,
+    abilities: config.abilities,
+    inspect: config.inspect,
+    reduce: config.reduce,
+  });
+  let step = session.next();
+  while (!step.done) step = session.next((yield { kind: "charm", call: step.value }) as CharmAnswer);
+  const outcome = step.value;
+  yield* write(outcome, relationId);
+  const { final } = outcome;
+  const { context } = final;
+  return {
+    hook,
+    event,
+    state: context.view.units.find((unit) => unit.id === context.unit)?.state ?? null,
+    idle: everyUnitIdle(context.view),
+    effects: outcome.effects,
+    deferred: outcome.deferred,
+    final,
+  };
+}
+
+/** Write what the hook decided; one call per thing that changed. */
+function* write(outcome: HookOutcome, relationId: number | undefined): Generator<HookRequest, void, unknown> {
+  const calls: ToolCall<unknown>[] = [];
+  if (relationId !== undefined) {
+    if (Object.keys(outcome.unitWrites).length) calls.push(toolCalls.relationSet(relationId, outcome.unitWrites));
+    if (Object.keys(outcome.appWrites).length)
+      calls.push(toolCalls.relationSet(relationId, outcome.appWrites, { app: true }));
+  }
+  if (outcome.memory !== null) calls.push(toolCalls.stateSet(MEMORY_KEY, outcome.memory));
+  for (const line of outcome.logs) calls.push(toolCalls.jujuLog(line.level, line.message));
+  if (outcome.actionFailure !== null) calls.push(toolCalls.actionFail(outcome.actionFailure));
+  else if (outcome.actionResults) calls.push(toolCalls.actionSet(outcome.actionResults));
+  if (calls.length) yield { kind: "tools", calls };
+  // Statuses last, one after the other (see hookProgram).
+  if (outcome.status)
+    yield { kind: "tools", calls: [toolCalls.statusSet(outcome.status.status, outcome.status.message)] };
+  if (outcome.appStatus)
+    yield {
+      kind: "tools",
+      calls: [toolCalls.statusSet(outcome.appStatus.status, outcome.appStatus.message, { application: true })],
+    };
+}
