@@ -1,8 +1,8 @@
 /**
  * `@charm-upgrade/cli` — the `charm-upgrade` command: `simulate` rehearses a rolling upgrade on the in-memory Juju
  * of `@charm-upgrade/sim` (with an HTML report, and live in the Stately inspector, on request), `check-deps` says
- * whether DEPENDENCIES allow a refresh. Each command is a function taking its arguments and an output stream,
- * resolving to the exit code.
+ * whether DEPENDENCIES allow a refresh, `plan` prints the plan of an upgrade from a snapshot of the peer databags.
+ * Each command is a function taking its arguments and an output stream, resolving to the exit code.
  *
  * @packageDocumentation
  */
@@ -18,7 +18,14 @@ export { createProgressView, formatSummary } from "./progressView.js";
 export { runCli, USAGE } from "./runCli.js";
 export type { StateChartInput } from "./stateChartSvg.js";
 export { machineChartInput, stateChartSvg } from "./stateChartSvg.js";
-export type { StateSegment, Timeline, TimelineLane } from "./timelineSvg.js";
+export type {
+  PartitionMove,
+  StateSegment,
+  Timeline,
+  TimelineGrant,
+  TimelineLane,
+  TimelinePause,
+} from "./timelineSvg.js";
 export { buildTimeline, timelineSvg } from "./timelineSvg.js";
 export type { SimulateOptions } from "./simulateCommand.js";
 export { parseSimulateArgs, SIMULATE_USAGE, simulateCommand } from "./simulateCommand.js";

@@ -15,9 +15,13 @@ export interface StateSegment {
 
 /** One `onUpgradeGranted` call on the timeline. */
 export interface TimelineGrant {
+  /** Mid-hook: the unit is granted, and answers, during a hook. */
   readonly at: number;
+  /** What the charm answered (`pending`: upgraded, its health check not passing yet). */
   readonly outcome: "completed" | "failed" | "pending";
+  /** The workload version the charm was asked to install. */
   readonly version: string;
+  /** Which `juju refresh` it answered (1: the upgrade, 2: its rollback). */
   readonly refresh: number;
   /** Granted during the rollback (to the revision the upgrade started from), not the upgrade itself. */
   readonly rollback: boolean;
