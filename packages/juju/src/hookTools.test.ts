@@ -25,6 +25,7 @@ const TOOLS = [
   "application-version-set",
   "state-get",
   "state-set",
+  "goal-state",
 ];
 
 const SCRIPT = `#!/bin/sh
@@ -58,11 +59,15 @@ afterAll(() => {
 });
 
 beforeEach(() => {
-  for (const tool of TOOLS) for (const ext of ["argv", "stdin", "out", "fail"]) rmSync(join(record, `${tool}.${ext}`), { force: true });
+  for (const tool of TOOLS)
+    for (const ext of ["argv", "stdin", "out", "fail"]) rmSync(join(record, `${tool}.${ext}`), { force: true });
 });
 
 const answer = (tool: string, stdout: string) => writeFileSync(join(record, `${tool}.out`), stdout);
-const argv = (tool: string) => readFileSync(join(record, `${tool}.argv`), "utf8").split("\0").slice(0, -1);
+const argv = (tool: string) =>
+  readFileSync(join(record, `${tool}.argv`), "utf8")
+    .split("\0")
+    .slice(0, -1);
 const stdin = (tool: string) => readFileSync(join(record, `${tool}.stdin`), "utf8");
 
 describe("the production execFile runner, against real executables", () => {
@@ -113,6 +118,36 @@ describe("the production execFile runner, against real executables", () => {
     expect(argv("status-get")).toEqual(["--include-data", "--format=json"]);
   });
 
+  it("status-get --application: the application's status nested under application-status, beside the units", async () => {
+    answer(
+      "status-get",
+      '{"application-status":{"message":"paused","status":"blocked","status-data":{},"units":{"db/0":{"message":"","status":"active","status-data":{}}}}}\n',
+    );
+    expect(await tools.statusGet({ application: true })).toEqual({ status: "blocked", message: "paused" });
+    expect(argv("status-get")).toEqual(["--application", "--include-data", "--format=json"]);
+    // the unit format is not the application's: the hook fails rather than reading a wrong status
+    answer("status-get", '{"message":"paused","status":"blocked","status-data":{}}\n');
+    await expect(tools.statusGet({ application: true })).rejects.toThrow(/application-status/);
+  });
+
+  it("empty output, or null where Juju always prints a list or a map, is a HookToolError, never empty data", async () => {
+    for (const out of ["", "\n", "null\n"]) {
+      answer("relation-list", out);
+      await expect(tools.relationList(7)).rejects.toBeInstanceOf(HookToolError);
+      answer("relation-ids", out);
+      await expect(tools.relationIds("upgrade")).rejects.toBeInstanceOf(HookToolError);
+      answer("relation-get", out);
+      await expect(tools.relationGet(7, "db/1")).rejects.toBeInstanceOf(HookToolError);
+      answer("action-get", out);
+      await expect(tools.actionGet()).rejects.toBeInstanceOf(HookToolError);
+    }
+    answer("relation-list", "");
+    await expect(tools.relationList(7)).rejects.toThrow(/printed nothing/);
+    // a setter that prints something on stdout prints what Juju never prints
+    answer("status-set", "surprise\n");
+    await expect(tools.statusSet("active", "")).rejects.toThrow(/where Juju prints nothing/);
+  });
+
   it("action tools", async () => {
     answer("action-get", '{"force":true}\n');
     expect(await tools.actionGet()).toEqual({ force: true });
@@ -141,6 +176,18 @@ describe("the production execFile runner, against real executables", () => {
     await tools.stateSet("charm-upgrade.deferred", "[]");
     expect(argv("state-set")).toEqual(["--file", "-"]);
     expect(JSON.parse(stdin("state-set"))).toEqual({ "charm-upgrade.deferred": "[]" });
+  });
+
+  it("goal-state --format=json: units and relations, since kept as Juju formats it", async () => {
+    answer(
+      "goal-state",
+      '{"units":{"db/0":{"status":"active","since":"2025-03-01 10:00:00Z"},"db/3":{"status":"waiting"}},"relations":{}}\n',
+    );
+    expect(await tools.goalState()).toEqual({
+      units: { "db/0": { status: "active", since: "2025-03-01 10:00:00Z" }, "db/3": { status: "waiting" } },
+      relations: {},
+    });
+    expect(argv("goal-state")).toEqual(["--format=json"]);
   });
 
   it("passes arguments without a shell: nothing is expanded or executed", async () => {

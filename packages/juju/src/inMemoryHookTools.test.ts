@@ -153,4 +153,64 @@ describe("InMemoryHookTools: the Juju rules", () => {
       "action-set",
     ]);
   });
+
+  it("relation-list prints only the units met; relation-get still reads a unit not met yet", async () => {
+    const databags = { "db/0": {}, "db/1": { state: "idle" }, "db/2": { state: "ready" } };
+    const model = createInMemoryModel({ unit: "db/0", relation, databags, metUnits: ["db/1"] });
+    const tools = new HookTools(new InMemoryHookTools(model).run);
+    expect(await tools.relationList(7)).toEqual(["db/1"]);
+    expect(await tools.relationGet(7, "db/2")).toEqual({ state: "ready" });
+    // by default every other unit with a databag has been met, as before
+    const everyone = createInMemoryModel({ unit: "db/0", relation, databags });
+    expect(await new HookTools(new InMemoryHookTools(everyone).run).relationList(7)).toEqual(["db/1", "db/2"]);
+  });
+
+  it("-r takes the number after the last colon, whatever the name before it (jujuc relationIdValue)", async () => {
+    const { juju } = cluster("db/1", false);
+    expect((await juju.run("relation-list", ["--format=json", "-r", "anything:7"])).stdout).toBe('["db/0","db/10"]\n');
+    expect(juju.invoke("relation-list", ["--format=json", "-r", "upgrade:x"])).toEqual({
+      stdout: "",
+      stderr: 'ERROR invalid value "upgrade:x" for option -r: invalid relation id\n',
+      exitCode: 2,
+    });
+  });
+
+  it("state-set keeps an empty value (only state-delete deletes), as Juju's SetCharmStateValue", async () => {
+    const { model, juju } = cluster("db/1", false);
+    await juju.run("state-set", ["--file", "-"], '{"a":"","b":"x"}');
+    expect((await juju.run("state-get", ["--format=json"])).stdout).toBe('{"a":"","b":"x"}\n');
+    await juju.run("state-delete", ["b"]);
+    juju.commit();
+    expect(model.state).toEqual({ a: "" });
+  });
+
+  it("an application status no leader ever set reads as the most severe unit status, until the leader sets one", async () => {
+    const model = createInMemoryModel({
+      unit: "db/0",
+      leader: true,
+      relation,
+      status: { status: "active", message: "" },
+      appStatusNeverSet: true,
+      unitStatuses: { "db/1": { status: "blocked", message: "disk full" } },
+    });
+    const tools = new HookTools(new InMemoryHookTools(model).run);
+    expect(await tools.statusGet({ application: true })).toEqual({ status: "blocked", message: "disk full" });
+    await tools.statusSet("active", "upgrade completed", { application: true });
+    expect(await tools.statusGet({ application: true })).toEqual({ status: "active", message: "upgrade completed" });
+    expect(model.appStatusNeverSet).toBe(false);
+  });
+
+  it("goal-state lists the application's units with their workload status, peer relations left out", async () => {
+    const model = createInMemoryModel({
+      unit: "db/0",
+      relation,
+      databags: { "db/0": {}, "db/1": {} },
+      status: { status: "active", message: "" },
+      unitStatuses: { "db/1": { status: "maintenance", message: "" }, "db/2": { status: "waiting", message: "" } },
+    });
+    const juju = new InMemoryHookTools(model);
+    expect((await juju.run("goal-state", ["--format=json"])).stdout).toBe(
+      '{"units":{"db/0":{"status":"active"},"db/1":{"status":"maintenance"},"db/2":{"status":"waiting"}},"relations":{}}\n',
+    );
+  });
 });
