@@ -1,6 +1,7 @@
 /**
- * `pnpm exec tsx scripts/benchDispatch.ts [--runs N]`: how long one hook of the bundled example charm takes, against
- * a bare `node -e 0` in the same run. Prints Markdown (never written to a file, never asserted).
+ * `pnpm exec tsx scripts/benchDispatch.ts [--runs N]`: how long one hook of the example machine charm takes, against
+ * a bare `node -e 0` of the Node.js the charm ships, in the same run. Prints Markdown (never written to a file, never
+ * asserted).
  *
  * The hook is an `upgrade-relation-changed` on the leader of a 3-unit machine deployment in the middle of an upgrade:
  * `upgrade-demo/2` (top of the stack) has just completed and the leader pops it. It runs as a real child process
@@ -11,7 +12,14 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { buildCharm, INITIAL_DEPENDENCIES, K8S_BUNDLE } from "../examples/upgrade-demo/src/buildCharm.js";
+import {
+  buildCharm,
+  CHARM_BUNDLE,
+  charmTree,
+  INITIAL_DEPENDENCIES,
+  runtimePath,
+} from "../examples/upgrade-demo/src/buildCharm.js";
+import { hostArchitecture } from "../examples/upgrade-demo/src/nodeRuntime.js";
 import { ProcessJuju } from "../examples/upgrade-demo/src/testing/processJuju.js";
 
 const runsArg = process.argv.indexOf("--runs");
@@ -23,7 +31,11 @@ const LEADER = "upgrade-demo/0";
 const TOP = "upgrade-demo/2";
 
 /** Run a process to its end; resolve its wall time in ms, reject on a non-zero exit unless `mayFail`. */
-function timed(file: string, args: readonly string[], options: { cwd: string; env: Record<string, string>; mayFail?: boolean }): Promise<number> {
+function timed(
+  file: string,
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string>; mayFail?: boolean },
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = execFile(file, [...args], { cwd: options.cwd, env: options.env }, (error, _stdout, stderr) => {
@@ -40,10 +52,15 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[index] ?? Number.NaN;
 }
 
+const arch = hostArchitecture();
+if (!arch) throw new Error(`no Node.js runtime package for ${process.arch}: nothing to measure`);
+
 const work = mkdtempSync(join(tmpdir(), "bench-dispatch-"));
 try {
-  const charm = await buildCharm({ outDir: join(work, "charm") });
-  const juju = await ProcessJuju.create({ charmDir: charm.dir, units: 3, root: join(work, "model") });
+  const charm = await buildCharm({ charm: "machine", outDir: join(work, "charm"), architectures: [arch], pack: false });
+  const tree = charmTree(charm, arch);
+  const runtime = join(tree.dir, runtimePath(arch));
+  const juju = await ProcessJuju.create({ charmDir: tree.dir, units: 3, root: join(work, "model") });
   juju.deploy();
   await juju.settle();
   const check = await juju.runAction(LEADER, "pre-upgrade-check");
@@ -52,7 +69,9 @@ try {
   juju.refresh(NEW);
   await juju.settle({ until: (world) => world.databags[TOP]?.["state"] === "completed" });
   const before = juju.world();
-  const states = Object.entries(before.databags).map(([unit, bag]) => `${unit} ${bag["state"] ?? "?"}`).join(", ");
+  const states = Object.entries(before.databags)
+    .map(([unit, bag]) => `${unit} ${bag["state"] ?? "?"}`)
+    .join(", ");
   const snapshot = juju.snapshot();
 
   const env = { PATH: [dirname(process.execPath), "/usr/bin", "/bin"].join(":"), LANG: "C.UTF-8" };
@@ -62,12 +81,17 @@ try {
   const samples = { node: [] as number[], load: [] as number[], tool: [] as number[], hook: [] as number[] };
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const keep = i >= WARMUP;
-    const node = await timed(process.execPath, ["-e", "0"], { cwd: work, env });
+    const node = await timed(runtime, ["-e", "0"], { cwd: work, env });
     // dispatch without Juju's environment: it loads the bundle, finds no JUJU_DISPATCH_PATH and exits 1.
-    const load = await timed(charm.dispatch, [], { cwd: charm.dir, env, mayFail: true });
+    const load = await timed(tree.dispatch, [], { cwd: tree.dir, env, mayFail: true });
     const tool = await timed(join(juju.root, "bin", "is-leader"), ["--format=json"], {
       cwd: work,
-      env: { ...env, SIM_STATE: join(juju.root, "world.json"), SIM_JOURNAL: join(work, "journal.json"), JUJU_UNIT_NAME: LEADER },
+      env: {
+        ...env,
+        SIM_STATE: join(juju.root, "world.json"),
+        SIM_JOURNAL: join(work, "journal.json"),
+        JUJU_UNIT_NAME: LEADER,
+      },
     });
     juju.restore(snapshot);
     const run = await juju.runHook(LEADER, hook);
@@ -95,18 +119,18 @@ try {
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
   const lines = [
-    `Command: \`pnpm exec tsx scripts/benchDispatch.ts --runs ${RUNS}\` — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(2)} at the end.`,
+    `Command: \`pnpm exec tsx scripts/benchDispatch.ts --runs ${RUNS}\` — ${new Date().toISOString().slice(0, 10)}, the charm's Node.js ${charm.nodeVersion} (hook tools: Node ${process.version}), ${cpu} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(2)} at the end.`,
     "",
     `Hook: \`upgrade-relation-changed\` on the leader \`${LEADER}\` (remote unit \`${TOP}\`), 3 units on machines, before the hook: ${states}; the leader pops \`${TOP}\` (${commit}). ${toolCalls} hook-tool calls, each a Node process as in the example's process test. ${RUNS} runs of each, interleaved, after ${WARMUP} warm-up runs.`,
     "",
     "| what | median | p90 | median / `node -e 0` |",
     "| --- | ---: | ---: | ---: |",
-    row("`node -e 0`", samples.node),
+    row(`\`node -e 0\` (the charm's Node.js ${charm.nodeVersion})`, samples.node),
     row("`dispatch` load only (no Juju environment: loads the bundle, exits 1)", samples.load),
     row("one hook-tool call (`is-leader --format=json`, in-memory tools in a Node process)", samples.tool),
     row(`\`dispatch\` \`upgrade-relation-changed\`, its ${toolCalls} hook-tool processes included`, samples.hook),
     "",
-    `Bundle: \`dispatch\` ${kib(charm.bundleBytes)} (${charm.bundleBytes} bytes), minified CommonJS, one file; the Kubernetes adapter \`${K8S_BUNDLE}\` ${charm.k8sBundleBytes === null ? "not built" : `${kib(charm.k8sBundleBytes)} (${charm.k8sBundleBytes} bytes)`}, loaded by Kubernetes hooks only.`,
+    `Bundle: \`${CHARM_BUNDLE}\` ${kib(charm.bundleBytes)} (${charm.bundleBytes} bytes), minified CommonJS, run by the \`sh\` script \`dispatch\` on the charm's own Node.js; the machine charm has no Kubernetes client.`,
     "",
     `Hook time less ${toolCalls} × the hook-tool median: ≈ ${(stats(samples.hook).median - toolCalls * stats(samples.tool).median).toFixed(0)} ms — not a measure of \`dispatch\`'s own time: the adapter reads the databags concurrently, so tool processes overlap (and can make this negative); \`dispatch\` load only, above, is the charm's own cost. Real hook tools are Go binaries talking to the unit agent, far cheaper than a Node process.`,
   ];

@@ -1,23 +1,42 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { startFakeApiServer } from "@charm-upgrade/k8s/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BuiltCharm } from "./buildCharm.js";
-import { buildCharm, INITIAL_DEPENDENCIES, K8S_BUNDLE } from "./buildCharm.js";
+import type { BuiltCharm, CharmTree } from "./buildCharm.js";
+import {
+  buildCharm,
+  CHARM_BUNDLE,
+  charmTree,
+  COMPILE_CACHE_DIR,
+  INITIAL_DEPENDENCIES,
+  K8S_BUNDLE,
+  runtimePath,
+} from "./buildCharm.js";
+import type { Architecture } from "./nodeRuntime.js";
+import { hostArchitecture } from "./nodeRuntime.js";
 import { ProcessJuju } from "./testing/processJuju.js";
+import { stockMachineBin } from "./testing/stockMachine.js";
 
-// The bundled `dispatch`, run by Juju's rules as real child processes, with hook tools that are processes too.
-// Every hook is a Node process and so is every hook-tool call (about 10 a hook), so the model is deployed once and
-// each test runs on its own copy of it. The file costs about 50 s of CPU (some 400 processes); the timeouts leave
-// room for a machine busy with other work.
+// The built charms, run by Juju's rules as real child processes, with hook tools that are processes too. Every hook
+// runs on the Node.js the charm ships, with a PATH that has the hook tools and a stock machine's commands and no
+// Node.js. Every hook-tool call is a Node process too (about 10 a hook), so the model is deployed once and each test
+// runs on its own copy of it. The file costs about 50 s of CPU (some 400 processes); the timeouts leave room for a
+// machine busy with other work.
 
 const NEW = { workload: { dependencies: {}, name: "workload", upgrade_supported: ">=1", version: "1.1.0" } };
 const LEADER = "upgrade-demo/0";
 const UNITS = ["upgrade-demo/0", "upgrade-demo/1", "upgrade-demo/2"];
 
+const ARCH: Architecture = hostArchitecture() ?? "amd64";
+
 let work: string;
 let charm: BuiltCharm;
+let tree: CharmTree;
+let k8sCharm: BuiltCharm;
+/** A hook's PATH: the hook tools of a model, then the commands of a stock machine (no Node.js). */
+let stockPath: (juju: ProcessJuju) => string;
 let deployed: ProcessJuju;
 const models: ProcessJuju[] = [];
 
@@ -27,20 +46,49 @@ function allIdle(juju: ProcessJuju): boolean {
   return UNITS.every((unit) => databags[unit]?.["state"] === "idle");
 }
 
-/** A copy of the deployed model for one test. */
-function fork(env?: Record<string, string>): ProcessJuju {
-  const juju = deployed.fork({ env });
+/**
+ * A copy of the deployed model for one test, its hooks run with `env` added to a stock machine's PATH (the deployed
+ * model's hook tools serve every copy: each hook tells them its model's files).
+ */
+function fork(env: Record<string, string> = {}): ProcessJuju {
+  const juju = deployed.fork({ env: { PATH: stockPath(deployed), ...env } });
   models.push(juju);
   return juju;
 }
 
+/** Run a file as a process; resolve its exit code and output. */
+function run(
+  file: string,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(file, [], { cwd, env, encoding: "utf8" }, (error, stdout, stderr) => {
+      const code = error ? (error as { code?: unknown }).code : 0;
+      done({ code: typeof code === "number" ? code : null, stdout, stderr });
+    });
+  });
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "upgrade-demo-test-"));
-  charm = await buildCharm({ outDir: join(work, "charm") });
-  deployed = await ProcessJuju.create({ charmDir: charm.dir, units: 3, root: join(work, "deployed") });
+  const bin = stockMachineBin(join(work, "stock-bin"));
+  stockPath = (juju) => [join(juju.root, "bin"), bin].join(":");
+  // Only this machine's architecture: it is the runtime the hooks run on; the zip test packs the others.
+  charm = await buildCharm({ charm: "machine", outDir: join(work, "machine"), architectures: [ARCH], pack: false });
+  k8sCharm = await buildCharm({ charm: "k8s", outDir: join(work, "k8s"), architectures: [ARCH], pack: false });
+  tree = charmTree(charm, ARCH);
+  const root = join(work, "deployed");
+  deployed = await ProcessJuju.create({
+    charmDir: tree.dir,
+    units: 3,
+    root,
+    env: { PATH: [join(root, "bin"), bin].join(":") },
+  });
+  expect(stockPath(deployed)).toBe([join(root, "bin"), bin].join(":"));
   deployed.deploy();
   await deployed.settle();
-}, 180_000);
+}, 300_000);
 
 afterAll(() => {
   for (const juju of models) juju.dispose();
@@ -48,14 +96,22 @@ afterAll(() => {
 });
 
 describe("upgrade-demo dispatch, as Juju runs it", () => {
-  it("is one small executable file (no Kubernetes client), and deploys: each unit installs 1.0.0, reports it, goes idle", () => {
+  it("is a sh dispatch, one small bundle (no Kubernetes client) and its own Node.js, and deploys on a machine without Node.js: each unit installs 1.0.0, reports it, goes idle", () => {
+    expect(charm.substrate).toBe("vm");
     expect(charm.bundleBytes).toBeLessThan(512 * 1024);
-    expect(statSync(charm.dispatch).mode & 0o777).toBe(0o755);
-    expect(readFileSync(charm.dispatch, "utf8").split("\n", 1)[0]).toBe("#!/usr/bin/env node");
-    const metadata = readFileSync(join(charm.dir, "metadata.yaml"), "utf8");
+    expect(statSync(tree.dispatch).mode & 0o777).toBe(0o755);
+    expect(readFileSync(tree.dispatch, "utf8").split("\n", 1)[0]).toBe("#!/bin/sh");
+    expect(statSync(join(tree.dir, runtimePath(ARCH))).mode & 0o777).toBe(0o755);
+    expect(existsSync(join(tree.dir, K8S_BUNDLE))).toBe(false);
+    const metadata = readFileSync(join(tree.dir, "metadata.yaml"), "utf8");
     expect(metadata).toMatch(/^name: upgrade-demo$/m);
     expect(metadata).toMatch(/^peers:\n {2}upgrade:\n {4}interface: upgrade$/m);
-    expect(readFileSync(join(charm.dir, "actions.yaml"), "utf8")).toMatch(/^pre-upgrade-check:\n  description: .+\n[^]*^resume-upgrade:\n  description: /m);
+    expect(metadata).not.toMatch(/^containers:/m);
+    expect(readFileSync(join(tree.dir, "actions.yaml"), "utf8")).toMatch(
+      /^pre-upgrade-check:\n  description: .+\n[^]*^resume-upgrade:\n  description: /m,
+    );
+    // The first hook on each unit wrote the compile cache the later hooks read.
+    for (const unit of UNITS) expect(existsSync(join(deployed.charmDir(unit), COMPILE_CACHE_DIR))).toBe(true);
     const world = deployed.world();
     for (const unit of UNITS) {
       expect(deployed.workloadVersion(unit)).toBe(INITIAL_DEPENDENCIES.workload.version);
@@ -70,13 +126,12 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
 
   it("upgrades 3 units one at a time: pre-upgrade-check, refresh, relation-changed until quiet (resume-upgrade when paused)", async () => {
     const juju = fork();
-    // Machines never load the Kubernetes adapter: without it every hook still succeeds.
-    for (const unit of UNITS) rmSync(join(juju.charmDir(unit), K8S_BUNDLE), { force: true });
 
     const check = await juju.runAction(LEADER, "pre-upgrade-check");
     expect(check).toMatchObject({ exitCode: 0, failure: null });
     expect(check.results).toMatchObject({
-      message: "Pre-upgrade check passed. Upgrade order: upgrade-demo/2, upgrade-demo/1, upgrade-demo/0. Now run juju refresh upgrade-demo.",
+      message:
+        "Pre-upgrade check passed. Upgrade order: upgrade-demo/2, upgrade-demo/1, upgrade-demo/0. Now run juju refresh upgrade-demo.",
       "upgrade-order": "upgrade-demo/2, upgrade-demo/1, upgrade-demo/0",
     });
     expect(juju.world().appData["upgrade-stack"]).toBe("[0, 1, 2]");
@@ -107,7 +162,9 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
     expect(world.appData["upgrade-stack"]).toBe("[]");
     expect(JSON.parse(world.appData["dependencies"] ?? "{}")).toEqual(NEW);
     // Each unit installed the new version in its own hook, top of the stack first.
-    const installs = juju.runs.filter((run) => run.toolCalls.includes("application-version-set -- 1.1.0")).map((run) => run.unit);
+    const installs = juju.runs
+      .filter((run) => run.toolCalls.includes("application-version-set -- 1.1.0"))
+      .map((run) => run.unit);
     expect(installs).toEqual(["upgrade-demo/2", "upgrade-demo/1", "upgrade-demo/0"]);
     expect(juju.runs.every((run) => run.exitCode === 0)).toBe(true);
   }, 180_000);
@@ -118,17 +175,50 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
     const check = await juju.runAction(LEADER, "pre-upgrade-check");
     // action-fail is not a process failure: the action ran, and says why it refuses.
     expect(check.exitCode).toBe(0);
-    expect(check.failure).toBe(`Workload is not ready for an upgrade: ${join(juju.workloadDir(LEADER), "fail-precheck")} exists`);
+    expect(check.failure).toBe(
+      `Workload is not ready for an upgrade: ${join(juju.workloadDir(LEADER), "fail-precheck")} exists`,
+    );
     expect(check.results).toEqual({});
     expect(check.commit).toEqual({ unitChanged: false, appChanged: false, stateChanged: false });
     expect(juju.world().appData["upgrade-stack"]).toBeUndefined();
   });
 
-  it("on Kubernetes, pre-upgrade-check loads lib/k8s.cjs, asks the API server, and moves the StatefulSet partition", async () => {
+  it("runs from any working directory, and says so when this machine's architecture has no runtime in the charm", async () => {
+    const env = { PATH: stockPath(deployed) };
+    // No Juju environment: the charm itself runs, and refuses with its own error.
+    const ran = await run(join(tree.dir, "dispatch"), "/", env);
+    expect(ran).toMatchObject({ code: 1, stdout: "" });
+    expect(ran.stderr).toMatch(/^HookContextError: Juju environment variable JUJU_DISPATCH_PATH is not set/);
+    const relativePath = relative(work, tree.dispatch);
+    expect(await run(`./${relativePath}`, work, env)).toMatchObject({ code: 1, stderr: ran.stderr });
+
+    const other = join(work, "no-runtime");
+    cpSync(tree.dir, other, { recursive: true, filter: (path) => !path.startsWith(join(tree.dir, "runtime")) });
+    const missing = await run(join(other, "dispatch"), "/", env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      `upgrade-demo: no Node.js runtime for this machine's architecture, ${ARCH} (uname -m: ${ARCH === "amd64" ? "x86_64" : "aarch64"}): ${join(other, runtimePath(ARCH))} is missing. This charm has one for: nothing. Deploy the upgrade-demo charm built for ${ARCH}.\n`,
+    );
+  });
+
+  it("the Kubernetes charm declares its workload container, and its pre-upgrade-check loads lib/k8s.cjs, asks the API server, and moves the StatefulSet partition", async () => {
+    const k8sTree = charmTree(k8sCharm, ARCH);
+    expect(k8sCharm.substrate).toBe("k8s");
+    const metadata = readFileSync(join(k8sTree.dir, "metadata.yaml"), "utf8");
+    expect(metadata).toMatch(/^name: upgrade-demo-k8s$/m);
+    expect(metadata).toMatch(/^containers:\n {2}workload:\n {4}resource: workload-image$/m);
+    expect(metadata).toMatch(/^resources:\n {2}workload-image:\n {4}type: oci-image$/m);
+    expect(existsSync(join(k8sTree.dir, K8S_BUNDLE))).toBe(true);
+    expect(readFileSync(join(k8sTree.dir, CHARM_BUNDLE))).not.toEqual(readFileSync(join(tree.dir, CHARM_BUNDLE)));
     const api = await startFakeApiServer({ statefulSets: { "demo/upgrade-demo": { replicas: 3, partition: 0 } } });
     try {
-      // The peer data of an idle deployment is the same on both substrates.
-      const juju = fork({ CHARM_SUBSTRATE: "k8s", KUBECONFIG: api.kubeconfigPath });
+      // The peer data of an idle deployment is the same on both substrates: the deployed model, with the
+      // Kubernetes charm in every unit.
+      const juju = fork({ KUBECONFIG: api.kubeconfigPath });
+      for (const unit of UNITS) {
+        rmSync(juju.charmDir(unit), { recursive: true, force: true });
+        cpSync(k8sTree.dir, juju.charmDir(unit), { recursive: true });
+      }
       const check = await juju.runAction(LEADER, "pre-upgrade-check");
       expect(check).toMatchObject({ exitCode: 0, failure: null });
       expect(check.results["upgrade-order"]).toBe("upgrade-demo/2, upgrade-demo/1, upgrade-demo/0");

@@ -1,16 +1,28 @@
 /**
- * The charm's `dispatch`: Juju runs it for every hook and action, with `JUJU_DISPATCH_PATH` saying which. Bundled by
- * `buildCharm()` into one executable file; a non-zero exit makes Juju discard the hook's relation writes and retry.
+ * The charm's code: the charm's `dispatch` script runs it (bundled by `buildCharm()` into `lib/charm.cjs`) on the
+ * Node.js the charm ships, for every hook and action, with `JUJU_DISPATCH_PATH` saying which. A non-zero exit makes
+ * Juju discard the hook's relation writes and retry.
  *
  * @module
  */
+import type { Substrate } from "@charm-upgrade/core";
 import { isUpgradeError } from "@charm-upgrade/core";
 import { runCharm } from "./runCharm.js";
 
-runCharm({ env: process.env }).then(
+/**
+ * Replaced by the build with the substrate of the charm being built: `k8s` for the charm whose `charmcraft.yaml`
+ * declares a workload container, `vm` for the other.
+ */
+declare const CHARM_SUBSTRATE: Substrate;
+
+runCharm({ substrate: CHARM_SUBSTRATE, env: process.env }).then(
   () => {},
   (error: unknown) => {
-    const text = isUpgradeError(error) ? `${error.name}: ${error.describe()}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text = isUpgradeError(error)
+      ? `${error.name}: ${error.describe()}`
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
     process.stderr.write(`${text}\n`);
     process.exitCode = 1;
   },

@@ -1,5 +1,5 @@
 import type { Substrate } from "@charm-upgrade/core";
-import { ClusterNotReadyError, UpgradeError } from "@charm-upgrade/core";
+import { ClusterNotReadyError } from "@charm-upgrade/core";
 import type { DispatchResult, GrantOutcome, HookToolRunner, JujuEnv } from "@charm-upgrade/juju";
 import type { PartitionSetter } from "@charm-upgrade/k8s";
 import { createUpgrade, HookTools, readHookContext } from "@charm-upgrade/juju";
@@ -11,21 +11,15 @@ export const RELATION_NAME = "upgrade";
 
 /** Options of {@link runCharm}: everything a hook reads from outside, so a test can pass its own. */
 export interface RunCharmOptions {
-  /** The hook's environment (Juju's variables plus `CHARM_SUBSTRATE` and `CHARM_WORKLOAD_DIR`). */
+  /**
+   * What the charm runs on: `k8s` for the Kubernetes charm (it declares a workload container), `vm` for the machine
+   * charm. The build compiles it in from each charm's `charmcraft.yaml`.
+   */
+  readonly substrate: Substrate;
+  /** The hook's environment (Juju's variables, plus `CHARM_WORKLOAD_DIR`). */
   readonly env: JujuEnv;
   /** The hook tools or a runner for them; default: the real ones on `PATH`. */
   readonly tools?: HookTools | HookToolRunner | undefined;
-}
-
-/** `CHARM_SUBSTRATE`: `vm` (default) or `k8s`. */
-function substrateOf(env: JujuEnv): Substrate {
-  const value = env["CHARM_SUBSTRATE"] || "vm";
-  if (value === "vm" || value === "k8s") return value;
-  throw new UpgradeError(
-    `CHARM_SUBSTRATE is ${JSON.stringify(value)}`,
-    "the demo charm runs on machines (vm) or on Kubernetes (k8s)",
-    "unset CHARM_SUBSTRATE, or set it to vm or k8s",
-  );
 }
 
 /**
@@ -56,13 +50,12 @@ async function partitionSetter(namespace: string, statefulSet: string): Promise<
  * @throws `HookToolError`, `HookContextError`, `DependencyError`: the hook fails and Juju retries it.
  * @example
  * ```ts
- * await runCharm({ env: process.env });
+ * await runCharm({ substrate: "vm", env: process.env });
  * ```
  */
 export async function runCharm(options: RunCharmOptions): Promise<DispatchResult> {
-  const { env } = options;
+  const { env, substrate } = options;
   const hook = readHookContext(env);
-  const substrate = substrateOf(env);
   const dependencies = readDependencies(hook.charmDir);
   const version = workloadVersion(dependencies);
   const workload = Workload.locate(env, hook.charmDir);
