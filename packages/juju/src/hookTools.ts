@@ -13,7 +13,7 @@ import { toolCalls } from "./toolCall.js";
 
 // Re-exported for the modules that import them from here (the adapter's other files and their tests).
 export { HookToolError } from "./hookToolError.js";
-export type { HookToolOutput, HookToolRunner, JujuLogLevel, StatusInfo, WorkloadStatus } from "./toolCall.js";
+export type { HookToolRunner, JujuLogLevel, StatusInfo, WorkloadStatus } from "./toolCall.js";
 
 /** Options of {@link createExecFileRunner}. */
 export interface ExecFileRunnerOptions {
