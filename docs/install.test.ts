@@ -141,10 +141,11 @@ describe("the guide's install and bundling recipes", () => {
         'import * as core from "@charm-upgrade/core";',
         'import * as coreTesting from "@charm-upgrade/core/testing";',
         'import * as juju from "@charm-upgrade/juju";',
+        'import * as jujuTesting from "@charm-upgrade/juju/testing";',
         'import * as k8s from "@charm-upgrade/k8s";',
         'import * as k8sTesting from "@charm-upgrade/k8s/testing";',
         'import * as sim from "@charm-upgrade/sim";',
-        "export const entryPoints = [cli, core, coreTesting, juju, k8s, k8sTesting, sim];",
+        "export const entryPoints = [cli, core, coreTesting, juju, jujuTesting, k8s, k8sTesting, sim];",
         "",
       ].join("\n"),
     );
