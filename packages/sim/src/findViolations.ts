@@ -67,15 +67,25 @@ export function findViolations(events: readonly SimEvent[], app: string, substra
       case "state": {
         states.set(event.unit, event.to);
         const upgrading = [...states].filter(([, state]) => state === "upgrading").map(([unit]) => unit);
-        if (upgrading.length > 1) violations.push(`${upgrading.join(", ")} are upgrading at the same time (hook ${event.seq})`);
+        if (upgrading.length > 1)
+          violations.push(`${upgrading.join(", ")} are upgrading at the same time (hook ${event.seq})`);
         break;
       }
       case "grant": {
         const { grant } = event;
-        if (grant.upgradingOthers.length) violations.push(`${grant.unit} was granted while ${grant.upgradingOthers.join(", ")} upgraded (hook ${grant.seq})`);
-        if (grant.openGrants.length) violations.push(`${grant.unit} was granted before ${grant.openGrants.join(", ")} finished (hook ${grant.seq})`);
+        if (grant.upgradingOthers.length)
+          violations.push(
+            `${grant.unit} was granted while ${grant.upgradingOthers.join(", ")} upgraded (hook ${grant.seq})`,
+          );
+        if (grant.openGrants.length)
+          violations.push(
+            `${grant.unit} was granted before ${grant.openGrants.join(", ")} finished (hook ${grant.seq})`,
+          );
         // A hold stops new grants on machines (on Kubernetes it stops the partition moving; not checked here).
-        if (substrate === "vm" && !grant.again && grant.held.length) violations.push(`${grant.unit} was granted while ${grant.held.join(", ")} held the upgrade (hook ${grant.seq})`);
+        if (substrate === "vm" && !grant.again && grant.held.length)
+          violations.push(
+            `${grant.unit} was granted while ${grant.held.join(", ")} held the upgrade (hook ${grant.seq})`,
+          );
         break;
       }
       case "databag": {
@@ -89,14 +99,19 @@ export function findViolations(events: readonly SimEvent[], app: string, substra
           violations.push(`hook ${change.seq} wrote an upgrade-stack that is not JSON: ${raw}`);
           break;
         }
-        if (new Set(next).size !== next.length) violations.push(`hook ${change.seq} wrote a stack listing a unit twice: ${raw}`);
+        if (new Set(next).size !== next.length)
+          violations.push(`hook ${change.seq} wrote a stack listing a unit twice: ${raw}`);
         for (const id of stack) {
           if (next.includes(id)) continue;
           const name = `${app}/${id}`;
           const state = states.get(name);
           const replanned = substrate === "k8s" && states.get(change.writer) === "recovery" && !rolled.has(name);
-          const done = state === "completed" || (change.writer === name && state === "idle") || !present.has(name) || replanned;
-          if (!done) violations.push(`${name} (${state ?? "no state"}) left the stack ${JSON.stringify(stack)} -> ${raw} without completing (hook ${change.seq})`);
+          const done =
+            state === "completed" || (change.writer === name && state === "idle") || !present.has(name) || replanned;
+          if (!done)
+            violations.push(
+              `${name} (${state ?? "no state"}) left the stack ${JSON.stringify(stack)} -> ${raw} without completing (hook ${change.seq})`,
+            );
         }
         stack = next;
         break;

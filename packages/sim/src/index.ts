@@ -6,6 +6,23 @@
  * @packageDocumentation
  */
 export { findViolations } from "./findViolations.js";
+export type {
+  AgentState,
+  HookEnd,
+  HookRun,
+  JujuModelOptions,
+  ModelSnapshot,
+  ModelStep,
+  PendingHook,
+  PodState,
+  UnitRecord,
+} from "./jujuModel.js";
+export { JujuModel } from "./jujuModel.js";
+export { HookMemo } from "./hookMemo.js";
+export type { HookChoice, SyncHookResult } from "./runHookSync.js";
+export { CharmUpgrades, runHookSync } from "./runHookSync.js";
+export type { CharmGrant, SimCharmOptions, SimCharmState } from "./simCharm.js";
+export { SimCharm } from "./simCharm.js";
 export type { Random } from "@charm-upgrade/core/testing";
 export { createRandom } from "@charm-upgrade/core/testing";
 export { DEFAULT_REVISIONS, workloadDependencies, workloadVersion } from "./revisions.js";
@@ -23,7 +40,14 @@ export type {
   SimUnitInfo,
 } from "./simulator.js";
 export { PEER_RELATION, Simulator } from "./simulator.js";
-export type { InspectedEvent, SimInspection, SimInspectionEvent, SimInspector, UnitActorRef, UnitSnapshot } from "./simInspection.js";
+export type {
+  InspectedEvent,
+  SimInspection,
+  SimInspectionEvent,
+  SimInspector,
+  UnitActorRef,
+  UnitSnapshot,
+} from "./simInspection.js";
 export { createSimInspection } from "./simInspection.js";
 export type {
   RehearsalAction,

@@ -298,6 +298,25 @@ export class JujuModel {
     if (pod && !pod.terminating) pod.terminating = true;
   }
 
+  /**
+   * What a committed hook of `writer` writing `data` leaves behind (`null`: the leader writing the application
+   * databag): the databag changes and its settings version moves, so every other unit hears of it. For tests that
+   * put data no charm of ours would write (another revision's, a hostile one's) into the relation.
+   */
+  commitAs(writer: number | null, data: Readonly<Record<string, string>>): void {
+    if (writer === null) {
+      Object.assign(this.appData, data);
+      this.appVersion++;
+      const leader = this.leader === null ? undefined : this.units.get(this.leader);
+      if (leader) leader.agent.app = this.appVersion;
+      return;
+    }
+    const unit = this.units.get(writer);
+    if (!unit) throw new RangeError(`no unit ${writer}`);
+    Object.assign((this.databags[unit.name] ??= {}), data);
+    unit.version++;
+  }
+
   // ------------------------------------------------------------------------------------------- the controller
 
   /** The revision a pod of ordinal `id` is created from: kubernetes `newVersionedStatefulSetPod` (stateful_set_utils.go). */

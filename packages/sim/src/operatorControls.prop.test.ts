@@ -20,7 +20,11 @@ type Move =
 const POLICIES = ["none", "first", "all", "sometimes"] as const;
 
 const moveArb: fc.Arbitrary<Move> = fc.oneof(
-  fc.record({ at: fc.nat(120), kind: fc.constantFrom("hold" as const, "release" as const, "unhealthy" as const, "healthy" as const), unit: fc.nat(7) }),
+  fc.record({
+    at: fc.nat(120),
+    kind: fc.constantFrom("hold" as const, "release" as const, "unhealthy" as const, "healthy" as const),
+    unit: fc.nat(7),
+  }),
   fc.record({ at: fc.nat(120), kind: fc.constant("policy" as const), policy: fc.constantFrom(...POLICIES) }),
   fc.record({ at: fc.nat(120), kind: fc.constant("resume" as const) }),
 );
@@ -35,7 +39,13 @@ const scenarioArb = fc.integer({ min: 2, max: 6 }).chain((units) =>
   }),
 );
 
-async function planned(substrate: Substrate, units: number, seed: number, leader: number, policy: string): Promise<Simulator> {
+async function planned(
+  substrate: Substrate,
+  units: number,
+  seed: number,
+  leader: number,
+  policy: string,
+): Promise<Simulator> {
   const sim = new Simulator({ units, substrate, seed, leader, pauseAfterUnitUpgrade: policy });
   expect((await sim.settle()).settled).toBe(true);
   const check = await sim.runAction(sim.leader, "pre-upgrade-check");
@@ -73,7 +83,9 @@ async function apply(sim: Simulator, move: Move): Promise<void> {
 function timeline(sim: Simulator): ("grant" | "resume")[] {
   const out: { seq: number; what: "grant" | "resume" }[] = [];
   for (const grant of sim.grants) if (!grant.again && grant.refresh === 1) out.push({ seq: grant.seq, what: "grant" });
-  for (const hook of sim.hooks) if (hook.kind === "action" && hook.hook === "resume-upgrade" && hook.outcome === "ok") out.push({ seq: hook.seq, what: "resume" });
+  for (const hook of sim.hooks)
+    if (hook.kind === "action" && hook.hook === "resume-upgrade" && hook.outcome === "ok")
+      out.push({ seq: hook.seq, what: "resume" });
   // A grant's seq is that of the hook it happens in; a grant inside the resume-upgrade action came after it.
   return out.sort((a, b) => a.seq - b.seq || (a.what === "resume" ? -1 : 1)).map((entry) => entry.what);
 }
@@ -107,7 +119,9 @@ describe("the operator's controls in simulated machine upgrades (real adapter)",
         sim.configure("none");
         await settleResuming(sim);
         expect(findViolations(sim.events, sim.app, sim.substrate)).toEqual([]);
-        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(sim.units().map((u) => [u.name, "idle", sim.versionOf(2)]));
+        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(
+          sim.units().map((u) => [u.name, "idle", sim.versionOf(2)]),
+        );
       }),
       { numRuns: 25 },
     );
@@ -115,21 +129,26 @@ describe("the operator's controls in simulated machine upgrades (real adapter)",
 
   it("pause-after-unit-upgrade=all: every grant after the first waits for its own resume-upgrade (machines and Kubernetes)", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<Substrate>("vm", "k8s"), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (substrate, units, seed) => {
-        const sim = await planned(substrate, units, seed, 0, "all");
-        sim.refresh(2);
-        await settleResuming(sim);
-        const events = timeline(sim);
-        let grants = 0;
-        let resumes = 0;
-        for (const what of events) {
-          if (what === "resume") resumes++;
-          else expect(++grants, events.join(" ")).toBeLessThanOrEqual(1 + resumes);
-        }
-        expect(grants).toBe(units);
-        expect(resumes).toBe(units - 1);
-        expect(sim.units().every((u) => u.state === "idle" && u.workloadVersion === sim.versionOf(2))).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom<Substrate>("vm", "k8s"),
+        fc.integer({ min: 2, max: 5 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        async (substrate, units, seed) => {
+          const sim = await planned(substrate, units, seed, 0, "all");
+          sim.refresh(2);
+          await settleResuming(sim);
+          const events = timeline(sim);
+          let grants = 0;
+          let resumes = 0;
+          for (const what of events) {
+            if (what === "resume") resumes++;
+            else expect(++grants, events.join(" ")).toBeLessThanOrEqual(1 + resumes);
+          }
+          expect(grants).toBe(units);
+          expect(resumes).toBe(units - 1);
+          expect(sim.units().every((u) => u.state === "idle" && u.workloadVersion === sim.versionOf(2))).toBe(true);
+        },
+      ),
       { numRuns: 20 },
     );
   });
@@ -143,7 +162,12 @@ describe("holds and the health gate, by example (real adapter)", () => {
     sim.refresh(2);
     await sim.settle();
     expect(sim.grants).toEqual([]);
-    expect(sim.units().map((u) => u.status.message).join("\n")).toMatch(/held by db\/1: backup in progress/);
+    expect(
+      sim
+        .units()
+        .map((u) => u.status.message)
+        .join("\n"),
+    ).toMatch(/held by db\/1: backup in progress/);
     sim.setHold(1, null);
     await sim.settle();
     expect(sim.units().every((u) => u.state === "idle" && u.workloadVersion === sim.versionOf(2))).toBe(true);

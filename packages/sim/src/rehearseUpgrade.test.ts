@@ -26,7 +26,10 @@ describe("a Kubernetes upgrade of 3 units (example)", () => {
     expect(sim.stack()).toEqual([0, 1]);
     // the leader says, in its log, that the operator must resume
     expect(sim.unit(0).logs.some((l) => /resume-upgrade/.test(l.message))).toBe(true);
-    expect(await sim.runAction(1, "resume-upgrade")).toMatchObject({ ok: false, message: expect.stringMatching(/leader/) });
+    expect(await sim.runAction(1, "resume-upgrade")).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/leader/),
+    });
 
     const resumed = await sim.runAction(sim.leader, "resume-upgrade");
     expect(resumed).toMatchObject({ ok: true, message: "Upgrade will resume on unit 1" });
@@ -58,7 +61,12 @@ describe("a Kubernetes upgrade of 3 units (example)", () => {
 describe("rehearseUpgrade", () => {
   it("upgrades 5 machine units, the leader last, and reports hooks, order and counts", async () => {
     const events: SimEvent[] = [];
-    const report = await rehearseUpgrade({ units: 5, substrate: "vm", seed: 1, onProgress: (e) => void events.push(e) });
+    const report = await rehearseUpgrade({
+      units: 5,
+      substrate: "vm",
+      seed: 1,
+      onProgress: (e) => void events.push(e),
+    });
     expect(report.outcome).toBe("upgraded");
     expect(report.ok).toBe(true);
     expect(report.order).toEqual(["db/4", "db/3", "db/2", "db/1", "db/0"]);
@@ -70,7 +78,12 @@ describe("rehearseUpgrade", () => {
       ["db/4", false, "idle", "1.1.0"],
     ]);
     expect(report.hookRuns).toBe(report.hooks.length);
-    expect(report.hooks[0]).toEqual({ seq: 1, unit: expect.stringMatching(/^db\/\d$/), hook: "install", outcome: "ok" });
+    expect(report.hooks[0]).toEqual({
+      seq: 1,
+      unit: expect.stringMatching(/^db\/\d$/),
+      hook: "install",
+      outcome: "ok",
+    });
     expect(report.databagWrites).toBeGreaterThan(10);
     expect(events.filter((e) => e.type === "hook")).toHaveLength(report.hookRuns);
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
@@ -82,7 +95,12 @@ describe("rehearseUpgrade", () => {
       outcome: "halted",
       ok: true,
       order: ["db/3", "db/2"],
-      failure: { unit: "db/2", message: "simulated failure: db/2 could not start workload 1.1.0" },
+    });
+    // the failed unit's status, with the command that rolls back (the charm recorded at pre-upgrade-check)
+    expect(report.failure).toEqual({
+      unit: "db/2",
+      message:
+        "simulated failure: db/2 could not start workload 1.1.0 | roll back: pre-upgrade-check, then juju refresh db --revision 1",
     });
   });
 
@@ -94,7 +112,16 @@ describe("rehearseUpgrade", () => {
   });
 
   it("refreshing to an incompatible revision halts at the leader's version check, and is not ok", async () => {
-    const report = await rehearseUpgrade({ units: 2, substrate: "vm", seed: 1, to: 3, revisions: { 1: { workload: { dependencies: {}, name: "w", upgrade_supported: ">=1", version: "1.0" } }, 3: { workload: { dependencies: {}, name: "w", upgrade_supported: "^2", version: "2.0" } } } });
+    const report = await rehearseUpgrade({
+      units: 2,
+      substrate: "vm",
+      seed: 1,
+      to: 3,
+      revisions: {
+        1: { workload: { dependencies: {}, name: "w", upgrade_supported: ">=1", version: "1.0" } },
+        3: { workload: { dependencies: {}, name: "w", upgrade_supported: "^2", version: "2.0" } },
+      },
+    });
     expect(report.outcome).toBe("halted");
     expect(report.ok).toBe(false);
     expect(report.failure?.message).toMatch(/Versions incompatible/);

@@ -115,7 +115,10 @@ export async function rehearseUpgrade(options: RehearsalOptions): Promise<Rehear
   const revisions = options.revisions ?? DEFAULT_REVISIONS;
   const from = options.from ?? 1;
   const to = options.to ?? 2;
-  if (options.failUnit !== undefined && (!Number.isSafeInteger(options.failUnit) || options.failUnit < 0 || options.failUnit >= options.units)) {
+  if (
+    options.failUnit !== undefined &&
+    (!Number.isSafeInteger(options.failUnit) || options.failUnit < 0 || options.failUnit >= options.units)
+  ) {
     throw new RangeError(`failUnit must be a unit number below ${options.units}, got ${options.failUnit}`);
   }
   const sim = new Simulator({
@@ -140,7 +143,12 @@ export async function rehearseUpgrade(options: RehearsalOptions): Promise<Rehear
   const failed = () => sim.units().find((unit) => unit.state === "failed");
   const drive = async () => {
     for (const resumed of await settleResuming(sim, { limit })) {
-      actions.push({ unit: `${sim.app}/${resumed.unit}`, action: "resume-upgrade", ok: resumed.ok, message: resumed.message });
+      actions.push({
+        unit: `${sim.app}/${resumed.unit}`,
+        action: "resume-upgrade",
+        ok: resumed.ok,
+        message: resumed.message,
+      });
     }
   };
 
@@ -217,7 +225,10 @@ export interface ResumeOutcome extends ActionOutcome {
  * waits for it (a plan on the stack, no unit failed), settling again after each. Stops at the first refusal
  * (nothing to resume), so it works whatever the pause policy and substrate. Returns the resume outcomes.
  */
-export async function settleResuming(sim: Simulator, options: { readonly limit?: number | undefined } = {}): Promise<ResumeOutcome[]> {
+export async function settleResuming(
+  sim: Simulator,
+  options: { readonly limit?: number | undefined } = {},
+): Promise<ResumeOutcome[]> {
   const outcomes: ResumeOutcome[] = [];
   await sim.settle(options);
   for (let round = 0; round <= sim.units().length + 1; round++) {
@@ -233,10 +244,17 @@ export async function settleResuming(sim: Simulator, options: { readonly limit?:
 
 /** `upgraded` when every unit is idle on `version`, else `null`. */
 function classify(units: readonly SimUnitInfo[], version: string): "upgraded" | null {
-  return units.length > 0 && units.every((unit) => unit.state === "idle" && unit.workloadVersion === version) ? "upgraded" : null;
+  return units.length > 0 && units.every((unit) => unit.state === "idle" && unit.workloadVersion === version)
+    ? "upgraded"
+    : null;
 }
 
-function expected(options: RehearsalOptions, outcome: RehearsalOutcome, sim: Simulator, order: readonly string[]): boolean {
+function expected(
+  options: RehearsalOptions,
+  outcome: RehearsalOutcome,
+  sim: Simulator,
+  order: readonly string[],
+): boolean {
   if (options.failUnit === undefined) return outcome === "upgraded";
   if (options.rollback) return outcome === "rolled-back";
   // Halted by the failure: the failing unit is failed, and it was the last unit granted.

@@ -131,6 +131,32 @@ export class SimCharm {
     };
   }
 
+  /** Whether unit `id` started its workload upgrade and answers `completed` when asked again. */
+  isRestarting(id: number): boolean {
+    return this.restarting.has(id);
+  }
+
+  /** Set what {@link isRestarting} answers (a replayed hook). */
+  setRestarting(id: number, restarting: boolean): void {
+    if (restarting) this.restarting.add(id);
+    else this.restarting.delete(id);
+  }
+
+  /** Collect every grant into `into` until the returned function is called (a hook being recorded). */
+  recordGrants(into: CharmGrant[]): () => void {
+    this.recording = into;
+    return () => {
+      this.recording = null;
+    };
+  }
+
+  /** Report a grant a replayed hook made. */
+  replayGrant(grant: CharmGrant): void {
+    this.options.onGrant?.(grant);
+  }
+
+  private recording: CharmGrant[] | null = null;
+
   private grant(model: JujuModel, id: number, revision: number): GrantOutcome {
     const version = this.versionOf(revision);
     const others = [...model.units.values()].filter((unit) => unit.id !== id);
@@ -162,6 +188,11 @@ export class SimCharm {
     }
     this.restarting.delete(id);
     return unhealthy === undefined ? "completed" : { pending: unhealthy };
+  }
+
+  private report(grant: CharmGrant): void {
+    this.recording?.push(grant);
+    this.options.onGrant?.(grant);
   }
 
   /** The charm's world as plain data. */

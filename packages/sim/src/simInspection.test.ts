@@ -19,7 +19,12 @@ function valuesByUnit(events: readonly SimInspectionEvent[]): Map<string, string
 describe("inspect: the simulation as xstate inspection events", () => {
   it("one actor per unit, named after it, running the upgrade machine; every reduced event and snapshot follows", async () => {
     const events: SimInspectionEvent[] = [];
-    const report = await rehearseUpgrade({ units: 3, substrate: "vm", seed: 1, inspect: (event) => events.push(event) });
+    const report = await rehearseUpgrade({
+      units: 3,
+      substrate: "vm",
+      seed: 1,
+      inspect: (event) => events.push(event),
+    });
     expect(report.outcome).toBe("upgraded");
 
     const actors = events.filter((e) => e.type === "@xstate.actor");
@@ -30,7 +35,8 @@ describe("inspect: the simulation as xstate inspection events", () => {
       expect(actor.rootId).toBe(actor.actorRef.sessionId);
     }
     // the same actor ref for the whole simulation, across hooks (each hook is a new process in Juju)
-    for (const event of events) expect(actors.find((a) => a.actorRef.id === event.actorRef.id)?.actorRef).toBe(event.actorRef);
+    for (const event of events)
+      expect(actors.find((a) => a.actorRef.id === event.actorRef.id)?.actorRef).toBe(event.actorRef);
 
     // every event is followed by the snapshot it led to, in xstate's order: event, then snapshot
     events.forEach((event, i) => {
@@ -40,16 +46,20 @@ describe("inspect: the simulation as xstate inspection events", () => {
       if (next?.type === "@xstate.snapshot") expect(next.event).toBe(event.event);
     });
     const types = new Set(events.flatMap((e) => (e.type === "@xstate.event" ? [e.event.type] : [])));
-    for (const type of ["xstate.init", "relationCreated", "upgradeCharm", "preUpgradeCheck", "upgradeCompleted"]) expect(types).toContain(type);
+    for (const type of ["xstate.init", "relationCreated", "upgradeCharm", "preUpgradeCheck", "upgradeCompleted"])
+      expect(types).toContain(type);
 
-    // One snapshot per macrostep, as xstate reports it: eventless transitions are taken within the step. So db/2,
-    // first in line, is granted in the very upgrade-charm that made it ready, and db/0, the last, returns to idle
-    // in the step that completed it (the upgrade is over).
-    expect(Object.fromEntries(valuesByUnit(events))).toEqual({
-      "db/2": ["unset", "idle", "upgrading", "completed", "idle"],
-      "db/1": ["unset", "idle", "ready", "upgrading", "completed", "idle"],
-      "db/0": ["unset", "idle", "ready", "upgrading", "idle"],
-    });
+    // One snapshot per macrostep, as xstate reports it: eventless transitions are taken within the step. So db/0,
+    // the last to upgrade, returns to idle in the step that completed it (the upgrade is over), while the others
+    // show `completed` until they see the upgrade end. (Whether db/2, first in line, shows `ready` depends on
+    // whether it was the last to notice the new charm: Juju's agents notice a refresh in their own time.)
+    const values = Object.fromEntries(valuesByUnit(events));
+    expect(values["db/0"]).toEqual(["unset", "idle", "ready", "upgrading", "idle"]);
+    for (const unit of ["db/1", "db/2"])
+      expect(
+        (values[unit] ?? []).filter((v) => v !== "ready"),
+        unit,
+      ).toEqual(["unset", "idle", "upgrading", "completed", "idle"]);
     // the last snapshot of each actor is what getSnapshot() answers
     for (const actor of actors) expect(actor.actorRef.getSnapshot().value).toBe("idle");
   });
@@ -74,9 +84,18 @@ describe("inspect: the simulation as xstate inspection events", () => {
 
   it("a hook that crashed is rolled back by Juju: the next hook's restored state shows as an xstate.init snapshot", async () => {
     const events: SimInspectionEvent[] = [];
-    const report = await rehearseUpgrade({ units: 3, substrate: "vm", seed: 6, faults: { crash: 0.4 }, inspect: (event) => events.push(event) });
+    const report = await rehearseUpgrade({
+      units: 3,
+      substrate: "vm",
+      seed: 6,
+      faults: { crash: 0.4 },
+      inspect: (event) => events.push(event),
+    });
     expect(report.faults.some((fault) => /crashed/.test(fault))).toBe(true);
-    const restores = events.filter((e, i) => e.type === "@xstate.snapshot" && e.event.type === "xstate.init" && events[i - 1]?.type !== "@xstate.event");
+    const restores = events.filter(
+      (e, i) =>
+        e.type === "@xstate.snapshot" && e.event.type === "xstate.init" && events[i - 1]?.type !== "@xstate.event",
+    );
     expect(restores.length).toBeGreaterThan(0);
     // whatever crashed, each unit's actor ends where the unit ends
     for (const unit of report.units) {

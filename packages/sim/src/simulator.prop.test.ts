@@ -66,7 +66,8 @@ function safe(sim: Simulator): void {
   expect(findViolations(sim.events, sim.app, sim.substrate)).toEqual([]);
 }
 
-const grantsOf = (sim: Simulator, refresh: number): GrantRecord[] => sim.grants.filter((grant) => grant.refresh === refresh);
+const grantsOf = (sim: Simulator, refresh: number): GrantRecord[] =>
+  sim.grants.filter((grant) => grant.refresh === refresh);
 /** Whether Juju elected another leader after the first refresh (a fault, or the leader was removed). */
 const leaderChangedAfterRefresh = (events: readonly SimEvent[]): boolean => {
   const refresh = events.findIndex((e) => e.type === "operator" && e.message.startsWith("juju refresh"));
@@ -85,9 +86,13 @@ describe("simulated machine upgrades (real adapter, random schedules and faults)
 
   it("the stack never loses or duplicates a unit, with or without a failing unit", async () => {
     await fc.assert(
-      fc.asyncProperty(scenarioArb({ faults: true, fail: false }), fc.option(fc.nat(), { nil: undefined }), async (s, f) => {
-        safe(await upgrade({ ...s, failUnit: f === undefined ? undefined : f % s.units }));
-      }),
+      fc.asyncProperty(
+        scenarioArb({ faults: true, fail: false }),
+        fc.option(fc.nat(), { nil: undefined }),
+        async (s, f) => {
+          safe(await upgrade({ ...s, failUnit: f === undefined ? undefined : f % s.units }));
+        },
+      ),
       RUNS,
     );
   });
@@ -113,7 +118,10 @@ describe("simulated machine upgrades (real adapter, random schedules and faults)
         const grants = grantsOf(sim, 1);
         const first = grants.findIndex((grant) => grant.outcome === "failed");
         expect(first, "the failing unit was granted").toBeGreaterThanOrEqual(0);
-        expect(grants.slice(first).every((grant) => grant.unit === failing), `grants ${grants.map((g) => g.unit).join(", ")}`).toBe(true);
+        expect(
+          grants.slice(first).every((grant) => grant.unit === failing),
+          `grants ${grants.map((g) => g.unit).join(", ")}`,
+        ).toBe(true);
         expect(sim.unit(failing).state).toBe("failed");
         expect(sim.units().filter((unit) => unit.state === "upgrading")).toEqual([]);
       }),
@@ -125,7 +133,9 @@ describe("simulated machine upgrades (real adapter, random schedules and faults)
     await fc.assert(
       fc.asyncProperty(scenarioArb({ faults: false, fail: false }), async (s) => {
         const sim = await upgrade(s);
-        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(sim.units().map((u) => [u.name, "idle", "1.1.0"]));
+        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(
+          sim.units().map((u) => [u.name, "idle", "1.1.0"]),
+        );
         expect(sim.stack()).toBeNull();
         expect(JSON.parse(sim.applicationData.dependencies ?? "{}").workload.version).toBe("1.1.0");
       }),
@@ -142,7 +152,9 @@ describe("simulated machine upgrades (real adapter, random schedules and faults)
         sim.setFailingUnits([]);
         sim.refresh(1);
         await settleResuming(sim);
-        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(sim.units().map((u) => [u.name, "idle", "1.0.0"]));
+        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(
+          sim.units().map((u) => [u.name, "idle", "1.0.0"]),
+        );
         safe(sim);
       }),
       RUNS,
@@ -153,7 +165,9 @@ describe("simulated machine upgrades (real adapter, random schedules and faults)
     await fc.assert(
       fc.asyncProperty(scenarioArb({ faults: true, fail: false }), async (s) => {
         const sim = await upgrade(s);
-        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(sim.units().map((u) => [u.name, "idle", "1.1.0"]));
+        expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion])).toEqual(
+          sim.units().map((u) => [u.name, "idle", "1.1.0"]),
+        );
         expect(sim.stack()).toBeNull();
       }),
       RUNS,

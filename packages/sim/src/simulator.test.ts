@@ -29,10 +29,24 @@ async function planned(units = 3, substrate: "vm" | "k8s" = "vm", seed = 1): Pro
 const queued = (sim: Simulator, unit: number) => sim.unit(unit).queued;
 
 describe("the simulator's Juju rules", () => {
-  it("deploys each unit with install, relation-created, leader-elected (leader only) and start, then idles", async () => {
+  it("deploys each unit with install, relation-created, leader-elected or leader-settings-changed, config-changed and start, then idles", async () => {
     const sim = new Simulator({ units: 3, seed: 4 });
-    expect(queued(sim, 0)).toEqual(["install", "upgrade-relation-created", "leader-elected", "start"]);
-    expect(queued(sim, 1)).toEqual(["install", "upgrade-relation-created", "start"]);
+    // juju/juju docs/reference/hook.md: `install -> (peer)-relation-created -> leader-elected` on the leader,
+    // `install -> leader-settings-changed -> config-changed -> start` on the others.
+    expect(queued(sim, 0)).toEqual([
+      "install",
+      "upgrade-relation-created",
+      "leader-elected",
+      "config-changed",
+      "start",
+    ]);
+    expect(queued(sim, 1)).toEqual([
+      "install",
+      "upgrade-relation-created",
+      "leader-settings-changed",
+      "config-changed",
+      "start",
+    ]);
     const settled = await sim.settle();
     expect(settled.settled).toBe(true);
     expect(sim.units().map((u) => [u.name, u.state, u.workloadVersion, u.leader])).toEqual([
@@ -41,7 +55,12 @@ describe("the simulator's Juju rules", () => {
       ["db/2", "idle", "1.0.0", false],
     ]);
     // time passes: update-status ran on every unit once nothing else was queued, and changed nothing
-    expect(sim.hooks.filter((h) => h.hook === "update-status").map((h) => h.unit).sort()).toEqual(["db/0", "db/1", "db/2"]);
+    expect(
+      sim.hooks
+        .filter((h) => h.hook === "update-status")
+        .map((h) => h.unit)
+        .sort(),
+    ).toEqual(["db/0", "db/1", "db/2"]);
     expect(JSON.parse(sim.applicationData.dependencies ?? "{}").workload.version).toBe("1.0.0");
   });
 
@@ -100,18 +119,23 @@ describe("the simulator's Juju rules", () => {
     }
   });
 
-  it("relation-changed is coalesced per (receiver, source) while still queued", async () => {
+  it("several writes by one unit before another looks give it one relation-changed (Juju's resolver compares versions)", async () => {
     const sim = await planned(2);
     sim.refresh(2);
-    // db/1 commits twice (ready, then ... ) while db/0 has not run: db/0 holds one relation-changed from db/1
     await sim.step(1); // upgrade-charm: ready
     expect(sim.unit(1).state).toBe("ready");
-    const fromOne = () => sim.events.filter((e): e is Extract<SimEvent, { type: "databag" }> => e.type === "databag" && e.change.writer === "db/1");
+    sim.model.commitAs(1, { note: "a second write" });
+    const fromOne = () =>
+      sim.events.filter(
+        (e): e is Extract<SimEvent, { type: "databag" }> => e.type === "databag" && e.change.writer === "db/1",
+      );
     expect(fromOne().length).toBeGreaterThan(0);
-    expect(queued(sim, 0).filter((h) => h === CHANGED)).toHaveLength(1);
+    sim.model.notice(0);
+    // upgrade-charm first (the charm changed), then its config-changed, then one relation-changed from db/1
+    expect(queued(sim, 0)).toEqual(["upgrade-charm", "config-changed", CHANGED]);
     sim.injectCrash(0);
-    await sim.step(0); // upgrade-charm on db/0 crashes: db/0 keeps its queue, the retry first
-    expect(queued(sim, 0)).toEqual(["upgrade-charm", CHANGED]);
+    await sim.step(0); // upgrade-charm on db/0 crashes: Juju retries it before anything else
+    expect(queued(sim, 0)).toEqual(["upgrade-charm", "config-changed", CHANGED]);
   });
 
   it("a duplicated relation-changed (fault) is queued twice and is harmless", async () => {
@@ -121,13 +145,18 @@ describe("the simulator's Juju rules", () => {
     expect(sim.units().every((u) => u.state === "idle")).toBe(true);
   });
 
-  it("juju refresh on machines runs upgrade-charm on every unit before its other queued hooks", async () => {
+  it("juju refresh on machines: once its agent notices the new charm, a unit runs upgrade-charm after leadership hooks and before the rest", async () => {
     const sim = await planned(3);
     sim.setLeader(1);
     sim.refresh(2);
-    expect(queued(sim, 1)).toEqual(["upgrade-charm", "leader-elected"]);
-    expect(queued(sim, 0)).toEqual(["upgrade-charm"]);
-    expect(sim.units().every((u) => u.revision === 2 && u.workloadVersion === "1.0.0")).toBe(true);
+    // nothing happens before an agent notices (the charm reaches each machine in its own time)
+    expect(queued(sim, 0)).toEqual(["leader-settings-changed"]);
+    sim.model.noticeAll();
+    // worker/uniter/resolver.go: leadership first; then the upgrade; runhook.go queues config-changed after it
+    expect(queued(sim, 1)).toEqual(["leader-elected", "upgrade-charm", "config-changed"]);
+    expect(queued(sim, 0)).toEqual(["leader-settings-changed", "upgrade-charm", "config-changed"]);
+    // the charm runs its new revision from its upgrade-charm on; the workload is upgraded only when granted
+    expect(sim.units().every((u) => u.revision === 1 && u.workloadVersion === "1.0.0")).toBe(true);
   });
 
   it("update-status is a tick: a pending upgrade-charm deferred before pre-upgrade-check resumes after it", async () => {
@@ -136,7 +165,10 @@ describe("the simulator's Juju rules", () => {
     sim.refresh(2); // the operator forgot pre-upgrade-check
     await sim.settle();
     expect(sim.units().map((u) => u.state)).toEqual(["idle", "idle"]);
-    expect(sim.unit(1).status).toEqual({ status: "blocked", message: "Run pre-upgrade-check on the leader to start the upgrade" });
+    expect(sim.unit(1).status).toEqual({
+      status: "blocked",
+      message: "Run pre-upgrade-check on the leader to start the upgrade",
+    });
     expect(await sim.runAction(0, "pre-upgrade-check")).toMatchObject({ ok: true });
     await settleResuming(sim);
     expect(sim.units().map((u) => [u.state, u.workloadVersion])).toEqual([
@@ -180,7 +212,7 @@ describe("the simulator's Juju rules", () => {
     sim.removeUnit(0);
     expect(sim.leader).toBe(1);
     expect(queued(sim, 1)).toContain("leader-elected");
-    expect(queued(sim, 2)).toEqual(["upgrade-relation-departed"]);
+    expect(queued(sim, 2)).toEqual(["leader-settings-changed", "upgrade-relation-departed"]);
   });
 
   it("a failing unit halts the upgrade with a blocked status naming the failure", async () => {
@@ -190,7 +222,11 @@ describe("the simulator's Juju rules", () => {
     sim.refresh(2);
     await settleResuming(sim);
     expect(sim.units().map((u) => u.state)).toEqual(["ready", "failed", "completed"]);
-    expect(sim.unit(1).status).toEqual({ status: "blocked", message: "simulated failure: db/1 could not start workload 1.1.0" });
+    expect(sim.unit(1).status).toEqual({
+      status: "blocked",
+      message:
+        "simulated failure: db/1 could not start workload 1.1.0 | roll back: pre-upgrade-check, then juju refresh db --revision 1",
+    });
     expect(sim.grants.map((g) => g.unit)).toEqual(["db/2", "db/1"]);
   });
 
@@ -198,7 +234,12 @@ describe("the simulator's Juju rules", () => {
     const sim = new Simulator({ units: 2, failPreUpgradeCheck: "replica lag too high" });
     await sim.settle();
     expect(await sim.runAction(0, "pre-upgrade-check")).toMatchObject({ ok: false, message: "replica lag too high" });
-    expect(sim.hooks.at(-1)).toMatchObject({ kind: "action", hook: "pre-upgrade-check", outcome: "failed", error: "replica lag too high" });
+    expect(sim.hooks.at(-1)).toMatchObject({
+      kind: "action",
+      hook: "pre-upgrade-check",
+      outcome: "failed",
+      error: "replica lag too high",
+    });
   });
 
   it("refreshing to an incompatible revision fails the leader's version check", async () => {
@@ -206,7 +247,9 @@ describe("the simulator's Juju rules", () => {
     sim.refresh(3);
     await sim.settle();
     expect(sim.unit(0).state).toBe("failed");
-    expect(sim.unit(0).status.message).toMatch(/Versions incompatible, workload 1.0.0 can not be upgraded to 2.0.0/);
+    expect(sim.unit(0).status.message).toMatch(
+      /^Versions incompatible, workload 1\.0\.0 can not be upgr.* \| roll back: pre-upgrade-check, then juju refresh db --revision 1$/,
+    );
     expect(sim.grants).toEqual([]);
   });
 
@@ -244,18 +287,33 @@ describe("the StatefulSet on Kubernetes", () => {
     await sim.runAction(0, "pre-upgrade-check");
     expect(sim.partition).toBe(2);
     sim.refresh(2);
+    // the controller deletes the highest pod at or above the partition; its charm runs `stop` first
+    expect(sim.model.steps().filter((step) => step.kind === "pod-delete")).toEqual([{ kind: "pod-delete", unit: 2 }]);
+    sim.model.take({ kind: "pod-delete", unit: 2 });
+    expect(sim.unit(2)).toMatchObject({ restarting: true, revision: 1 });
+    expect(sim.unit(2).queued.slice(0, 4)).toEqual(["stop", "upgrade-charm", "config-changed", "start"]);
+    await sim.step(2); // stop: the pod is recreated from the new revision
     expect(sim.unit(2)).toMatchObject({ restarting: true, revision: 2 });
-    expect(sim.unit(2).queued[0]).toBe("upgrade-charm");
-    expect(sim.units().filter((u) => u.revision === 2).map((u) => u.name)).toEqual(["db/2"]);
+    expect(sim.unit(2).queued.slice(0, 3)).toEqual(["upgrade-charm", "config-changed", "start"]);
+    expect(
+      sim
+        .units()
+        .filter((u) => u.revision === 2)
+        .map((u) => u.name),
+    ).toEqual(["db/2"]);
   });
 
-  it("restarts pods at or above the partition highest first, the next only after the last ran upgrade-charm", async () => {
+  it("restarts pods at or above the partition highest first, the next only once the last is Running and Ready", async () => {
     const sim = new Simulator({ units: 3, substrate: "k8s", seed: 1 });
     await sim.settle();
     sim.refresh(2); // partition 0, no plan: the StatefulSet rolls every pod, one at a time
-    expect(sim.units().map((u) => u.restarting)).toEqual([false, false, true]);
-    await sim.step(2);
-    expect(sim.units().map((u) => u.restarting)).toEqual([false, true, false]);
+    const deletable = () => sim.model.steps().flatMap((step) => (step.kind === "pod-delete" ? [step.unit] : []));
+    expect(deletable()).toEqual([2]);
+    sim.model.take({ kind: "pod-delete", unit: 2 });
+    await sim.step(2); // stop: recreated, not ready yet
+    expect(deletable()).toEqual([]);
+    sim.model.take({ kind: "pod-ready", unit: 2 });
+    expect(deletable()).toEqual([1]);
     const restarts = () => sim.events.flatMap((e) => (e.type === "restart" ? [e.unit] : []));
     await sim.settle();
     expect(restarts()).toEqual(["db/2", "db/1", "db/0"]);

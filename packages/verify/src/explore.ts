@@ -1,16 +1,18 @@
 import { createHash } from "node:crypto";
 import type { Substrate } from "@charm-upgrade/core";
-import { ClusterModel, NEW, OLD } from "@charm-upgrade/core/testing";
-import type { TraceEntry } from "@charm-upgrade/core/testing";
-import type { Breach, EndKind, InvariantName, Snapshot } from "./invariants.js";
+import type { Breach, EndKind, InvariantName } from "./invariants.js";
 import { describeState, isEnd, stateBreaches, stepBreaches } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
 import { memoReduce } from "./memoReduce.js";
+import type { Observation, WorldSnapshot } from "./world.js";
+import { NEW, OLD, World } from "./world.js";
 
 /**
- * Exhaustive exploration of the protocol on the core's in-memory Juju model: every order in which Juju may
- * deliver the queued hooks, with bounded faults, from a scenario's start states. States are deduplicated by a
- * hash of their canonical JSON; every state and every step is checked against the safety invariants, and a
+ * Exhaustive exploration of the upgrade on the one model of Juju, every hook running the adapter that ships: every
+ * choice Juju (and the StatefulSet controller) may make — which unit runs its next hook, when a unit's agent
+ * notices a refresh, when the controller deletes a pod and when the new one is ready, `update-status` on a unit
+ * with nothing else to do — with bounded faults, from a scenario's start states. States are deduplicated by a hash
+ * of their canonical text; every state and every step is checked against the safety invariants, and a
  * reverse-reachability pass over the explored graph checks that an end state stays reachable from every state.
  *
  * @module
@@ -30,7 +32,7 @@ export type ScenarioName = "upgrade" | "failure" | "rollback" | "unplanned";
 /** An end state a scenario may stop in: its kind, and the revision every unit must run there. */
 export interface EndState {
   readonly kind: EndKind;
-  readonly target: string;
+  readonly target: number;
 }
 
 /**
@@ -40,13 +42,18 @@ export interface EndState {
 export function scenarioEnds(options: Pick<ExploreOptions, "scenario" | "faults">): readonly EndState[] {
   switch (options.scenario) {
     case "upgrade":
-      return [{ kind: "upgraded", target: NEW.name }];
+      return [{ kind: "upgraded", target: NEW }];
     case "failure":
-      return options.faults?.scaleIn ? [{ kind: "halted", target: NEW.name }, { kind: "upgraded", target: NEW.name }] : [{ kind: "halted", target: NEW.name }];
+      return options.faults?.scaleIn
+        ? [
+            { kind: "halted", target: NEW },
+            { kind: "upgraded", target: NEW },
+          ]
+        : [{ kind: "halted", target: NEW }];
     case "rollback":
-      return [{ kind: "rolledBack", target: OLD.name }];
+      return [{ kind: "rolledBack", target: OLD }];
     case "unplanned":
-      return [{ kind: "unplanned", target: NEW.name }];
+      return [{ kind: "unplanned", target: NEW }];
   }
 }
 
@@ -56,20 +63,26 @@ export interface ExploreOptions {
   readonly substrate: Substrate;
   readonly scenario: ScenarioName;
   /**
-   * Fault steps, each at most once per run: a duplicated relation-changed and a leadership change (default: on),
-   * and the removal of a unit (default: off; on Kubernetes the highest ordinal, as a StatefulSet scales in).
+   * Fault steps, each at most once per run: a `relation-changed` run twice (its agent died before recording it) and
+   * a leadership change (default: on), and the removal of a unit (default: off; on Kubernetes the highest ordinal,
+   * as a StatefulSet scales in).
    */
   readonly faults?: { readonly duplicate?: boolean; readonly leaderChange?: boolean; readonly scaleIn?: boolean };
-  /** The charm answers a grant in a later hook, so `upgrading` is visible to other units (default `true`). */
+  /** The charm answers a grant `pending` first and `completed` in a later hook, so others see `upgrading` (default `true`). */
   readonly asyncUpgrades?: boolean;
   /** The application's `pause-after-unit-upgrade` (default: unset, which is `first`). */
   readonly pauseAfter?: "none" | "first" | "all";
-  /** Test-only: the reducer the model's hooks run through (default: the core's `reduce`, memoised). */
+  /** Test-only: the reducer the library's hooks run through (default: the core's `reduce`, memoised). */
   readonly reduce?: Reducer;
   /** Give up (and report `complete: false`) beyond this many states (default 30,000,000). */
   readonly maxStates?: number;
   /** Called every 100,000 states, for long runs. */
-  readonly onProgress?: (progress: { readonly states: number; readonly transitions: number; readonly frontier: number; readonly ms: number }) => void;
+  readonly onProgress?: (progress: {
+    readonly states: number;
+    readonly transitions: number;
+    readonly frontier: number;
+    readonly ms: number;
+  }) => void;
 }
 
 /** A broken invariant, with the shortest sequence of steps that reaches it. */
@@ -102,7 +115,7 @@ export interface ExploreResult {
   readonly violations: readonly Violation[];
 }
 
-/** Explorer state beyond the model: which faults this run has used, and whether an upgrade was planned. */
+/** Explorer state beyond the world: which faults this run has used, and whether an upgrade was planned. */
 interface Flags {
   readonly duplicated: boolean;
   readonly leaderChanged: boolean;
@@ -112,7 +125,7 @@ interface Flags {
 
 /** A start state, with how it was reached. */
 interface Root {
-  readonly snapshot: Snapshot;
+  readonly snapshot: WorldSnapshot;
   readonly flags: Flags;
   readonly prefix: readonly string[];
 }
@@ -135,45 +148,33 @@ class StateIds {
   }
 }
 
-/** The revisions a canonical key may name. */
-const REVISIONS = new Map([OLD, NEW].map((r) => [r.name, r]));
-
-/**
- * Decode a model's canonical key (`ClusterModel.canonicalKey`: sorted-keys JSON, revisions by name) back into a
- * snapshot. The BFS frontier keeps states as this text: a fifth of the memory of snapshot objects.
- */
-export function decodeKey(text: string): Snapshot {
-  const raw = JSON.parse(text) as Omit<Snapshot, "template" | "units"> & {
-    template: string;
-    units: (Omit<Snapshot["units"][number], "revision"> & { revision: string })[];
-  };
-  const revision = (name: string) => {
-    const found = REVISIONS.get(name);
-    if (!found) throw new Error(`unknown revision ${name} in a state key`);
-    return found;
-  };
-  return {
-    ...raw,
-    pauseAfter: raw.pauseAfter ?? undefined,
-    template: revision(raw.template),
-    units: raw.units.map((u) => ({ ...u, revision: revision(u.revision) })),
-  };
-}
-
 const HOOK = 0;
-const DUPLICATE = 1;
-const LEADER = 2;
-const RESUME = 3;
-const REMOVE = 4;
-const KINDS = 5;
+const TICK = 1;
+const NOTICE = 2;
+const POD_DELETE = 3;
+const POD_READY = 4;
+const DUPLICATE = 5;
+const LEADER = 6;
+const REMOVE = 7;
+const RESUME = 8;
+const KINDS = 9;
+const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE]);
 
 function label(code: number): string {
   const unit = Math.floor(code / KINDS);
   switch (code % KINDS) {
     case HOOK:
       return `app/${unit} runs its next hook`;
+    case TICK:
+      return `app/${unit} runs update-status`;
+    case NOTICE:
+      return `app/${unit}'s agent notices the new charm`;
+    case POD_DELETE:
+      return `the StatefulSet controller deletes pod app-${unit}`;
+    case POD_READY:
+      return `pod app-${unit} is Running and Ready`;
     case DUPLICATE:
-      return `app/${unit} runs its next hook (relation-changed); FAULT: Juju will deliver it again`;
+      return `app/${unit} runs its next hook (relation-changed); FAULT: its agent dies before recording it, so it runs again`;
     case LEADER:
       return `FAULT: app/${unit} becomes the leader`;
     case REMOVE:
@@ -206,8 +207,9 @@ class Ints {
  */
 export class Explorer {
   readonly options: ExploreOptions;
-  private readonly model: ClusterModel;
+  private readonly world: World;
   private readonly ends: readonly EndState[];
+  private readonly versionOf: (revision: number) => string;
   private readonly ids = new StateIds();
   private readonly parent = new Ints();
   private readonly via = new Ints();
@@ -216,92 +218,115 @@ export class Explorer {
   private readonly edgeTo = new Ints();
   private readonly roots: Root[] = [];
   private endIds: number[] = [];
-  private readonly endSnapshots = new Map<number, { snapshot: Snapshot; flags: Flags }>();
+  private readonly endSnapshots = new Map<number, { snapshot: WorldSnapshot; flags: Flags }>();
   private readonly firstBreach = new Map<string, { breach: Breach; id: number; step: number; count: number }>();
   private transitions = 0;
   private complete = true;
+  /** The world as constructed: every unit's setup hooks due. */
+  private readonly initial: WorldSnapshot;
 
   constructor(options: ExploreOptions) {
     this.options = options;
     this.ends = scenarioEnds(options);
-    this.model = new ClusterModel({
+    this.world = new World({
       units: options.units,
       substrate: options.substrate,
-      revision: OLD,
       leader: 0,
       reduce: options.reduce ?? memoReduce(),
-      asyncUpgrades: options.asyncUpgrades ?? true,
+      twoStepUpgrades: options.asyncUpgrades ?? true,
+      pauseAfter: options.pauseAfter,
     });
-    if (options.pauseAfter) this.model.pauseAfter = options.pauseAfter;
-    this.initial = this.model.snapshot();
+    this.versionOf = (revision) => this.world.charm.versionOf(revision);
+    this.initial = this.world.snapshot();
   }
 
-  /** The model as constructed: every unit with relation-created queued. */
-  private readonly initial: Snapshot;
+  /** The world, deployed and settled on the old revision. */
+  private deployed(): WorldSnapshot {
+    const world = this.world;
+    world.restore(this.initial);
+    world.settle();
+    world.takeTrace();
+    return world.snapshot();
+  }
 
-  /** The model, deployed and settled on the old revision. */
-  private deployed(): Snapshot {
-    const model = this.model;
-    model.restore(this.initial);
-    model.settle();
-    model.trace.length = 0;
-    return model.snapshot();
+  private observe(): Observation {
+    return this.world.observe();
   }
 
   /** The start states of the scenario (for `rollback`, `from` supplies the halted states). */
   private buildRoots(from?: Explorer): void {
     const { scenario, substrate } = this.options;
-    const model = this.model;
+    const world = this.world;
     const settled = this.deployed();
     const fresh = (planned: boolean): Flags => ({ duplicated: false, leaderChanged: false, scaledIn: false, planned });
+    const leader = () => world.model.leader ?? 0;
     const plan = (failUnits: readonly number[], prefix: string[]) => {
-      model.restore({ ...settled, failUnits });
-      const check = model.runAction(model.leader, "preUpgradeCheck");
+      world.restore(settled);
+      world.charm.failing = new Set(failUnits);
+      const check = world.action(leader(), "pre-upgrade-check");
       if (!check.ok) throw new Error(`pre-upgrade-check refused on a settled cluster: ${check.message}`);
-      model.refresh(NEW);
-      model.trace.length = 0;
+      world.model.refresh(NEW);
+      world.takeTrace();
       this.roots.push({
-        snapshot: model.snapshot(),
+        snapshot: world.snapshot(),
         flags: fresh(true),
-        prefix: [...prefix, `operator: juju run app/${settled.leader} pre-upgrade-check`, `operator: juju refresh app --revision ${NEW.name}`],
+        prefix: [
+          ...prefix,
+          `operator: juju run app/${leader()} pre-upgrade-check`,
+          `operator: juju refresh app --revision ${NEW}`,
+        ],
       });
     };
-    const deploy = `deploy ${this.options.units} units of ${OLD.name} on ${substrate}, settle (every hook run in order)`;
+    const deploy = `deploy ${this.options.units} units of revision ${OLD} on ${substrate}, settle (every hook run in order)`;
     if (scenario === "upgrade") plan([], [deploy]);
-    if (scenario === "failure") for (let f = 0; f < this.options.units; f++) plan([f], [`${deploy}; the upgrade of app/${f} will fail`]);
+    if (scenario === "failure")
+      for (let f = 0; f < this.options.units; f++) plan([f], [`${deploy}; the upgrade of app/${f} will fail`]);
     if (scenario === "unplanned") {
-      model.restore(settled);
-      model.refresh(NEW);
-      model.trace.length = 0;
-      this.roots.push({ snapshot: model.snapshot(), flags: fresh(false), prefix: [deploy, `operator: juju refresh app --revision ${NEW.name} (no pre-upgrade-check)`] });
+      world.restore(settled);
+      world.model.refresh(NEW);
+      this.roots.push({
+        snapshot: world.snapshot(),
+        flags: fresh(false),
+        prefix: [deploy, `operator: juju refresh app --revision ${NEW} (no pre-upgrade-check)`],
+      });
     }
     if (scenario === "rollback") {
       if (!from) throw new Error("a rollback exploration starts from a failure exploration");
       const seen = new Set<string>();
       for (const [id, end] of from.endSnapshots) {
-        if (!isEnd(end.snapshot, "halted", NEW.name)) continue;
-        model.restore({ ...end.snapshot, failUnits: [] });
-        const before = model.snapshot();
+        world.restore(end.snapshot);
+        if (!isEnd(this.observe(), "halted", NEW, this.versionOf)) continue;
+        world.charm.failing = new Set();
+        const snapshot = world.snapshot();
         // The rollback continues the run: faults the failure already used are used up.
-        const key = this.keyOf(before, end.flags).hash;
+        const key = this.keyOf(snapshot, end.flags);
         if (seen.has(key)) continue;
         seen.add(key);
-        const leader = model.leader;
-        const check = model.runAction(leader, "preUpgradeCheck");
-        const prefix = [...from.traceTo(id), `operator: juju run app/${leader} pre-upgrade-check (recovery)`];
+        const before = this.observe();
+        const check = world.action(leader(), "pre-upgrade-check");
+        const prefix = [...from.traceTo(id), `operator: juju run app/${leader()} pre-upgrade-check (recovery)`];
+        const trace = world.takeTrace();
         const breaches = stepBreaches({
           substrate,
           before,
-          after: model.snapshot(),
-          entries: model.trace.splice(0),
-          unit: leader,
+          after: this.observe(),
+          ...trace,
+          unit: leader(),
           planned: true,
-          newRevision: NEW.name,
+          newRevision: NEW,
+          versionOf: this.versionOf,
         });
-        if (!check.ok) breaches.push({ invariant: "hook-error", message: `pre-upgrade-check refused in a halted state: ${check.message}` });
-        model.refresh(OLD);
-        model.trace.length = 0;
-        const root = { snapshot: model.snapshot(), flags: end.flags, prefix: [...prefix, `operator: juju refresh app --revision ${OLD.name}`] };
+        if (!check.ok)
+          breaches.push({
+            invariant: "hook-error",
+            message: `pre-upgrade-check refused in a halted state: ${check.message}`,
+          });
+        world.model.refresh(OLD);
+        const root = {
+          snapshot: world.snapshot(),
+          flags: end.flags,
+          prefix: [...prefix, `operator: juju refresh app --revision ${OLD}`],
+        };
         this.roots.push(root);
         for (const breach of breaches) this.recordRootBreach(breach, root.prefix);
       }
@@ -314,30 +339,36 @@ export class Explorer {
     this.rootBreaches.push({ invariant: breach.invariant, message: breach.message, count: 1, trace });
   }
 
-  private keyOf(snapshot: Snapshot, flags: Flags): { readonly hash: string; readonly text: string } {
-    const text = this.model.canonicalKey(snapshot);
-    const flagged = `${text}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}`;
+  private keyOf(snapshot: WorldSnapshot, flags: Flags): string {
+    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}`;
     // 96 bits: the chance of any collision among 10^8 states is below 10^-12.
-    return { hash: createHash("sha1").update(flagged).digest("base64").slice(0, 16), text };
+    return createHash("sha1").update(flagged).digest("base64").slice(0, 16);
   }
 
-  /** Apply step `code` to the model (already restored to the source state); null when it is not possible. */
+  /** Apply step `code` to the world (already restored to the source state); null when it is not possible. */
   private apply(code: number, flags: Flags): { flags: Flags; unit: number | null } | null {
     const unit = Math.floor(code / KINDS);
-    const model = this.model;
+    const world = this.world;
+    const { model } = world;
     switch (code % KINDS) {
       case HOOK:
-        model.runNext(unit);
+        world.hook(unit);
         return { flags, unit };
-      case DUPLICATE: {
-        // The uniter ran the hook but did not record it as done (it restarted): it runs the same hook again next.
-        const target = model.units.get(unit);
-        const next = target?.queue[0];
-        if (!target || next?.type !== "relationChanged") return null;
-        model.runNext(unit);
-        target.queue.unshift({ type: "relationChanged", source: next.source ?? "duplicate" });
+      case TICK:
+        world.hook(unit, { updateStatus: true });
+        return { flags, unit };
+      case NOTICE:
+        world.take({ kind: "notice", unit });
+        return { flags, unit: null };
+      case POD_DELETE:
+        world.take({ kind: "pod-delete", unit });
+        return { flags, unit: null };
+      case POD_READY:
+        world.take({ kind: "pod-ready", unit });
+        return { flags, unit: null };
+      case DUPLICATE:
+        world.hook(unit, {}, "uncommitted");
         return { flags: { ...flags, duplicated: true }, unit };
-      }
       case LEADER:
         model.setLeader(unit);
         return { flags: { ...flags, leaderChanged: true }, unit: null };
@@ -345,26 +376,40 @@ export class Explorer {
         model.removeUnit(unit);
         return { flags: { ...flags, scaledIn: true }, unit: null };
       default: {
-        const outcome = model.runAction(unit, "resumeUpgrade");
+        const outcome = world.action(unit, "resume-upgrade");
         return outcome.ok ? { flags, unit } : null;
       }
     }
   }
 
-  /** The steps possible from the current model state. */
-  private steps(s: Snapshot, flags: Flags): number[] {
+  /** The steps possible from the current state of the world. */
+  private steps(flags: Flags): number[] {
+    const { model } = this.world;
     const codes: number[] = [];
-    const units = [...s.units].sort((a, b) => a.id - b.id);
-    for (const u of units) if (u.queue.length) codes.push(u.id * KINDS + HOOK);
-    if (s.appData["upgrade-stack"] && s.appData["upgrade-stack"] !== "[]") codes.push(s.leader * KINDS + RESUME);
-    const faults = this.options.faults ?? {};
-    if (faults.duplicate !== false && !flags.duplicated) {
-      for (const u of units) if (u.queue[0]?.type === "relationChanged") codes.push(u.id * KINDS + DUPLICATE);
+    for (const step of model.steps()) {
+      const kind = {
+        hook: HOOK,
+        "update-status": TICK,
+        notice: NOTICE,
+        "pod-delete": POD_DELETE,
+        "pod-ready": POD_READY,
+      }[step.kind];
+      codes.push(step.unit * KINDS + kind);
     }
-    if (faults.leaderChange !== false && !flags.leaderChanged) for (const u of units) if (u.id !== s.leader) codes.push(u.id * KINDS + LEADER);
-    if (faults.scaleIn && !flags.scaledIn && units.length > 1) {
-      const removable = this.options.substrate === "k8s" ? units.slice(-1) : units;
-      for (const u of removable) codes.push(u.id * KINDS + REMOVE);
+    const leader = model.leader;
+    if (leader !== null && model.appData["upgrade-stack"] && model.appData["upgrade-stack"] !== "[]")
+      codes.push(leader * KINDS + RESUME);
+    const faults = this.options.faults ?? {};
+    const ids = [...model.units.keys()].sort((a, b) => a - b);
+    if (faults.duplicate !== false && !flags.duplicated) {
+      for (const id of ids)
+        if (model.nextHook(id)?.name.endsWith("-relation-changed")) codes.push(id * KINDS + DUPLICATE);
+    }
+    if (faults.leaderChange !== false && !flags.leaderChanged)
+      for (const id of ids) if (id !== leader) codes.push(id * KINDS + LEADER);
+    if (faults.scaleIn && !flags.scaledIn && ids.length > 1) {
+      const removable = this.options.substrate === "k8s" ? ids.slice(-1) : ids;
+      for (const id of removable) codes.push(id * KINDS + REMOVE);
     }
     return codes;
   }
@@ -381,29 +426,37 @@ export class Explorer {
     const { substrate } = this.options;
     const ends = this.ends;
     const maxStates = this.options.maxStates ?? 30_000_000;
-    const model = this.model;
+    const world = this.world;
     this.buildRoots(from);
 
-    const frontier: { id: number; text: string; flags: Flags }[] = [];
+    const frontier: { id: number; text: WorldSnapshot; flags: Flags }[] = [];
     const isEndState: number[] = [];
-    const add = (snapshot: Snapshot, flags: Flags, parent: number, via: number, depth: number): number => {
-      const { hash, text } = this.keyOf(snapshot, flags);
+    const add = (
+      snapshot: WorldSnapshot,
+      observation: Observation,
+      flags: Flags,
+      parent: number,
+      via: number,
+      depth: number,
+    ): number => {
+      const hash = this.keyOf(snapshot, flags);
       const known = this.ids.get(hash);
       if (known !== undefined) return known;
       const id = this.ids.add(hash);
       this.parent.push(parent);
       this.via.push(via);
       this.depthOf.push(depth);
-      for (const breach of stateBreaches(snapshot, substrate, NEW.name)) this.record(breach, id, -1);
-      if (ends.some((end) => isEnd(snapshot, end.kind, end.target))) {
+      for (const breach of stateBreaches(observation, substrate, NEW)) this.record(breach, id, -1);
+      if (ends.some((end) => isEnd(observation, end.kind, end.target, this.versionOf))) {
         isEndState.push(id);
         this.endSnapshots.set(id, { snapshot, flags });
       }
-      frontier.push({ id, text, flags });
+      frontier.push({ id, text: snapshot, flags });
       return id;
     };
     this.roots.forEach((root, i) => {
-      add(root.snapshot, root.flags, -1, i, 0);
+      world.restore(root.snapshot);
+      add(root.snapshot, this.observe(), root.flags, -1, i, 0);
     });
 
     let outNonFault = new Ints();
@@ -411,46 +464,66 @@ export class Explorer {
       const entry = frontier[head];
       if (!entry) continue;
       frontier[head] = undefined as never; // release memory as the frontier advances
-      const item = { id: entry.id, flags: entry.flags, snapshot: decodeKey(entry.text) };
       if (this.ids.size > maxStates) {
         this.complete = false;
         break;
       }
       if (this.options.onProgress && head % 100_000 === 0 && head) {
-        this.options.onProgress({ states: this.ids.size, transitions: this.transitions, frontier: frontier.length - head, ms: performance.now() - start });
+        this.options.onProgress({
+          states: this.ids.size,
+          transitions: this.transitions,
+          frontier: frontier.length - head,
+          ms: performance.now() - start,
+        });
       }
+      world.restore(entry.text);
+      const before = this.observe();
       let progress = 0;
-      for (const code of this.steps(item.snapshot, item.flags)) {
-        model.restore(item.snapshot);
+      for (const code of this.steps(entry.flags)) {
+        world.restore(entry.text);
+        world.takeTrace();
         let applied: { flags: Flags; unit: number | null } | null;
-        let entries: TraceEntry[] = [];
         try {
-          applied = this.apply(code, item.flags);
-          entries = model.trace.splice(0);
+          applied = this.apply(code, entry.flags);
         } catch (error) {
-          model.trace.length = 0;
+          world.takeTrace();
           this.transitions++;
-          this.record({ invariant: "hook-error", message: `${label(code)}: ${error instanceof Error ? error.message : String(error)}` }, item.id, code);
+          this.record(
+            {
+              invariant: "hook-error",
+              message: `${label(code)}: ${error instanceof Error ? error.message : String(error)}`,
+            },
+            entry.id,
+            code,
+          );
           continue;
         }
+        const trace = world.takeTrace();
         if (!applied) continue;
         this.transitions++;
-        const after = model.snapshot();
+        const after = this.observe();
         for (const breach of stepBreaches({
           substrate,
-          before: item.snapshot,
+          before,
           after,
-          entries,
+          ...trace,
           unit: applied.unit,
-          planned: item.flags.planned,
-          newRevision: NEW.name,
+          planned: entry.flags.planned,
+          newRevision: NEW,
+          versionOf: this.versionOf,
         })) {
-          this.record(breach, item.id, code);
+          this.record(breach, entry.id, code);
         }
-        const fault = code % KINDS === LEADER || code % KINDS === DUPLICATE || code % KINDS === REMOVE;
-        const target = add(after, applied.flags, item.id, code, (this.depthOf.at(item.id) ?? 0) + 1);
-        if (!fault) {
-          this.edgeFrom.push(item.id);
+        const target = add(
+          world.snapshot(),
+          after,
+          applied.flags,
+          entry.id,
+          code,
+          (this.depthOf.at(entry.id) ?? 0) + 1,
+        );
+        if (!FAULT_KINDS.has(code % KINDS)) {
+          this.edgeFrom.push(entry.id);
           this.edgeTo.push(target);
           progress++;
         }
@@ -484,9 +557,10 @@ export class Explorer {
   }
 
   /**
-   * Liveness: mark every state from which an end state is reachable by hooks and operator steps alone (faults
-   * never help), walking the explored graph backwards from the end states. A state left unmarked with no step at
-   * all is a deadlock; one with steps that only lead to other unmarked states is a livelock.
+   * Liveness: mark every state from which an end state is reachable by hooks, Juju's and the controller's steps
+   * and operator steps alone (faults never help), walking the explored graph backwards from the end states. A
+   * state left unmarked with no step at all is a deadlock; one with steps that only lead to other unmarked states
+   * is a livelock.
    */
   private liveness(outNonFault: Ints): Violation[] {
     const n = this.ids.size;
@@ -531,7 +605,7 @@ export class Explorer {
     if (firstDeadlock >= 0) {
       violations.push({
         invariant: "deadlock",
-        message: `${deadlocks} state(s) are stuck: nothing is queued and no operator step applies, but it is not an end state (${kind})`,
+        message: `${deadlocks} state(s) are stuck: no step applies, but it is not an end state (${kind})`,
         count: deadlocks,
         trace: [...this.traceTo(firstDeadlock), "  <-- stuck here"],
       });
@@ -547,6 +621,12 @@ export class Explorer {
     return violations;
   }
 
+  /** One line describing the world as it is. */
+  private describe(): string {
+    const { model } = this.world;
+    return describeState(this.observe(), this.options.substrate, (id) => model.nextHook(id)?.name ?? "");
+  }
+
   /** The shortest known steps to state `id`, replayed from its start state, each followed by the state it reaches. */
   traceTo(id: number): string[] {
     const path: number[] = [];
@@ -557,28 +637,27 @@ export class Explorer {
     }
     const root = this.roots[this.via.at(at)];
     if (!root) return [`(unknown start state for ${id})`];
-    const { substrate } = this.options;
-    const lines = [...root.prefix, `  = ${describeState(root.snapshot, substrate)}`];
-    const model = this.model;
-    model.restore(root.snapshot);
+    const world = this.world;
+    world.restore(root.snapshot);
+    const lines = [...root.prefix, `  = ${this.describe()}`];
     let flags = root.flags;
     for (const code of path.reverse()) {
       try {
         const applied = this.apply(code, flags);
         if (applied) flags = applied.flags;
-        lines.push(label(code), `  = ${describeState(model.snapshot(), substrate)}`);
+        lines.push(label(code), `  = ${this.describe()}`);
       } catch (error) {
         lines.push(`${label(code)} threw ${error instanceof Error ? error.message : String(error)}`);
         break;
       }
-      model.trace.length = 0;
+      world.takeTrace();
     }
     return lines;
   }
 }
 
 /**
- * Explore every reachable state of a scenario and check the protocol's invariants.
+ * Explore every reachable state of a scenario and check the invariants.
  *
  * @example
  * ```ts
@@ -602,6 +681,8 @@ export function formatViolations(result: ExploreResult): string {
   const head = `${scenario} on ${substrate} with ${units} units`;
   if (!result.violations.length) return `${head}: no violation`;
   return result.violations
-    .map((v) => [`${head}: ${v.invariant} (${v.count} times): ${v.message}`, ...v.trace.map((line) => `    ${line}`)].join("\n"))
+    .map((v) =>
+      [`${head}: ${v.invariant} (${v.count} times): ${v.message}`, ...v.trace.map((line) => `    ${line}`)].join("\n"),
+    )
     .join("\n\n");
 }

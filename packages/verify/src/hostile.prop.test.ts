@@ -1,12 +1,13 @@
 import type { Effect, Substrate } from "@charm-upgrade/core";
 import { CHARM_PATTERN, KEYS, safeParseDependencies, UNIT_STATES } from "@charm-upgrade/core";
-import { ClusterModel, NEW, OLD } from "@charm-upgrade/core/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Breach, Snapshot } from "./invariants.js";
+import type { Breach } from "./invariants.js";
 import { parseStack, stepBreaches } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
 import { memoReduce } from "./memoReduce.js";
+import type { Observation } from "./world.js";
+import { NEW, World } from "./world.js";
 
 /**
  * Hostile relation data in the middle of whole-model upgrades: overwrite a databag value (every key the library
@@ -18,9 +19,26 @@ import { memoReduce } from "./memoReduce.js";
  */
 
 const UNIT_KEYS = [KEYS.state, KEYS.hold, KEYS.skipped] as const;
-const APP_KEYS = [KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollback, KEYS.rollbackPending, KEYS.fromCharm] as const;
+const APP_KEYS = [
+  KEYS.stack,
+  KEYS.dependencies,
+  KEYS.resumed,
+  KEYS.partition,
+  KEYS.rollback,
+  KEYS.rollbackPending,
+  KEYS.fromCharm,
+] as const;
 /** The keys whose values the library validates (and so must report when bad). */
-const VALIDATED = [KEYS.state, KEYS.skipped, KEYS.stack, KEYS.dependencies, KEYS.resumed, KEYS.partition, KEYS.rollbackPending, KEYS.fromCharm] as const;
+const VALIDATED = [
+  KEYS.state,
+  KEYS.skipped,
+  KEYS.stack,
+  KEYS.dependencies,
+  KEYS.resumed,
+  KEYS.partition,
+  KEYS.rollbackPending,
+  KEYS.fromCharm,
+] as const;
 const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([...UNIT_KEYS, ...APP_KEYS]);
 
 const HUGE = 100_000;
@@ -55,12 +73,20 @@ const hostileValue: fc.Arbitrary<string> = fc.oneof(
   // 100 KB: random text, a stack listing one unit 50,000 times, a JSON object with a huge string
   fc.string({ minLength: 1, maxLength: 3 }).map((c) => c.repeat(Math.ceil(HUGE / c.length)).slice(0, HUGE)),
   fc.constant(`[${Array.from({ length: HUGE / 2 }, () => "0").join(",")}]`),
-  fc.constant(JSON.stringify({ workload: { dependencies: {}, name: "x".repeat(HUGE), upgrade_supported: ">=1", version: "1.0.0" } })),
+  fc.constant(
+    JSON.stringify({
+      workload: { dependencies: {}, name: "x".repeat(HUGE), upgrade_supported: ">=1", version: "1.0.0" },
+    }),
+  ),
 );
 
 /** Where to write: a unit's databag or the app databag, a key the library reads or an unknown one. */
 const target = fc.oneof(
-  fc.record({ bag: fc.constant("unit" as const), key: fc.constantFrom<string>(...UNIT_KEYS), unit: fc.nat({ max: 6 }) }),
+  fc.record({
+    bag: fc.constant("unit" as const),
+    key: fc.constantFrom<string>(...UNIT_KEYS),
+    unit: fc.nat({ max: 6 }),
+  }),
   fc.record({ bag: fc.constant("app" as const), key: fc.constantFrom<string>(...APP_KEYS), unit: fc.constant(0) }),
   fc.record({
     bag: fc.constantFrom("unit" as const, "app" as const),
@@ -101,7 +127,11 @@ function invalid(key: string, value: string): boolean {
       } catch {
         return true;
       }
-      return !(Array.isArray(json) && json.length <= 10 && json.every((check) => typeof check === "string" && check.length <= 40));
+      return !(
+        Array.isArray(json) &&
+        json.length <= 10 &&
+        json.every((check) => typeof check === "string" && check.length <= 40)
+      );
     }
     case KEYS.dependencies: {
       let json: unknown;
@@ -159,37 +189,52 @@ function hostileData(reduce: Reducer, coverage: Coverage) {
   const { reportedByKey } = coverage;
   return fc.property(scenario, (s) => {
     const leader = s.leader % s.units;
-    const model = new ClusterModel({ units: s.units, substrate: s.substrate, revision: OLD, leader, reduce, asyncUpgrades: s.asyncUpgrades });
-    model.settle();
-    expect(model.runAction(leader, "preUpgradeCheck").ok).toBe(true);
+    const world = new World({
+      units: s.units,
+      substrate: s.substrate,
+      leader,
+      reduce,
+      twoStepUpgrades: s.asyncUpgrades,
+    });
+    const { model } = world;
+    world.settle();
+    expect(world.action(leader, "pre-upgrade-check").ok).toBe(true);
     model.refresh(NEW);
-    model.trace.length = 0;
+    world.takeTrace();
     const injected: Present[] = [];
     let pick = 0;
     let action = 0;
 
-    const check = (before: Snapshot, unit: number, what: string): void => {
-      const after = model.snapshot();
-      const entries = model.trace.splice(0);
+    const check = (before: Observation, unit: number, what: string): void => {
+      const after = world.observe();
+      const trace = world.takeTrace();
       const breaches: Breach[] = stepBreaches({
         substrate: s.substrate,
         before,
         after,
-        entries,
+        ...trace,
         unit,
         planned: true,
-        newRevision: NEW.name,
+        newRevision: NEW,
+        versionOf: (revision) => world.charm.versionOf(revision),
         strictCompletion: false,
-      }).filter((b) => b.invariant === "stack-lost" || b.invariant === "grant-not-top" || b.invariant === "grant-while-upgrading");
+      }).filter(
+        (b) =>
+          b.invariant === "stack-lost" ||
+          b.invariant === "grant-not-top" ||
+          b.invariant === "grant-while-upgrading" ||
+          b.invariant === "hook-error",
+      );
       expect(breaches, what).toEqual([]);
       // Bad values present when the hook started (and not since overwritten by the library before it read them).
       const present = injected.filter((p) => {
         const bag = p.unit === null ? before.appData : before.units.find((u) => `app/${u.id}` === p.unit)?.databag;
         return bag?.[p.key] === p.value;
       });
-      for (const entry of entries) {
-        if (entry.kind !== "hook") continue;
-        const reports = entry.effects.filter((e): e is Extract<Effect, { type: "reportProblem" }> => e.type === "reportProblem");
+      for (const hook of trace.hooks) {
+        const reports = hook.effects.filter(
+          (e): e is Extract<Effect, { type: "reportProblem" }> => e.type === "reportProblem",
+        );
         for (const report of reports) {
           expect(report.key, `${what}: the reducer threw inside: ${report.error.message}`).not.toBe("(state)");
           // only the injected bad values are reported, each by key and databag
@@ -199,13 +244,17 @@ function hostileData(reduce: Reducer, coverage: Coverage) {
         }
         for (const p of present.filter((q) => invalid(q.key, q.value))) {
           const reported = reports.some((r) => r.key === p.key && r.unit === p.unit);
-          expect(reported, `${what}: ${p.unit ?? "app"} ${p.key}=${JSON.stringify(p.value.slice(0, 40))} not reported`).toBe(true);
+          expect(
+            reported,
+            `${what}: ${p.unit ?? "app"} ${p.key}=${JSON.stringify(p.value.slice(0, 40))} not reported`,
+          ).toBe(true);
           reportedByKey.set(p.key, (reportedByKey.get(p.key) ?? 0) + 1);
           if (p.value.length >= HUGE) coverage.hugeReported++;
         }
         coverage.unknownKeysRead += present.filter((p) => !KNOWN_KEYS.has(p.key)).length;
-        for (const effect of entry.effects) {
-          for (const text of strings(effect)) expect(text.length, `${what}: ${effect.type} echoes a huge value`).toBeLessThan(2_000);
+        for (const effect of hook.effects) {
+          for (const text of strings(effect))
+            expect(text.length, `${what}: ${effect.type} echoes a huge value`).toBeLessThan(2_000);
           if (effect.type === "setUnitStatus") expect(effect.message.length).toBeLessThanOrEqual(120);
           if (effect.type === "writeAppData" && effect.data[KEYS.stack] !== undefined) {
             const { stack, error } = parseStack(effect.data[KEYS.stack]);
@@ -219,33 +268,30 @@ function hostileData(reduce: Reducer, coverage: Coverage) {
     for (let step = 0; step < 160; step++) {
       for (const inj of s.injections.filter((i) => i.at === step)) {
         const unit = inj.target.unit % s.units;
-        const snapshot = model.snapshot();
         const name = inj.target.bag === "app" ? null : `app/${unit}`;
-        const units = snapshot.units.map((u) => (u.id === unit && name ? { ...u, databag: { ...u.databag, [inj.target.key]: inj.value } } : u));
-        const appData = name ? snapshot.appData : { ...snapshot.appData, [inj.target.key]: inj.value };
-        model.restore({ ...snapshot, units, appData });
+        // As if that unit's (or the leader's) charm had committed it: every other unit hears of it.
+        model.commitAs(name ? unit : null, { [inj.target.key]: inj.value });
         injected.push({ unit: name, key: inj.target.key, value: inj.value });
-        // Juju tells the other units (the app databag: every unit but the leader).
-        for (const other of model.units.values()) {
-          if (name && other.id !== unit) model.enqueue(other, "relationChanged", name);
-          if (!name && other.id !== model.leader) model.enqueue(other, "relationChanged", "app");
-        }
       }
+      const leaderNow = model.leader ?? 0;
       if (step % 10 === 9) {
         const kind = s.actions[action++ % s.actions.length];
         if (kind !== "none") {
-          const before = model.snapshot();
-          const outcome = model.runAction(model.leader, kind === "check" ? "preUpgradeCheck" : "resumeUpgrade");
+          const before = world.observe();
+          const outcome = world.action(leaderNow, kind === "check" ? "pre-upgrade-check" : "resume-upgrade");
           if (!outcome.ok) expect(outcome.message.length).toBeGreaterThan(0);
-          check(before, model.leader, `action ${kind} on app/${model.leader}`);
+          check(before, leaderNow, `action ${kind} on app/${leaderNow}`);
         }
       }
-      const runnable = model.runnable();
-      if (!runnable.length) continue;
-      const unit = runnable[(s.picks[pick++ % s.picks.length] ?? 0) % runnable.length] ?? 0;
-      const before = model.snapshot();
-      model.runNext(unit);
-      check(before, unit, `step ${step}: app/${unit}`);
+      const steps = model.steps();
+      if (!steps.length) continue;
+      const next = steps[(s.picks[pick++ % s.picks.length] ?? 0) % steps.length];
+      if (!next) continue;
+      const before = world.observe();
+      if (next.kind === "hook") world.hook(next.unit);
+      else if (next.kind === "update-status") world.hook(next.unit, { updateStatus: true });
+      else world.take(next);
+      check(before, next.unit, `step ${step}: ${next.kind} app/${next.unit}`);
     }
   });
 }

@@ -1,9 +1,6 @@
 import type { Effect, Substrate } from "@charm-upgrade/core";
-import type { ClusterModel, TraceEntry } from "@charm-upgrade/core/testing";
-import { workloadOf } from "@charm-upgrade/core/testing";
-
-/** The state of a {@link ClusterModel}, as plain data. */
-export type Snapshot = ReturnType<ClusterModel["snapshot"]>;
+import type { CharmGrant } from "@charm-upgrade/sim";
+import type { HookTrace, Observation } from "./world.js";
 
 /**
  * The safety invariants, by name, in words. Exploration and fault campaigns check every one of them in every
@@ -12,13 +9,17 @@ export type Snapshot = ReturnType<ClusterModel["snapshot"]>;
 export const INVARIANTS = {
   "one-upgrading": "Machines: at most one unit is `upgrading` (committed unit states).",
   "grant-while-upgrading": "Machines: no unit is granted while another unit is `upgrading`.",
-  "grant-not-top": "Machines: a unit is granted only when it is on top of the upgrade stack (as the granting hook sees it).",
+  "grant-not-top":
+    "Machines: a unit is granted only when it is on top of the upgrade stack (as the granting hook sees it).",
   "grant-before-plan": "No unit is granted before a pre-upgrade-check succeeded.",
   "grant-while-failed": "No unit is granted while a unit is `failed` and no unit is in `recovery` (the halt).",
   "stack-duplicate": "The committed upgrade stack is a JSON array of unit numbers that never lists a unit twice.",
   "stack-lost":
     "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs), finished the whole upgrade in that hook, or left the application; on Kubernetes also when recovery re-plans and its pod never left the old revision.",
-  partition: "Kubernetes: no pod below the StatefulSet partition runs the new revision, and no pod below the partition restarts.",
+  "done-on-old":
+    "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the application's charm revision and the workload that revision installs.",
+  partition:
+    "Kubernetes: no pod below the StatefulSet partition runs the new revision, and no pod below the partition restarts.",
   "hook-error": "No hook throws (for instance, a unit that is not the leader writing the application databag).",
 } as const;
 
@@ -34,16 +35,19 @@ export interface Breach {
 /** What a step is judged with. */
 export interface StepContext {
   readonly substrate: Substrate;
-  readonly before: Snapshot;
-  readonly after: Snapshot;
-  /** Trace entries the model recorded during the step. */
-  readonly entries: readonly TraceEntry[];
+  readonly before: Observation;
+  readonly after: Observation;
+  /** The hooks the step ran, with their effects. */
+  readonly hooks: readonly HookTrace[];
+  readonly grants: readonly CharmGrant[];
   /** The unit whose hook or action ran in this step, if any. */
   readonly unit: number | null;
   /** A pre-upgrade-check had planned an upgrade before this step. */
   readonly planned: boolean;
-  /** The name of the revision the upgrade rolls out (the partition invariant). */
-  readonly newRevision: string;
+  /** The revision the upgrade rolls out (the partition invariant). */
+  readonly newRevision: number;
+  /** The workload version a revision installs. */
+  readonly versionOf: (revision: number) => string;
   /**
    * On machines, `completed` lets a unit leave the stack only when it completed the charm revision it runs now
    * (default `true`). Hostile-data tests turn this off: a unit's own `state` is trusted, so a forged `completed`
@@ -53,13 +57,15 @@ export interface StepContext {
 }
 
 /** The committed state of unit `id` (`undefined` when it is not in the application). */
-export function stateOf(s: Snapshot, id: number): string | undefined {
-  const unit = s.units.find((u) => u.id === id);
-  return unit ? (unit.databag.state ?? "") : undefined;
+export function stateOf(s: Observation, id: number): string | undefined {
+  return s.units.find((u) => u.id === id)?.state;
 }
 
 /** Parse an `upgrade-stack` value: the stack (`[]` when unset), or why it is not one. */
-export function parseStack(raw: string | undefined): { readonly stack: readonly number[]; readonly error: string | null } {
+export function parseStack(raw: string | undefined): {
+  readonly stack: readonly number[];
+  readonly error: string | null;
+} {
   if (raw === undefined || raw === "") return { stack: [], error: null };
   let value: unknown;
   try {
@@ -73,24 +79,36 @@ export function parseStack(raw: string | undefined): { readonly stack: readonly 
   return { stack: value as number[], error: null };
 }
 
-/** The committed stack of a snapshot (`[]` when unset or invalid). */
-export function stackOf(s: Snapshot): readonly number[] {
+/** The committed stack of an observation (`[]` when unset or invalid). */
+export function stackOf(s: Observation): readonly number[] {
   return parseStack(s.appData["upgrade-stack"]).stack;
 }
 
 /** Breaches of the state invariants in `s`. */
-export function stateBreaches(s: Snapshot, substrate: Substrate, newRevision: string): Breach[] {
+export function stateBreaches(s: Observation, substrate: Substrate, newRevision: number): Breach[] {
   const breaches: Breach[] = [];
   if (substrate === "vm") {
-    const upgrading = s.units.filter((u) => u.databag.state === "upgrading").map((u) => u.id);
-    if (upgrading.length > 1) breaches.push({ invariant: "one-upgrading", message: `units ${upgrading.join(", ")} are upgrading at the same time` });
+    const upgrading = s.units.filter((u) => u.state === "upgrading").map((u) => u.id);
+    if (upgrading.length > 1)
+      breaches.push({
+        invariant: "one-upgrading",
+        message: `units ${upgrading.join(", ")} are upgrading at the same time`,
+      });
   }
   const { stack, error } = parseStack(s.appData["upgrade-stack"]);
   if (error) breaches.push({ invariant: "stack-duplicate", message: `the committed upgrade-stack is ${error}` });
-  else if (new Set(stack).size !== stack.length) breaches.push({ invariant: "stack-duplicate", message: `the committed stack [${stack.join(", ")}] lists a unit twice` });
+  else if (new Set(stack).size !== stack.length)
+    breaches.push({
+      invariant: "stack-duplicate",
+      message: `the committed stack [${stack.join(", ")}] lists a unit twice`,
+    });
   if (substrate === "k8s") {
-    const below = s.units.filter((u) => u.id < s.partition && u.revision.name === newRevision).map((u) => u.id);
-    if (below.length) breaches.push({ invariant: "partition", message: `pods ${below.join(", ")} run revision ${newRevision} below the partition ${s.partition}` });
+    const below = s.units.filter((u) => u.id < s.partition && u.pod === newRevision).map((u) => u.id);
+    if (below.length)
+      breaches.push({
+        invariant: "partition",
+        message: `pods ${below.join(", ")} run revision ${newRevision} below the partition ${s.partition}`,
+      });
   }
   return breaches;
 }
@@ -99,10 +117,11 @@ export function stateBreaches(s: Snapshot, substrate: Substrate, newRevision: st
 export function stepBreaches(ctx: StepContext): Breach[] {
   const breaches: Breach[] = [];
   const { before, after, substrate } = ctx;
-  for (const entry of ctx.entries) {
-    if (entry.kind === "hook") breaches.push(...grantBreaches(ctx, entry.unit, entry.effects));
+  for (const hook of ctx.hooks) {
+    breaches.push(...grantBreaches(ctx, hook.unit, hook.effects));
+    if (hook.error !== null)
+      breaches.push({ invariant: "hook-error", message: `app/${hook.unit} ${hook.hook} threw: ${hook.error}` });
   }
-
   const beforeStack = stackOf(before);
   const afterStack = new Set(stackOf(after));
   for (const id of beforeStack) {
@@ -110,25 +129,39 @@ export function stepBreaches(ctx: StepContext): Breach[] {
     const unit = after.units.find((u) => u.id === id);
     if (!unit) continue; // it left the application
     const was = stateOf(before, id);
-    const now = unit.databag.state;
-    const onItsRevision = unit.workload === workloadOf(unit.revision);
-    const completed = (now === "completed" || was === "completed") && (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
-    const finishedHere = ctx.unit === id && now === "idle" && onItsRevision;
+    const now = unit.state;
+    const onItsRevision = unit.workload === ctx.versionOf(unit.revision);
+    const completed =
+      (now === "completed" || was === "completed") &&
+      (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
+    const finishedHere = ctx.unit === id && now === "idle" && (onItsRevision || ctx.strictCompletion === false);
     const replanned =
-      substrate === "k8s" && ctx.unit !== null && stateOf(after, ctx.unit) === "recovery" && (was === "idle" || was === "");
+      substrate === "k8s" &&
+      ctx.unit !== null &&
+      stateOf(after, ctx.unit) === "recovery" &&
+      (was === "idle" || was === "");
     if (!completed && !finishedHere && !replanned) {
       breaches.push({
         invariant: "stack-lost",
-        message: `app/${id} (${was || "no state"} -> ${now || "no state"}, workload ${unit.workload}, charm ${unit.revision.name}) left the stack [${beforeStack.join(", ")}] -> [${stackOf(after).join(", ")}]`,
+        message: `app/${id} (${was || "no state"} -> ${now || "no state"}, workload ${unit.workload}, charm ${unit.revision}) left the stack [${beforeStack.join(", ")}] -> [${stackOf(after).join(", ")}]`,
+      });
+    }
+    const current = unit.revision === after.charm && unit.workload === ctx.versionOf(after.charm);
+    if ((completed || finishedHere) && !current && ctx.strictCompletion !== false) {
+      breaches.push({
+        invariant: "done-on-old",
+        message: `app/${id} left the stack as done (${was || "no state"} -> ${now || "no state"}) running charm revision ${unit.revision} and workload ${unit.workload}, not the application's revision ${after.charm} (${ctx.versionOf(after.charm)})`,
       });
     }
   }
-
   if (substrate === "k8s") {
     for (const unit of after.units) {
       const prior = before.units.find((u) => u.id === unit.id);
-      if (prior && prior.revision.name !== unit.revision.name && unit.id < after.partition) {
-        breaches.push({ invariant: "partition", message: `pod ${unit.id} restarted onto ${unit.revision.name} below the partition ${after.partition}` });
+      if (prior && prior.pod !== unit.pod && unit.pod === ctx.newRevision && unit.id < after.partition) {
+        breaches.push({
+          invariant: "partition",
+          message: `pod ${unit.id} restarted onto revision ${unit.pod} below the partition ${after.partition}`,
+        });
       }
     }
   }
@@ -149,24 +182,39 @@ function grantBreaches(ctx: StepContext, unit: number, effects: readonly Effect[
   const others = before.units.filter((u) => u.id !== unit);
   // Recovery has started when a unit is (or this hook found itself) in `recovery`, or the leader recorded the
   // rollback in the app databag: a pod restarting during a K8s rollback overwrites the leader's `recovery`.
-  let recovery = own === "recovery" || others.some((u) => u.databag.state === "recovery") || before.appData["upgrade-rollback"] === "true";
+  let recovery =
+    own === "recovery" || others.some((u) => u.state === "recovery") || before.appData["upgrade-rollback"] === "true";
   for (const effect of effects) {
     if (effect.type === "writeUnitData" && effect.data.state !== undefined) own = effect.data.state;
-    if (effect.type === "writeAppData" && effect.data["upgrade-stack"] !== undefined) stack = parseStack(effect.data["upgrade-stack"]).stack;
-    if (effect.type === "writeAppData" && effect.data["upgrade-rollback"] !== undefined) recovery ||= effect.data["upgrade-rollback"] === "true";
+    if (effect.type === "writeAppData" && effect.data["upgrade-stack"] !== undefined)
+      stack = parseStack(effect.data["upgrade-stack"]).stack;
+    if (effect.type === "writeAppData" && effect.data["upgrade-rollback"] !== undefined)
+      recovery ||= effect.data["upgrade-rollback"] === "true";
     if (own === "recovery") recovery = true;
     if (effect.type !== "grantUpgrade" || regrant) continue;
     const name = `app/${unit}`;
-    if (!ctx.planned) breaches.push({ invariant: "grant-before-plan", message: `${name} was granted before any pre-upgrade-check` });
-    const failed = others.filter((u) => u.databag.state === "failed").map((u) => u.id);
+    if (!ctx.planned)
+      breaches.push({ invariant: "grant-before-plan", message: `${name} was granted before any pre-upgrade-check` });
+    const failed = others.filter((u) => u.state === "failed").map((u) => u.id);
     if (failed.length && !recovery) {
-      breaches.push({ invariant: "grant-while-failed", message: `${name} was granted while app/${failed.join(", app/")} had failed and no recovery had started` });
+      breaches.push({
+        invariant: "grant-while-failed",
+        message: `${name} was granted while app/${failed.join(", app/")} had failed and no recovery had started`,
+      });
     }
     if (ctx.substrate === "vm") {
-      const upgrading = others.filter((u) => u.databag.state === "upgrading").map((u) => u.id);
-      if (upgrading.length) breaches.push({ invariant: "grant-while-upgrading", message: `${name} was granted while app/${upgrading.join(", app/")} was upgrading` });
+      const upgrading = others.filter((u) => u.state === "upgrading").map((u) => u.id);
+      if (upgrading.length)
+        breaches.push({
+          invariant: "grant-while-upgrading",
+          message: `${name} was granted while app/${upgrading.join(", app/")} was upgrading`,
+        });
       const top = stack.at(-1);
-      if (top !== unit) breaches.push({ invariant: "grant-not-top", message: `${name} was granted but the stack [${stack.join(", ")}] has ${top === undefined ? "nothing" : `app/${top}`} on top` });
+      if (top !== unit)
+        breaches.push({
+          invariant: "grant-not-top",
+          message: `${name} was granted but the stack [${stack.join(", ")}] has ${top === undefined ? "nothing" : `app/${top}`} on top`,
+        });
     }
   }
   return breaches;
@@ -175,41 +223,36 @@ function grantBreaches(ctx: StepContext, unit: number, effects: readonly Effect[
 /** The kinds of end state a run may stop in. */
 export type EndKind = "upgraded" | "halted" | "rolledBack" | "unplanned";
 
-/** Nothing is queued and no pod is restarting: without an operator or a fault, nothing more happens. */
-export function quiescent(s: Snapshot): boolean {
-  return s.units.every((u) => u.queue.length === 0 && !u.restarting);
-}
-
 /**
  * Whether `s` is an end state of kind `kind`:
  *
- * - `upgraded`: quiescent, every unit idle on `target` (charm and workload), no stack;
- * - `halted`: quiescent, a unit failed and reports it, no recovery started (nothing will be granted);
+ * - `upgraded`: quiet, every unit idle on `target` (charm and workload), no stack;
+ * - `halted`: quiet, a unit failed and reports it, no recovery started (nothing will be granted);
  * - `rolledBack`: as `upgraded`, on the old revision `target`;
- * - `unplanned`: quiescent, every unit idle, no stack (refresh without pre-upgrade-check: nothing was granted).
+ * - `unplanned`: quiet, every unit idle, no stack (refresh without pre-upgrade-check: nothing was granted).
  */
-export function isEnd(s: Snapshot, kind: EndKind, target: string): boolean {
-  if (!quiescent(s)) return false;
+export function isEnd(s: Observation, kind: EndKind, target: number, versionOf: (revision: number) => string): boolean {
+  if (!s.quiet) return false;
   const noStack = stackOf(s).length === 0 && !parseStack(s.appData["upgrade-stack"]).error;
   switch (kind) {
     case "upgraded":
     case "rolledBack":
-      return noStack && s.units.every((u) => u.databag.state === "idle" && u.revision.name === target && u.workload === workloadOf(u.revision));
+      return (
+        noStack && s.units.every((u) => u.state === "idle" && u.revision === target && u.workload === versionOf(target))
+      );
     case "halted":
-      return s.units.some((u) => u.databag.state === "failed") && !s.units.some((u) => u.databag.state === "recovery");
+      return s.units.some((u) => u.state === "failed") && !s.units.some((u) => u.state === "recovery");
     case "unplanned":
-      return noStack && s.units.every((u) => u.databag.state === "idle");
+      return noStack && s.units.every((u) => u.state === "idle");
   }
 }
 
-/** One line describing a state: each unit (state, charm/workload, queue), the stack, leader and partition. */
-export function describeState(s: Snapshot, substrate: Substrate): string {
-  const units = [...s.units]
-    .sort((a, b) => a.id - b.id)
+/** One line describing a state: each unit (state, charm/workload, what is due), the stack, leader and partition. */
+export function describeState(s: Observation, substrate: Substrate, due: (id: number) => string = () => ""): string {
+  const units = s.units
     .map((u) => {
-      const queue = u.queue.map((q) => (q.type === "relationChanged" ? `rc(${q.source ?? ""})` : q.type)).join(",");
-      const deferred = u.deferred.length ? ` deferred[${u.deferred.join(",")}]` : "";
-      return `${u.id}:${u.databag.state || "-"}/${u.revision.name}@${u.workload}${u.restarting ? "(restarting)" : ""} q[${queue}]${deferred}`;
+      const next = due(u.id);
+      return `${u.id}:${u.state || "-"}/r${u.revision}@${u.workload}${u.pod !== null && u.pod !== u.revision ? `(pod r${u.pod})` : ""}${next ? ` next[${next}]` : ""}`;
     })
     .join("  ");
   const extra = substrate === "k8s" ? ` partition=${s.partition}` : "";

@@ -4,19 +4,22 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Substrate } from "@charm-upgrade/core";
 import type { Random } from "@charm-upgrade/core/testing";
-import { ClusterModel, createRandom, NEW, OLD } from "@charm-upgrade/core/testing";
-import type { Breach, InvariantName, Snapshot } from "./invariants.js";
+import { createRandom } from "@charm-upgrade/core/testing";
+import { HookMemo } from "@charm-upgrade/sim";
+import type { Breach, InvariantName } from "./invariants.js";
 import { describeState, isEnd, stateBreaches, stepBreaches } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
 import { memoReduce } from "./memoReduce.js";
 import { argument } from "./argv.js";
+import type { WorldSnapshot } from "./world.js";
+import { NEW, OLD, World } from "./world.js";
 
 /**
- * Fault campaigns: many seeded random upgrades through the core's in-memory Juju model, each a pure function of
- * its seed, with crashed hooks, duplicated and reordered relation-changed, leadership changes, a failing unit and
- * the rollback that follows, and scale-out and scale-in in the middle of the upgrade. Every step is checked
- * against the same safety invariants as the exhaustive exploration, and every run must end: every unit idle on
- * the new revision, or (after a failure) idle on the old one.
+ * Fault campaigns: many seeded random upgrades on the one model of Juju, every hook running the adapter that
+ * ships, each run a pure function of its seed — with crashed hooks, relation hooks run twice or out of their
+ * usual order, leadership changes, a failing unit and the rollback that follows, and scale-out and scale-in in
+ * the middle of the upgrade. Every step is checked against the same safety invariants as the exhaustive
+ * exploration, and every run must end: every unit idle on the new revision, or (after a failure) idle on the old.
  *
  * `pnpm soak [--runs 100000] [--first-seed 1] [--workers 2] [--write-doc]`; `pnpm soak --seed 1234` replays one run,
  * verbosely. `--write-doc` records the summary in docs/verification.md.
@@ -36,9 +39,9 @@ export interface RunSetup {
   readonly failing: number | null;
   /** Chance that a hook crashes (its writes are discarded; Juju retries it first). */
   readonly crash: number;
-  /** Chance that a relation-changed is delivered again. */
+  /** Chance that a relation-changed runs twice (its agent died before recording it). */
   readonly duplicate: number;
-  /** Chance, per step, that a queued relation-changed moves within its unit's queue. */
+  /** Chance that a unit runs its relation hooks out of their usual order (late watchers). */
   readonly reorder: number;
   readonly leaderChanges: number;
   readonly scaleOuts: number;
@@ -48,7 +51,7 @@ export interface RunSetup {
 /** What one run did. */
 export interface RunReport {
   readonly setup: RunSetup;
-  /** Hooks and actions run. */
+  /** Hooks, actions and other steps taken. */
   readonly steps: number;
   readonly crashes: number;
   /** `upgraded` or `rolledBack` when the run ended well; otherwise why it did not end. */
@@ -84,27 +87,21 @@ export function setupOf(seed: number): RunSetup {
   };
 }
 
-/** Move one queued relation-changed of a unit to another place in its queue, never across relation-created or upgrade-charm. */
-function reorder(model: ClusterModel, random: Random): void {
-  const candidates = [...model.units.values()].filter((u) => u.queue.filter((q) => q.type === "relationChanged").length > 0);
-  if (!candidates.length) return;
-  const unit = random.pick(candidates);
-  const indices = unit.queue.flatMap((q, i) => (q.type === "relationChanged" ? [i] : []));
-  const from = random.pick(indices);
-  const barrier = (q: { type: string }) => q.type === "relationCreated" || q.type === "upgradeCharm";
-  let low = from;
-  while (low > 0 && !barrier(unit.queue[low - 1] as { type: string })) low--;
-  let high = from;
-  while (high < unit.queue.length - 1 && !barrier(unit.queue[high + 1] as { type: string })) high++;
-  const [moved] = unit.queue.splice(from, 1);
-  if (moved) unit.queue.splice(low + random.int(high - low + 1), 0, moved);
+/** A copy of `items` in a random order (Fisher–Yates). */
+function shuffled<T>(random: Random, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }
 
-/** The reducer runs share within one process (a memoised `reduce`, bounded). */
-let shared: Reducer | null = null;
+/** What runs share within one process: a memoised `reduce` and a cache of whole hooks, both bounded. */
+let shared: { reduce: Reducer; memo: HookMemo } | null = null;
 
 /** Settled deployments by configuration: deploying has no faults, so it is done once per configuration. */
-const deployments = new Map<string, Snapshot>();
+const deployments = new Map<string, WorldSnapshot>();
 
 /**
  * Run one seeded upgrade (and the rollback, when a unit fails), checking every invariant at every step.
@@ -115,21 +112,25 @@ const deployments = new Map<string, Snapshot>();
  * if (report.failures.length) console.log(report.setup, report.failures);
  * ```
  */
-export function soakRun(seed: number, options: { readonly verbose?: boolean; readonly reduce?: Reducer } = {}): RunReport {
+export function soakRun(
+  seed: number,
+  options: { readonly verbose?: boolean; readonly reduce?: Reducer } = {},
+): RunReport {
   const setup = setupOf(seed);
-  const random = createRandom(seed ^ 0x5bd1e995);
-  if (!options.reduce && !shared) shared = memoReduce(undefined, 100_000);
-  const reduce = options.reduce ?? (shared as Reducer);
-  const model = new ClusterModel({
+  const random: Random = createRandom(seed ^ 0x5bd1e995);
+  if (!options.reduce && !shared) shared = { reduce: memoReduce(undefined, 100_000), memo: new HookMemo(200_000) };
+  const world = new World({
     units: setup.units,
     substrate: setup.substrate,
-    revision: OLD,
     leader: setup.leader,
-    reduce,
-    asyncUpgrades: setup.asyncUpgrades,
+    reduce: options.reduce ?? shared?.reduce,
+    memo: options.reduce ? new HookMemo() : shared?.memo,
+    twoStepUpgrades: setup.asyncUpgrades,
+    pauseAfter: setup.pauseAfter,
   });
-  model.pauseAfter = setup.pauseAfter;
+  const { model, charm } = world;
   const { substrate } = setup;
+  const versionOf = (revision: number) => charm.versionOf(revision);
   const log: string[] = [];
   const failures: Breach[] = [];
   let lost = 0;
@@ -137,62 +138,73 @@ export function soakRun(seed: number, options: { readonly verbose?: boolean; rea
   let steps = 0;
   let crashes = 0;
   let planned = false;
-  let nextId = setup.units;
-  const budget = { leaderChanges: setup.leaderChanges, scaleOuts: setup.scaleOuts, scaleIns: setup.scaleIns, crashes: 25 };
-  const note = (line: string) => {
-    if (options.verbose) log.push(line, `  = ${describeState(model.snapshot(), substrate)}`);
+  const budget = {
+    leaderChanges: setup.leaderChanges,
+    scaleOuts: setup.scaleOuts,
+    scaleIns: setup.scaleIns,
+    crashes: 25,
   };
-  const judge = (before: Snapshot, unit: number | null, what: string) => {
-    const after = model.snapshot();
-    const entries = model.trace.splice(0);
-    const breaches = [...stepBreaches({ substrate, before, after, entries, unit, planned, newRevision: NEW.name }), ...stateBreaches(after, substrate, NEW.name)];
-    for (const breach of breaches) {
-      if (breach.invariant === "stack-lost") lost++;
-      if (breach.invariant === "stack-duplicate") duplicated++;
-      if (failures.length < 5) failures.push({ invariant: breach.invariant, message: `step ${steps} (${what}): ${breach.message}` });
-    }
-    note(what);
+  const describe = () => describeState(world.observe(), substrate, (id) => model.nextHook(id)?.name ?? "");
+  const note = (line: string) => {
+    if (options.verbose) log.push(line, `  = ${describe()}`);
   };
   const step = (what: string, unit: number | null, act: () => void) => {
-    const before = model.snapshot();
+    const before = world.observe();
     steps++;
+    world.takeTrace();
     try {
       act();
     } catch (error) {
-      model.trace.length = 0;
-      failures.push({ invariant: "hook-error", message: `step ${steps} (${what}): ${error instanceof Error ? error.message : String(error)}` });
+      world.takeTrace();
+      failures.push({
+        invariant: "hook-error",
+        message: `step ${steps} (${what}): ${error instanceof Error ? error.message : String(error)}`,
+      });
       return;
     }
-    judge(before, unit, what);
+    const after = world.observe();
+    const trace = world.takeTrace();
+    const breaches = [
+      ...stepBreaches({ substrate, before, after, ...trace, unit, planned, newRevision: NEW, versionOf }),
+      ...stateBreaches(after, substrate, NEW),
+    ];
+    for (const breach of breaches) {
+      if (breach.invariant === "stack-lost") lost++;
+      if (breach.invariant === "stack-duplicate") duplicated++;
+      if (failures.length < 5)
+        failures.push({ invariant: breach.invariant, message: `step ${steps} (${what}): ${breach.message}` });
+    }
+    note(what);
   };
+  const leader = () => model.leader ?? 0;
 
   // Deploy and settle (no faults yet: as the exploration does, in the model's order), then plan and refresh.
   // (The pause policy and how the charm answers grants play no part before the first grant.)
-  const deployment = `${setup.units}/${substrate}/${setup.leader}/${options.reduce ? "custom" : "core"}`;
+  const deployment = `${setup.units}/${substrate}/${setup.leader}/${setup.pauseAfter ?? "-"}/${options.reduce ? "custom" : "core"}`;
   const settled = deployments.get(deployment);
-  if (settled) model.restore({ ...settled, pauseAfter: setup.pauseAfter });
+  if (settled) world.restore(settled);
   else {
-    model.settle();
-    deployments.set(deployment, model.snapshot());
+    world.settle();
+    deployments.set(deployment, world.snapshot());
   }
-  model.trace.length = 0;
+  world.takeTrace();
   note(`deployed ${setup.units} units on ${substrate}: ${JSON.stringify(setup)}`);
-  step(`pre-upgrade-check on app/${model.leader}`, model.leader, () => {
-    const check = model.runAction(model.leader, "preUpgradeCheck");
+  step(`pre-upgrade-check on app/${leader()}`, leader(), () => {
+    const check = world.action(leader(), "pre-upgrade-check");
     if (!check.ok) throw new Error(`pre-upgrade-check refused on a settled cluster: ${check.message}`);
   });
   planned = true;
-  if (setup.failing !== null) model.failUnits = new Set([setup.failing]);
+  if (setup.failing !== null) charm.failing = new Set([setup.failing]);
   step("juju refresh to new", null, () => model.refresh(NEW));
 
   let phase: "upgrade" | "rollback" = "upgrade";
   let outcome: RunReport["outcome"] = "too long";
-  const limit = 400 + 150 * (setup.units + setup.scaleOuts) ** 2;
+  let idleRounds = 0;
+  const limit = 600 + 250 * (setup.units + setup.scaleOuts) ** 2;
   while (steps < limit && failures.length === 0) {
     // Faults and operator moves in the middle of the run.
-    if (setup.reorder && random.chance(setup.reorder)) reorder(model, random);
     if (budget.leaderChanges && random.chance(0.02)) {
-      const others = [...model.units.keys()].filter((id) => id !== model.leader);
+      const others = [...model.units.keys()].filter((id) => id !== model.leader).sort((a, b) => a - b);
       if (others.length) {
         budget.leaderChanges--;
         const to = random.pick(others);
@@ -201,69 +213,102 @@ export function soakRun(seed: number, options: { readonly verbose?: boolean; rea
     }
     if (budget.scaleOuts && random.chance(0.01)) {
       budget.scaleOuts--;
-      const id = nextId++;
-      step(`scale-out: app/${id} added (revision ${model.template.name})`, null, () => model.addUnit(id));
+      step(`scale-out: a unit added (revision ${model.charm})`, null, () => {
+        const id = model.addUnit();
+        charm.workloads.set(id, charm.versionOf(model.units.get(id)?.agent.charm ?? model.charm));
+      });
     }
     if (budget.scaleIns && model.units.size > 1 && random.chance(0.01)) {
       budget.scaleIns--;
-      const ids = [...model.units.keys()];
+      const ids = [...model.units.keys()].sort((a, b) => a - b);
       // A StatefulSet scales in from its highest ordinal; on machines any unit may be removed.
       const id = substrate === "k8s" ? Math.max(...ids) : random.pick(ids);
       step(`scale-in: app/${id} removed`, null, () => model.removeUnit(id));
     }
-    if (random.chance(0.02)) step(`resume-upgrade on app/${model.leader} (any time)`, model.leader, () => model.runAction(model.leader, "resumeUpgrade"));
+    if (random.chance(0.02))
+      step(`resume-upgrade on app/${leader()} (any time)`, leader(), () => world.action(leader(), "resume-upgrade"));
     if (failures.length) break;
 
-    const runnable = model.runnable();
-    if (runnable.length) {
-      const unit = random.pick(runnable);
-      const next = model.units.get(unit)?.queue[0];
+    const possible = model.steps();
+    const busy = possible.filter((s) => s.kind !== "update-status");
+    if (busy.length) {
+      idleRounds = 0;
+      const next = random.pick(busy);
+      if (next.kind !== "hook") {
+        step(`${next.kind} app/${next.unit}`, null, () => world.take(next));
+        continue;
+      }
+      const unit = next.unit;
+      const due = model.relationHooksDue(unit);
+      const reordered =
+        due.length > 1 && setup.reorder > 0 && random.chance(setup.reorder)
+          ? due[1 + random.int(due.length - 1)]
+          : undefined;
+      const hook = reordered ?? model.nextHook(unit);
       const crash = budget.crashes > 0 && setup.crash > 0 && random.chance(setup.crash);
+      const twice =
+        !crash &&
+        hook?.name.endsWith("-relation-changed") === true &&
+        setup.duplicate > 0 &&
+        random.chance(setup.duplicate);
       if (crash) {
         budget.crashes--;
         crashes++;
       }
-      step(`app/${unit} runs ${next?.type ?? "?"}${crash ? " and CRASHES" : ""}`, unit, () => model.runNext(unit, { crash }));
-      const target = model.units.get(unit);
-      if (!crash && next?.type === "relationChanged" && target && setup.duplicate && random.chance(setup.duplicate)) {
-        // Juju delivers it again: next (the uniter restarted before recording it), or later.
-        if (random.chance(0.5)) target.queue.unshift({ ...next });
-        else target.queue.push({ type: "relationChanged", source: "duplicate" });
-      }
+      const what = `app/${unit} runs ${hook?.name ?? "?"}${hook?.remote ? ` (${hook.remote})` : ""}${reordered ? " out of order" : ""}${crash ? " and CRASHES" : twice ? " and runs it AGAIN" : ""}`;
+      step(what, unit, () =>
+        world.hook(
+          unit,
+          reordered ? { relationHook: reordered } : {},
+          crash ? "crashed" : twice ? "uncommitted" : undefined,
+        ),
+      );
       continue;
     }
 
-    // Nothing queued: an operator acts, or the run is over.
-    const s = model.snapshot();
-    if (phase === "upgrade" && isEnd(s, "upgraded", NEW.name)) {
+    // Nothing due but update-status: an end, time passing, or an operator.
+    const s = world.observe();
+    if (phase === "upgrade" && isEnd(s, "upgraded", NEW, versionOf)) {
       outcome = "upgraded";
       break;
     }
-    if (phase === "rollback" && isEnd(s, "rolledBack", OLD.name)) {
+    if (phase === "rollback" && isEnd(s, "rolledBack", OLD, versionOf)) {
       outcome = "rolledBack";
       break;
     }
-    if (phase === "upgrade" && isEnd(s, "halted", NEW.name)) {
+    if (phase === "upgrade" && isEnd(s, "halted", NEW, versionOf)) {
       phase = "rollback";
-      step(`pre-upgrade-check on app/${model.leader} (recovery)`, model.leader, () => {
-        const check = model.runAction(model.leader, "preUpgradeCheck");
+      step(`pre-upgrade-check on app/${leader()} (recovery)`, leader(), () => {
+        const check = world.action(leader(), "pre-upgrade-check");
         if (!check.ok) throw new Error(`pre-upgrade-check refused in a halted cluster: ${check.message}`);
       });
-      model.failUnits.clear();
+      charm.failing.clear();
       step("juju refresh to old (rollback)", null, () => model.refresh(OLD));
       continue;
     }
+    // Time passes: update-status on every unit, in random order. Two rounds that change nothing: the operator.
+    const before = world.snapshot();
+    for (const unit of shuffled(
+      random,
+      possible.map((p) => p.unit),
+    ))
+      step(`app/${unit} runs update-status`, unit, () => world.hook(unit, { updateStatus: true }));
+    if (world.snapshot() !== before || model.steps().some((p) => p.kind !== "update-status")) {
+      idleRounds = 0;
+      continue;
+    }
+    if (++idleRounds < 2) continue;
     let resumed = false;
-    step(`resume-upgrade on app/${model.leader}`, model.leader, () => {
-      resumed = model.runAction(model.leader, "resumeUpgrade").ok;
+    step(`resume-upgrade on app/${leader()}`, leader(), () => {
+      resumed = world.action(leader(), "resume-upgrade").ok;
     });
     if (resumed) continue;
     outcome = "stuck";
-    failures.push({ invariant: "hook-error", message: `stuck after ${steps} steps: ${describeState(model.snapshot(), substrate)}` });
+    failures.push({ invariant: "hook-error", message: `stuck after ${steps} steps: ${describe()}` });
     break;
   }
   if (outcome === "too long" && failures.length === 0) {
-    failures.push({ invariant: "hook-error", message: `no end after ${steps} steps: ${describeState(model.snapshot(), substrate)}` });
+    failures.push({ invariant: "hook-error", message: `no end after ${steps} steps: ${describe()}` });
   }
   return { setup, steps, crashes, outcome, failures, lost, duplicated, log };
 }
@@ -322,15 +367,32 @@ export function soak(options: { readonly runs: number; readonly firstSeed?: numb
     if (first) {
       const liveness = report.outcome === "stuck" || report.outcome === "too long";
       const name = (breach: Breach) => (liveness && breach.invariant === "hook-error" ? "liveness" : breach.invariant);
-      failures.push({ seed, invariant: name(first), message: first.message, lost: report.lost, duplicated: report.duplicated });
+      failures.push({
+        seed,
+        invariant: name(first),
+        message: first.message,
+        lost: report.lost,
+        duplicated: report.duplicated,
+      });
     }
   }
-  return { runs: options.runs, steps, crashes, upgraded, rolledBack, lost, duplicated, failures, timeMs: performance.now() - start };
+  return {
+    runs: options.runs,
+    steps,
+    crashes,
+    upgraded,
+    rolledBack,
+    lost,
+    duplicated,
+    failures,
+    timeMs: performance.now() - start,
+  };
 }
 
 /** Add up summaries of disjoint seed ranges. */
 export function mergeSummaries(parts: readonly SoakSummary[], timeMs: number): SoakSummary {
-  const sum = (key: "runs" | "steps" | "crashes" | "upgraded" | "rolledBack" | "lost" | "duplicated") => parts.reduce((n, p) => n + p[key], 0);
+  const sum = (key: "runs" | "steps" | "crashes" | "upgraded" | "rolledBack" | "lost" | "duplicated") =>
+    parts.reduce((n, p) => n + p[key], 0);
   return {
     runs: sum("runs"),
     steps: sum("steps"),
@@ -354,7 +416,9 @@ async function soakParallel(runs: number, firstSeed: number, workers: number): P
       const from = firstSeed + w * per;
       const count = Math.max(0, Math.min(per, firstSeed + runs - from));
       return new Promise<SoakSummary>((resolve, reject) => {
-        const child = fork(script, ["--worker", String(from), String(count)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+        const child = fork(script, ["--worker", String(from), String(count)], {
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+        });
         child.once("message", (summary) => resolve(summary as SoakSummary));
         child.once("exit", (code) => (code ? reject(new Error(`soak worker ${w} exited with ${code}`)) : undefined));
       });
@@ -396,7 +460,10 @@ function writeSoakSection(path: string, command: string, summary: SoakSummary): 
   const text = existsSync(path) ? readFileSync(path, "utf8") : "# Verification\n";
   const start = text.indexOf(SOAK_START);
   const end = text.indexOf(SOAK_END);
-  const next = start >= 0 && end > start ? `${text.slice(0, start)}${section}${text.slice(end + SOAK_END.length)}` : `${text.trimEnd()}\n\n${section}\n`;
+  const next =
+    start >= 0 && end > start
+      ? `${text.slice(0, start)}${section}${text.slice(end + SOAK_END.length)}`
+      : `${text.trimEnd()}\n\n${section}\n`;
   writeFileSync(path, next);
 }
 
@@ -411,14 +478,22 @@ async function main(): Promise<void> {
   if (replay !== undefined) {
     const report = soakRun(Number(replay), { verbose: true });
     console.log(report.log.join("\n"));
-    console.log(JSON.stringify({ setup: report.setup, outcome: report.outcome, steps: report.steps, failures: report.failures }, null, 2));
+    console.log(
+      JSON.stringify(
+        { setup: report.setup, outcome: report.outcome, steps: report.steps, failures: report.failures },
+        null,
+        2,
+      ),
+    );
     process.exitCode = report.failures.length ? 1 : 0;
     return;
   }
   const runs = Number(argument("--runs") ?? 100_000);
   const firstSeed = Number(argument("--first-seed") ?? 1);
   const workers = Math.max(1, Number(argument("--workers") ?? Math.min(2, availableParallelism())));
-  console.log(`pnpm soak: ${runs.toLocaleString("en")} runs from seed ${firstSeed} on ${workers} worker${workers === 1 ? "" : "s"}`);
+  console.log(
+    `pnpm soak: ${runs.toLocaleString("en")} runs from seed ${firstSeed} on ${workers} worker${workers === 1 ? "" : "s"}`,
+  );
   const summary = workers === 1 ? soak({ runs, firstSeed }) : await soakParallel(runs, firstSeed, workers);
   console.log(formatSummary(summary));
   if (summary.failures.length) console.log("Replay a failing run with: pnpm soak --seed <seed>");
