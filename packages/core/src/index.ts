@@ -42,6 +42,7 @@ export {
   everyUnitIdle,
   grantBlocker,
   maintainStack,
+  needsGoalState,
   ownState,
   participants,
   holdBlocker,
@@ -66,8 +67,8 @@ export { furthestBehind, isUnitState, UNIT_STATES } from "./unitState.js";
 export type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 export type { MachineStateValue } from "./upgradeMachine.js";
 export { EMPTY_VIEW, upgradeMachine } from "./upgradeMachine.js";
-export type { TransitionRow } from "./describeMachine.js";
-export { machineStates, mermaidDiagram, transitionMarkdown, transitionTable } from "./describeMachine.js";
+export type { StateEvents, TransitionRow } from "./describeMachine.js";
+export { effectsMarkdown, machineStates, mermaidDiagram, stateEvents, transitionMarkdown, transitionTable } from "./describeMachine.js";
 export type { PausePolicy, RawUpgradeSettings, UpgradeSettings } from "./settings.js";
 export { DEFAULT_SETTINGS, PAUSE_POLICIES, readSettings } from "./settings.js";
 export { appStatusOf } from "./appStatus.js";

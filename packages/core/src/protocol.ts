@@ -99,7 +99,8 @@ export function grantBlocker(context: UpgradeContext): string | null {
   const { view } = context;
   const me = unitName(context, context.unit);
   const bad = stackProblem(view);
-  if (bad) return `the upgrade stack in the application databag is invalid (${bad}); the leader must rebuild it with pre-upgrade-check`;
+  if (bad)
+    return `the upgrade stack in the application databag is invalid (${bad}); the leader must rebuild it with pre-upgrade-check`;
   if (context.settings.problem) return context.settings.problem;
   if (ownState(context) !== "ready") return `${me} is ${ownState(context) ?? "without a state"}, not ready`;
   const top = topOfStack(view);
@@ -111,7 +112,8 @@ export function grantBlocker(context: UpgradeContext): string | null {
   if (recovery) return `${unitName(context, recovery.id)} is in recovery; waiting for it to run upgrade-charm`;
   if (top !== context.unit) {
     const position = view.stack ? view.stack.length - view.stack.indexOf(context.unit) : 0;
-    const place = position > 0 ? ` (#${position} in the upgrade order)` : " (not on the upgrade stack yet; the leader adds it)";
+    const place =
+      position > 0 ? ` (#${position} in the upgrade order)` : " (not on the upgrade stack yet; the leader adds it)";
     return `${unitName(context, top)} upgrades before ${me}${place}`;
   }
   const upgrading = others.find((unit) => unit.state === "upgrading");
@@ -127,7 +129,8 @@ export function grantBlocker(context: UpgradeContext): string | null {
   if (behind) {
     const name = unitName(context, behind.id);
     if (behind.state === null) return `${name} has not written its state yet`;
-    if (behind.state === "completed") return `waiting for ${name} to receive the charm again (it completed an earlier attempt)`;
+    if (behind.state === "completed")
+      return `waiting for ${name} to receive the charm again (it completed an earlier attempt)`;
     return `waiting for ${name} to receive the new charm (it is still ${behind.state})`;
   }
   return holdBlocker(context) ?? pauseBlocker(context);
@@ -206,15 +209,22 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   const pendingBefore = view.rollbackPending ?? [];
   // Only a rollback on machines has stale completions; anywhere else a leftover list is cleared.
   const relevant = context.substrate === "vm" && view.rollback === true;
-  const pending = relevant ? pendingBefore.filter((id) => present.has(id) && STALE_STATES.has(stateOf(view, id) ?? null)) : [];
+  const pending = relevant
+    ? pendingBefore.filter((id) => present.has(id) && STALE_STATES.has(stateOf(view, id) ?? null))
+    : [];
   const pendingChanged = pending.length !== pendingBefore.length || appKeyInvalid(view, KEYS.rollbackPending);
   const held = new Set(pending);
   const popped: number[] = [];
-  for (let top = stack.at(-1); top !== undefined && !held.has(top) && stateOf(view, top) === "completed"; top = stack.at(-1)) {
+  for (
+    let top = stack.at(-1);
+    top !== undefined && !held.has(top) && stateOf(view, top) === "completed";
+    top = stack.at(-1)
+  ) {
     popped.push(top);
     stack = stack.slice(0, -1);
   }
-  if (popped.length) notes.push(`${popped.map((id) => unitName(context, id)).join(", ")} completed; removed from the upgrade stack`);
+  if (popped.length)
+    notes.push(`${popped.map((id) => unitName(context, id)).join(", ")} completed; removed from the upgrade stack`);
   if (context.substrate === "vm" && !inRecovery(view)) {
     const stacked = new Set(stack);
     const missing = view.units.filter((unit) => unit.state === "ready" && !stacked.has(unit.id)).map((unit) => unit.id);
@@ -223,7 +233,9 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
       const below = top === undefined ? [] : [top];
       // lowest number upgrades first: the last element is the next to upgrade
       stack = [...stack.slice(0, stack.length - below.length), ...[...missing].sort((a, b) => b - a), ...below];
-      notes.push(`${missing.map((id) => unitName(context, id)).join(", ")} joined the upgrade; added to the upgrade stack`);
+      notes.push(
+        `${missing.map((id) => unitName(context, id)).join(", ")} joined the upgrade; added to the upgrade stack`,
+      );
     }
   }
   const changed = stack.length !== before.length || stack.some((id, i) => before[i] !== id);
@@ -251,12 +263,18 @@ export function repairStack(view: PeerView, substrate: "vm" | "k8s" = "vm"): rea
     // On Kubernetes the pods to roll back are those that moved off `idle` (they run the new revision): the
     // StatefulSet controller restarts them onto the old revision, highest ordinal first, so the stack lists
     // them in ascending order (the highest on top). Pods that never restarted are already on the old revision.
-    return view.units.filter((unit) => unit.state !== "idle" && unit.state !== null).map((unit) => unit.id).sort((a, b) => a - b);
+    return view.units
+      .filter((unit) => unit.state !== "idle" && unit.state !== null)
+      .map((unit) => unit.id)
+      .sort((a, b) => a - b);
   }
   const present = new Set(view.units.map((unit) => unit.id));
   const stack = (view.stack ?? []).filter((id) => present.has(id));
   const stacked = new Set(stack);
-  const missing = view.units.map((unit) => unit.id).filter((id) => !stacked.has(id)).sort((a, b) => a - b);
+  const missing = view.units
+    .map((unit) => unit.id)
+    .filter((id) => !stacked.has(id))
+    .sort((a, b) => a - b);
   if (!stack.length) return missing;
   return [...stack.slice(0, -1), ...missing, ...stack.slice(-1)];
 }
@@ -291,14 +309,16 @@ export function planProblem(context: UpgradeContext, stack: readonly number[]): 
   const ids = context.view.units.map((unit) => unit.id);
   const seen = new Set<number>();
   for (const id of stack) {
-    if (!Number.isSafeInteger(id) || id < 0) return `the upgrade stack contains ${JSON.stringify(id)}, which is not a unit number`;
+    if (!Number.isSafeInteger(id) || id < 0)
+      return `the upgrade stack contains ${JSON.stringify(id)}, which is not a unit number`;
     if (seen.has(id)) return `the upgrade stack lists ${unitName(context, id)} twice`;
     seen.add(id);
   }
   const missing = ids.filter((id) => !seen.has(id));
   if (missing.length) return `the upgrade stack leaves out ${missing.map((id) => unitName(context, id)).join(", ")}`;
   const extra = stack.filter((id) => !ids.includes(id));
-  if (extra.length) return `the upgrade stack lists ${extra.map((id) => unitName(context, id)).join(", ")}, which are not in the application`;
+  if (extra.length)
+    return `the upgrade stack lists ${extra.map((id) => unitName(context, id)).join(", ")}, which are not in the application`;
   return null;
 }
 
@@ -310,4 +330,31 @@ export function appKeyInvalid(view: PeerView, key: string): boolean {
 /** The same unit numbers in the same order. */
 export function sameUnits(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((id, i) => b[i] === id);
+}
+
+/**
+ * Whether a hook must ask Juju which units the application has (`goal-state`) before it can trust its view of the
+ * peer relation: `relation-list` names only the units whose `relation-joined` has run on this unit, so a unit that
+ * joined late (or a new leader) can be on the stack without being listed yet. An action always asks (planning
+ * must see every unit); any other hook asks only when the stack names a unit it has not met — so a unit with a
+ * complete view pays nothing.
+ */
+export function needsGoalState(
+  appDatabag: Readonly<Record<string, string>>,
+  met: readonly number[],
+  self: number,
+  inAction: boolean,
+): boolean {
+  if (inAction) return true;
+  const raw = appDatabag[KEYS.stack];
+  if (raw === undefined || raw === "") return false;
+  let stack: unknown;
+  try {
+    stack = JSON.parse(raw);
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(stack)) return false;
+  const known = new Set([...met, self]);
+  return stack.some((id) => typeof id === "number" && !known.has(id));
 }

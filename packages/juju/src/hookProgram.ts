@@ -13,9 +13,9 @@ import type {
   UpgradeState,
   UpgradeStep,
 } from "@charm-upgrade/core";
-import { everyUnitIdle, hookSession, MEMORY_KEY } from "@charm-upgrade/core";
+import { everyUnitIdle, hookSession, MEMORY_KEY, needsGoalState } from "@charm-upgrade/core";
 import type { HookContext } from "./hookContext.js";
-import type { ToolCall } from "./toolCall.js";
+import type { GoalState, ToolCall } from "./toolCall.js";
 import { toolCalls } from "./toolCall.js";
 
 /**
@@ -30,6 +30,8 @@ export type HookRequest =
       readonly calls: readonly ToolCall<unknown>[];
       /** Reads that may run at once; writes run one after the other, in order (log lines keep their order). */
       readonly parallel?: true;
+      /** A call that fails answers its `HookToolError` instead of failing the hook. */
+      readonly tolerate?: true;
     }
   | { readonly kind: "charm"; readonly call: CharmCall }
   | { readonly kind: "report"; readonly what: CharmReport };
@@ -121,16 +123,34 @@ export function* hookProgram(
       toolCalls.isLeader(),
       toolCalls.stateGet(MEMORY_KEY),
     );
-    const names = [hook.unitName, ...others.filter((name) => name !== hook.unitName)];
+    const met = others.filter((name) => name !== hook.unitName);
+    const number = (name: string) => Number(name.slice(name.lastIndexOf("/") + 1));
+    // `relation-list` lists only the units met here: when that may not be all of them, Juju's goal state says which
+    // units the application has (a dying one is leaving), and their settings can be read all the same
+    // (juju/juju worker/uniter/context/cache.go `Settings`: any unit that has ever been in the relation).
+    let unmet: string[] = [];
+    if (needsGoalState(app, met.map(number), hook.unitNumber, hook.kind === "action")) {
+      const [goal] = yield* tools<[GoalState]>(toolCalls.goalState());
+      const known = new Set([hook.unitName, ...met]);
+      unmet = Object.entries(goal.units)
+        .filter(([name, unit]) => !known.has(name) && unit.status !== "dying" && name.startsWith(`${hook.appName}/`))
+        .map(([name]) => name);
+    }
+    const names = [hook.unitName, ...met, ...unmet];
     const bags = (yield {
       kind: "tools",
       calls: names.map((name) => toolCalls.relationGet(relationId, name)),
       parallel: true,
-    }) as Record<string, string>[];
+      ...(unmet.length ? { tolerate: true } : {}),
+    }) as (Record<string, string> | Error)[];
     const units: Record<string, Record<string, string>> = {};
-    names.forEach((name, i) => {
-      units[name] = bags[i] ?? {};
-    });
+    for (const [i, name] of names.entries()) {
+      const bag = bags[i];
+      if (!(bag instanceof Error)) units[name] = bag ?? {};
+      // A unit of the application not in the relation yet has written nothing; a unit met here must be readable.
+      else if (unmet.includes(name)) units[name] = {};
+      else throw bag;
+    }
     databags = { leader, units, app };
     memory = stored;
   } else {

@@ -17,7 +17,7 @@ import { readHookContext } from "./hookContext.js";
 import { HookToolError } from "./hookToolError.js";
 import type { CharmReport, DispatchResult, HookRequest, ProgramConfig } from "./hookProgram.js";
 import { hookProgram } from "./hookProgram.js";
-import type { HookToolRunner, SyncHookToolRunner } from "./toolCall.js";
+import type { HookToolRunner, SyncHookToolRunner, ToolCall } from "./toolCall.js";
 import { callSync } from "./toolCall.js";
 import { HookTools } from "./hookTools.js";
 
@@ -236,10 +236,12 @@ export class CharmUpgrade {
       const request = step.value;
       let answer: unknown;
       if (request.kind === "tools") {
-        if (request.parallel) answer = await Promise.all(request.calls.map((call) => this.tools.call(call)));
+        const call = (c: ToolCall<unknown>): Promise<unknown> =>
+          request.tolerate ? this.tools.call(c).catch(tolerated) : this.tools.call(c);
+        if (request.parallel) answer = await Promise.all(request.calls.map(call));
         else {
           const results: unknown[] = [];
-          for (const call of request.calls) results.push(await this.tools.call(call));
+          for (const c of request.calls) results.push(await call(c));
           answer = results;
         }
       } else if (request.kind === "charm") {
@@ -268,8 +270,16 @@ export class CharmUpgrade {
     while (!step.done) {
       const request = step.value;
       let answer: unknown;
-      if (request.kind === "tools") answer = request.calls.map((call) => callSync(port.tools, call));
-      else if (request.kind === "charm") answer = this.answer(request.call, true);
+      if (request.kind === "tools") {
+        answer = request.calls.map((call) => {
+          if (!request.tolerate) return callSync(port.tools, call);
+          try {
+            return callSync(port.tools, call);
+          } catch (error) {
+            return tolerated(error);
+          }
+        });
+      } else if (request.kind === "charm") answer = this.answer(request.call, true);
       else answer = this.report(request.what, hook.charmDir, true);
       step = program.next(answer);
     }
@@ -343,6 +353,12 @@ export class CharmUpgrade {
       () => null,
     );
   }
+}
+
+/** A hook-tool failure the program asked to see rather than to fail the hook on; anything else still throws. */
+function tolerated(error: unknown): HookToolError {
+  if (error instanceof HookToolError) return error;
+  throw error;
 }
 
 /** For the synchronous driver: a callback returned a promise, whose result is not there now. */
