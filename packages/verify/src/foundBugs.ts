@@ -28,6 +28,7 @@ export const FOUND_BUGS: readonly FoundBug[] = [
     foundBy:
       "`pnpm soak` (seed 196; 9 of 20,000 runs), minimised by exploring the rollback exhaustively with one scale-in (2 units, machines): a 12-step trace.",
     fix: "Recovery records the units whose `completed` is stale in `upgrade-rollback-pending`; the leader pops none of them, and none is granted, until the leader has seen it `ready` (it received the charm again).",
-    pinnedBy: "packages/verify/src/regressions.test.ts, packages/core/src/reduce.test.ts (the pending list) and packages/verify/src/soak.test.ts (seed 196)",
+    pinnedBy:
+      "packages/verify/src/regressions.test.ts, packages/core/src/reduce.test.ts (the pending list) and packages/verify/src/soak.test.ts (seed 196)",
   },
 ];

@@ -23,7 +23,11 @@ function moved(state: UpgradeState, to: "upgrading"): UpgradeState {
 export const grantsEveryReadyUnit: Reducer = (state, event) => {
   const result = reduce(state, event);
   if (result.state.value !== "ready" || result.state.context.substrate !== "vm") return result;
-  const effects: Effect[] = [...result.effects, { type: "writeUnitData", data: { state: "upgrading" } }, { type: "grantUpgrade" }];
+  const effects: Effect[] = [
+    ...result.effects,
+    { type: "writeUnitData", data: { state: "upgrading" } },
+    { type: "grantUpgrade" },
+  ];
   return { state: moved(result.state, "upgrading"), effects };
 };
 
@@ -35,7 +39,10 @@ export const popsUpgradingUnit: Reducer = (state, event) => {
   const top = stack.at(-1);
   if (!view.leader || top === undefined || view.units.find((u) => u.id === top)?.state !== "upgrading") return result;
   const rest = stack.slice(0, -1);
-  const effects: Effect[] = [...result.effects, { type: "writeAppData", data: { "upgrade-stack": `[${rest.join(", ")}]` } }];
+  const effects: Effect[] = [
+    ...result.effects,
+    { type: "writeAppData", data: { "upgrade-stack": `[${rest.join(", ")}]` } },
+  ];
   const context = { ...result.state.context, view: { ...view, stack: rest.length ? rest : null } };
   return { state: { ...result.state, context }, effects };
 };
@@ -52,7 +59,9 @@ export const raisesPartition: Reducer = (state, event) => {
   const { context } = result.state;
   if (context.substrate !== "k8s" || !context.view.leader) return result;
   const highest = Math.max(...context.view.units.map((u) => u.id));
-  const restartedBelow = context.view.units.some((u) => u.id < highest && (u.state === "upgrading" || u.state === "completed"));
+  const restartedBelow = context.view.units.some(
+    (u) => u.id < highest && (u.state === "upgrading" || u.state === "completed"),
+  );
   if (!restartedBelow) return result;
   return { state: result.state, effects: [...result.effects, { type: "setPartition", partition: highest }] };
 };
@@ -60,8 +69,13 @@ export const raisesPartition: Reducer = (state, event) => {
 /** Machines: upgrade-charm without a plan grants the unit anyway (instead of waiting for pre-upgrade-check). */
 export const grantsWithoutPlan: Reducer = (state, event) => {
   const result = reduce(state, event);
-  if (event.type !== "upgradeCharm" || result.state.context.view.stack || result.state.context.substrate !== "vm") return result;
-  const effects: Effect[] = [...result.effects.filter((e) => e.type !== "defer"), { type: "writeUnitData", data: { state: "upgrading" } }, { type: "grantUpgrade" }];
+  if (event.type !== "upgradeCharm" || result.state.context.view.stack || result.state.context.substrate !== "vm")
+    return result;
+  const effects: Effect[] = [
+    ...result.effects.filter((e) => e.type !== "defer"),
+    { type: "writeUnitData", data: { state: "upgrading" } },
+    { type: "grantUpgrade" },
+  ];
   return { state: moved(result.state, "upgrading"), effects };
 };
 
@@ -87,11 +101,26 @@ export interface PlantedBug {
 
 /** The planted bugs by name, with where they show and the checkers that must catch them. */
 export const PLANTED_BUGS: Readonly<Record<string, PlantedBug>> = {
-  grantsEveryReadyUnit: { reduce: grantsEveryReadyUnit, substrate: "vm", scenario: "upgrade", caughtBy: ["one-upgrading", "grant-while-upgrading", "grant-not-top"] },
-  grantsEveryReadyUnitAfterFailure: { reduce: grantsEveryReadyUnit, substrate: "vm", scenario: "failure", caughtBy: ["grant-while-failed"] },
+  grantsEveryReadyUnit: {
+    reduce: grantsEveryReadyUnit,
+    substrate: "vm",
+    scenario: "upgrade",
+    caughtBy: ["one-upgrading", "grant-while-upgrading", "grant-not-top"],
+  },
+  grantsEveryReadyUnitAfterFailure: {
+    reduce: grantsEveryReadyUnit,
+    substrate: "vm",
+    scenario: "failure",
+    caughtBy: ["grant-while-failed"],
+  },
   popsUpgradingUnit: { reduce: popsUpgradingUnit, substrate: "k8s", scenario: "upgrade", caughtBy: ["stack-lost"] },
   duplicatesTop: { reduce: duplicatesTop, substrate: "vm", scenario: "upgrade", caughtBy: ["stack-duplicate"] },
   raisesPartition: { reduce: raisesPartition, substrate: "k8s", scenario: "upgrade", caughtBy: ["partition"] },
-  grantsWithoutPlan: { reduce: grantsWithoutPlan, substrate: "vm", scenario: "unplanned", caughtBy: ["grant-before-plan"] },
-  neverCompletesUnit1: { reduce: neverCompletesUnit1, substrate: "vm", scenario: "upgrade", caughtBy: ["deadlock"] },
+  grantsWithoutPlan: {
+    reduce: grantsWithoutPlan,
+    substrate: "vm",
+    scenario: "unplanned",
+    caughtBy: ["grant-before-plan"],
+  },
+  neverCompletesUnit1: { reduce: neverCompletesUnit1, substrate: "vm", scenario: "upgrade", caughtBy: ["livelock"] },
 };

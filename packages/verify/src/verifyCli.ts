@@ -28,9 +28,9 @@ import { SOAK_END, SOAK_START } from "./soak.js";
 
 /** A named fault set. */
 const FAULTS = {
-  "none": { duplicate: false, leaderChange: false },
-  "duplicate": { duplicate: true, leaderChange: false },
-  "leader": { duplicate: false, leaderChange: true },
+  none: { duplicate: false, leaderChange: false },
+  duplicate: { duplicate: true, leaderChange: false },
+  leader: { duplicate: false, leaderChange: true },
   "duplicate+leader": { duplicate: true, leaderChange: true },
   "duplicate+leader+scale-in": { duplicate: true, leaderChange: true, scaleIn: true },
 } as const;
@@ -47,7 +47,12 @@ interface Config {
 const SCENARIOS = ["upgrade", "failure", "rollback", "unplanned"] as const;
 const SUBSTRATES = ["vm", "k8s"] as const;
 
-function config(units: number, substrate: "vm" | "k8s", scenario: (typeof SCENARIOS)[number], faults: FaultSet): Config {
+function config(
+  units: number,
+  substrate: "vm" | "k8s",
+  scenario: (typeof SCENARIOS)[number],
+  faults: FaultSet,
+): Config {
   return {
     name: `N=${units} ${substrate} ${scenario} [${faults}]`,
     faults,
@@ -71,11 +76,13 @@ function matrix(): Config[] {
   for (const units of [2, 3]) {
     for (const substrate of SUBSTRATES) {
       for (const scenario of SCENARIOS) out.push(config(units, substrate, scenario, "duplicate+leader"));
-      for (const scenario of ["upgrade", "failure", "rollback"] as const) out.push(config(units, substrate, scenario, "duplicate+leader+scale-in"));
+      for (const scenario of ["upgrade", "failure", "rollback"] as const)
+        out.push(config(units, substrate, scenario, "duplicate+leader+scale-in"));
     }
   }
   for (const substrate of SUBSTRATES) {
-    for (const scenario of ["upgrade", "failure", "unplanned"] as const) out.push(config(4, substrate, scenario, "none"));
+    for (const scenario of ["upgrade", "failure", "unplanned"] as const)
+      out.push(config(4, substrate, scenario, "none"));
     for (const scenario of ["upgrade", "unplanned"] as const) out.push(config(4, substrate, scenario, "duplicate"));
   }
   return out;
@@ -98,7 +105,14 @@ function runInWorker(cfg: Config): Promise<Outcome> {
     child.once("exit", (code, signal) => {
       if (!done) {
         resolve({
-          roots: 0, states: 0, transitions: 0, ends: 0, depth: 0, timeMs: 0, complete: false, violations: [],
+          roots: 0,
+          states: 0,
+          transitions: 0,
+          ends: 0,
+          depth: 0,
+          timeMs: 0,
+          complete: false,
+          violations: [],
           error: `worker exited (${signal ?? code}): out of memory or killed`,
         });
       }
@@ -116,7 +130,6 @@ function verdict(outcome: Outcome): string {
   return outcome.violations.map((v) => `**${v.invariant}: VIOLATION**`).join("; ");
 }
 
-
 /** The fault-campaign section that `pnpm soak --write-doc` maintains, kept when this file is regenerated. */
 function soakSection(path: string): string {
   const placeholder = `${SOAK_START}\n_Not measured yet: run \`pnpm soak --write-doc\`._\n${SOAK_END}`;
@@ -127,7 +140,13 @@ function soakSection(path: string): string {
   return start >= 0 && end > start ? text.slice(start, end + SOAK_END.length) : placeholder;
 }
 
-function document(rows: readonly (readonly [Config, Outcome])[], planted: readonly string[], totalMs: number, path: string, command: string): string {
+function document(
+  rows: readonly (readonly [Config, Outcome])[],
+  planted: readonly string[],
+  totalMs: number,
+  path: string,
+  command: string,
+): string {
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   const lines: string[] = [];
   lines.push(
@@ -199,7 +218,16 @@ function document(rows: readonly (readonly [Config, Outcome])[], planted: readon
     "",
   );
   for (const bug of FOUND_BUGS) {
-    lines.push(`### \`${bug.id}\` (fixed)`, "", bug.summary, "", `Found by ${bug.foundBy}`, "", `Fix: ${bug.fix} Pinned by ${bug.pinnedBy}.`, "");
+    lines.push(
+      `### \`${bug.id}\` (fixed)`,
+      "",
+      bug.summary,
+      "",
+      `Found by ${bug.foundBy}`,
+      "",
+      `Fix: ${bug.fix} Pinned by ${bug.pinnedBy}.`,
+      "",
+    );
   }
 
   lines.push(
@@ -244,7 +272,9 @@ function plantedRows(): string[] {
     const result = explore({ units: 2, substrate: bug.substrate, scenario: bug.scenario, reduce: bug.reduce });
     const caught = bug.caughtBy.map((invariant) => {
       const v = result.violations.find((x) => x.invariant === invariant);
-      return v ? `\`${invariant}\` (${v.trace.filter((line) => !line.startsWith("  ")).length})` : `**${invariant}: NOT CAUGHT**`;
+      return v
+        ? `\`${invariant}\` (${v.trace.filter((line) => !line.startsWith("  ")).length})`
+        : `**${invariant}: NOT CAUGHT**`;
     });
     return `| \`${name}\` | ${bug.scenario} on ${bug.substrate} | ${caught.join(", ")} |`;
   });
@@ -266,7 +296,10 @@ async function main(): Promise<void> {
   console.log(`${command}: ${configs.length} configurations on ${workers} worker${workers === 1 ? "" : "s"}`);
 
   // Biggest first, so that two workers finish together.
-  const cost = (c: Config) => c.options.units * 10 + Object.values(FAULTS[c.faults]).filter(Boolean).length * 3 + (c.options.scenario === "rollback" ? 2 : 0);
+  const cost = (c: Config) =>
+    c.options.units * 10 +
+    Object.values(FAULTS[c.faults]).filter(Boolean).length * 3 +
+    (c.options.scenario === "rollback" ? 2 : 0);
   const queue = [...configs].sort((a, b) => cost(b) - cost(a));
   const results = new Map<Config, Outcome>();
   await Promise.all(
@@ -274,9 +307,13 @@ async function main(): Promise<void> {
       for (let cfg = queue.shift(); cfg; cfg = queue.shift()) {
         const outcome = await runInWorker(cfg);
         results.set(cfg, outcome);
-        console.log(`${cfg.name}: ${n(outcome.states)} states, ${n(outcome.transitions)} transitions, ${seconds(outcome.timeMs)}: ${verdict(outcome)}`);
+        console.log(
+          `${cfg.name}: ${n(outcome.states)} states, ${n(outcome.transitions)} transitions, ${seconds(outcome.timeMs)}: ${verdict(outcome)}`,
+        );
         for (const violation of outcome.violations) {
-          console.log(`  ${violation.invariant}: ${violation.message}\n${violation.trace.map((line) => `    ${line}`).join("\n")}`);
+          console.log(
+            `  ${violation.invariant}: ${violation.message}\n${violation.trace.map((line) => `    ${line}`).join("\n")}`,
+          );
         }
       }
     }),
@@ -291,7 +328,9 @@ async function main(): Promise<void> {
   const unexplained = rows.filter(([, o]) => o.error || !o.complete || o.violations.length > 0);
   const plantedMissed = planted.filter((row) => row.includes("NOT CAUGHT"));
   if (unexplained.length || plantedMissed.length) {
-    console.log(`FAILED: ${unexplained.map(([cfg]) => cfg.name).join(", ")}${plantedMissed.length ? " (a planted bug was not caught)" : ""}`);
+    console.log(
+      `FAILED: ${unexplained.map(([cfg]) => cfg.name).join(", ")}${plantedMissed.length ? " (a planted bug was not caught)" : ""}`,
+    );
     process.exitCode = 1;
   }
 }
