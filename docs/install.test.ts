@@ -154,6 +154,43 @@ describe("the guide's install and bundling recipes", () => {
     rmSync(join(project, "src", "entryPoints.ts"));
   }, 300_000);
 
+  it("bundle a Kubernetes charm with the same esbuild command: the Kubernetes client only in a chunk loaded by import()", async () => {
+    // Runs after the test above, which installed @charm-upgrade/k8s. The guide's command, on the guide's
+    // Kubernetes charm, into a directory of its own.
+    const command = /^npx esbuild [^]*?[^\\]\n/m.exec(recipe("build"))?.[0];
+    if (!command) throw new Error("the build recipe has no npx esbuild command");
+    copyFileSync(join(repo, "docs", "examples", "k8sCharm.ts"), join(project, "src", "k8sCharm.ts"));
+    writeFileSync(
+      join(project, "src", "k8sDispatch.ts"),
+      'import { createK8sUpgrade } from "./k8sCharm.js";\nimport { workload } from "./workload.js";\n\nawait (await createK8sUpgrade(workload)).dispatch();\n',
+    );
+    await sh(
+      command.replace("src/dispatch.ts", "src/k8sDispatch.ts").replace("--outdir=charm/lib", "--outdir=k8s-charm/lib"),
+      project,
+      env,
+    );
+    const lib = join(project, "k8s-charm", "lib");
+    const read = (file: string) => readFileSync(join(lib, file), "utf8");
+    /** The files `file` imports statically (`from"./chunks/x.mjs"`), and those they import, transitively. */
+    const staticImports = (file: string, seen = new Set<string>()): Set<string> => {
+      for (const match of read(file).matchAll(/from\s*"\.\/([^"]+\.mjs)"/g)) {
+        const target = join(file, "..", match[1] ?? "");
+        if (!seen.has(target)) {
+          seen.add(target);
+          staticImports(target, seen);
+        }
+      }
+      return seen;
+    };
+    const chunks = readdirSync(join(lib, "chunks")).map((name) => `chunks/${name}`);
+    const client = chunks.filter((chunk) => read(chunk).includes("CoreV1Api"));
+    expect(client.length).toBeGreaterThan(0);
+    expect(read("k8sDispatch.mjs")).not.toContain("CoreV1Api");
+    for (const chunk of client) expect(staticImports("k8sDispatch.mjs").has(chunk), chunk).toBe(false);
+    rmSync(join(project, "src", "k8sCharm.ts"));
+    rmSync(join(project, "src", "k8sDispatch.ts"));
+  }, 120_000);
+
   it("bundle the charm with its Node.js: an ES module beside runtime/amd64/node, whatever package.json says", () => {
     expect(JSON.parse(readFileSync(join(project, "package.json"), "utf8")).type).toBe("module");
     expect(statSync(join(project, "charm", "dispatch")).mode & 0o777).toBe(0o755);
@@ -164,7 +201,7 @@ describe("the guide's install and bundling recipes", () => {
     expect(readdirSync(join(project, "charm", "lib"), { recursive: true }).join(" ")).not.toMatch(
       /client-node|kubernetes/i,
     );
-    expect(bundle).not.toContain("KubeConfig");
+    expect(bundle).not.toContain("CoreV1Api");
   });
 
   it.skipIf(process.arch !== "x64")(
