@@ -29,6 +29,7 @@ export const HOOK_TOOLS = [
   "application-version-set",
   "state-get",
   "state-set",
+  "goal-state",
   // Not called today: present so that a library that starts calling them gets the in-memory tools' answer.
   "state-delete",
   "config-get",
