@@ -34,6 +34,18 @@ export interface HookMemory {
 /** Nothing remembered: a unit's first hook. */
 export const EMPTY_MEMORY: HookMemory = { deferred: [], status: null, appStatus: null };
 
+/**
+ * A status the charm gives the library to show (see `statusPrecedence`), validated: one of Juju's four workload
+ * statuses a charm may set, and a message (clipped to Juju's 120 characters). Anything else is `null`: the charm's
+ * callback is the charm's code, and a wrong answer must not fail the hook.
+ */
+export function readCharmStatus(value: unknown): KnownStatus | null {
+  const parsed = v.safeParse(StatusSchema, value);
+  if (!parsed.success) return null;
+  const { status, message } = parsed.output;
+  return { status, message: message.length > 120 ? `${message.slice(0, 119)}…` : message };
+}
+
 /** Key in Juju's per-unit store under which the {@link HookMemory} is kept. */
 export const MEMORY_KEY = "charm-upgrade";
 

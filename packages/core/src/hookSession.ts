@@ -59,6 +59,13 @@ export interface HookInput {
   readonly workloadVersion?: string | null | undefined;
   readonly workloadKey?: string | undefined;
   readonly abilities: CharmAbilities;
+  /**
+   * What the charm would show as this unit's status, were no upgrade to say anything (`null`: the charm says
+   * nothing; the library then shows `active` when an upgrade ends). See {@link statusPrecedence}.
+   */
+  readonly charmStatus?: KnownStatus | null | undefined;
+  /** The same for the application status, on the leader. */
+  readonly charmAppStatus?: KnownStatus | null | undefined;
   /** Observer of every reducer step; an observer that throws is ignored. */
   readonly inspect?: ((step: UpgradeStep) => void) | undefined;
   /** Verification only: the reducer every step runs through (default {@link reduce}). */
@@ -97,6 +104,39 @@ export interface HookOutcome {
   /** The unit's state when the hook began and when it ended. */
   readonly initial: UpgradeState;
   readonly final: UpgradeState;
+}
+
+/** Unit states in which the unit is part of a roll (its status is the upgrade's while it is). */
+const MID_UPGRADE: ReadonlySet<string> = new Set(["ready", "upgrading", "completed", "failed", "recovery"]);
+
+/**
+ * Whose status a unit shows: the upgrade's only while the upgrade needs the operator (a blocked status: a failure,
+ * invalid peer data, a step to run) or the unit is mid-upgrade (ready, upgrading, completed, failed, in recovery);
+ * otherwise the charm's — the workload's own message, which the original library overwrote with `active ""` when an
+ * upgrade ended. Without a charm status the upgrade's stands (and the library says `active` when it ends).
+ *
+ * @param upgrade - the status this hook's upgrade steps want (`null`: they said nothing)
+ * @param problem - the upgrade status reports invalid peer data
+ * @param charm - what the charm would show
+ * @param state - this unit's state at the end of the hook
+ */
+export function statusPrecedence(
+  upgrade: KnownStatus | null,
+  problem: boolean,
+  charm: KnownStatus | null,
+  state: string,
+): KnownStatus | null {
+  if (problem || upgrade?.status === "blocked" || MID_UPGRADE.has(state)) return upgrade;
+  return charm ?? upgrade;
+}
+
+/**
+ * The leader's application status: the upgrade's while one is planned or runs (`appStatusOf` says `active ""` when
+ * nothing is going on), otherwise the charm's.
+ */
+export function appStatusPrecedence(upgrade: KnownStatus | null, charm: KnownStatus | null): KnownStatus | null {
+  if (upgrade && !(upgrade.status === "active" && upgrade.message === "")) return upgrade;
+  return charm ?? upgrade;
 }
 
 /** A feedback event may itself lead to feedback (a passed check whose partition patch fails); no deeper. */
@@ -453,12 +493,14 @@ class HookRun {
     const knownApp = this.input.event === "leaderElected" || !leader ? null : memory.appStatus;
     const same = (a: KnownStatus | null, b: KnownStatus | null) =>
       a !== null && b !== null && a.status === b.status && a.message === b.message;
-    const status = this.status && !same(this.status, memory.status) ? this.status : null;
-    const appStatus = leader && this.appStatus && !same(this.appStatus, knownApp) ? this.appStatus : null;
+    const wantedStatus = statusPrecedence(this.status, this.problemStatus, this.input.charmStatus ?? null, final.value);
+    const wantedApp = leader ? appStatusPrecedence(this.appStatus, this.input.charmAppStatus ?? null) : null;
+    const status = wantedStatus && !same(wantedStatus, memory.status) ? wantedStatus : null;
+    const appStatus = wantedApp && !same(wantedApp, knownApp) ? wantedApp : null;
     const next: HookMemory = {
       deferred: this.deferred,
-      status: this.status ?? memory.status,
-      appStatus: leader ? (this.appStatus ?? knownApp) : null,
+      status: wantedStatus ?? memory.status,
+      appStatus: leader ? (wantedApp ?? knownApp) : null,
     };
     const encoded = encodeHookMemory(next);
     return {

@@ -56,9 +56,9 @@ export {
 export type { CharmAnswer, CharmCall, CharmCallType } from "./charmCall.js";
 export { grantEvent, InvalidGrantAnswer, messageOf, toErrorData, trustOf } from "./charmCall.js";
 export type { DeferrableEventType, HookMemory, KnownStatus, MemoryRead } from "./hookMemory.js";
-export { DEFERRABLE_EVENTS, EMPTY_MEMORY, encodeHookMemory, MEMORY_KEY, readHookMemory } from "./hookMemory.js";
+export { DEFERRABLE_EVENTS, EMPTY_MEMORY, encodeHookMemory, MEMORY_KEY, readCharmStatus, readHookMemory } from "./hookMemory.js";
 export type { CharmAbilities, HookEventType, HookInput, HookOutcome, LogLine, Reducer, UpgradeStep } from "./hookSession.js";
-export { hookSession } from "./hookSession.js";
+export { appStatusPrecedence, hookSession, statusPrecedence } from "./hookSession.js";
 export type { ReduceResult, UpgradeState } from "./reduce.js";
 export { createUpgradeState, reduce } from "./reduce.js";
 export type { Substrate } from "./substrate.js";

@@ -2,7 +2,11 @@ import { isUpgradeError } from "@charm-upgrade/core";
 import { describe, expect, it } from "vitest";
 import { HookContextError, readHookContext } from "./hookContext.js";
 
-const base = { JUJU_UNIT_NAME: "db/3", JUJU_MODEL_NAME: "prod", JUJU_CHARM_DIR: "/var/lib/juju/agents/unit-db-3/charm" };
+const base = {
+  JUJU_UNIT_NAME: "db/3",
+  JUJU_MODEL_NAME: "prod",
+  JUJU_CHARM_DIR: "/var/lib/juju/agents/unit-db-3/charm",
+};
 
 function errorOf(env: Record<string, string>): HookContextError {
   try {
@@ -55,8 +59,17 @@ describe("readHookContext", () => {
   });
 
   it("reads an action, taking its name from JUJU_ACTION_NAME", () => {
-    const context = readHookContext({ ...base, JUJU_DISPATCH_PATH: "actions/pre-upgrade-check", JUJU_ACTION_NAME: "pre-upgrade-check" });
-    expect(context).toMatchObject({ kind: "action", name: "pre-upgrade-check", actionName: "pre-upgrade-check", relation: null });
+    const context = readHookContext({
+      ...base,
+      JUJU_DISPATCH_PATH: "actions/pre-upgrade-check",
+      JUJU_ACTION_NAME: "pre-upgrade-check",
+    });
+    expect(context).toMatchObject({
+      kind: "action",
+      name: "pre-upgrade-check",
+      actionName: "pre-upgrade-check",
+      relation: null,
+    });
   });
 
   it.each([
@@ -64,12 +77,46 @@ describe("readHookContext", () => {
     [{ ...base, JUJU_DISPATCH_PATH: "install" }, "JUJU_DISPATCH_PATH", /hooks\/<name> or actions\/<name>/],
     [{ ...base, JUJU_DISPATCH_PATH: "hooks/install", JUJU_UNIT_NAME: "" }, "JUJU_UNIT_NAME", /is not set/],
     [{ ...base, JUJU_DISPATCH_PATH: "hooks/install", JUJU_UNIT_NAME: "db-3" }, "JUJU_UNIT_NAME", /not a unit name/],
-    [{ JUJU_DISPATCH_PATH: "hooks/install", JUJU_UNIT_NAME: "db/0", JUJU_CHARM_DIR: "/c" }, "JUJU_MODEL_NAME", /is not set/],
-    [{ ...base, JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed", JUJU_RELATION_ID: "upgrade:1" }, "JUJU_RELATION", /is not set/],
-    [{ ...base, JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed", JUJU_RELATION: "upgrade" }, "JUJU_RELATION_ID", /is not set/],
-    [{ ...base, JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed", JUJU_RELATION: "upgrade", JUJU_RELATION_ID: "db:x" }, "JUJU_RELATION_ID", /not a relation id/],
-    [{ ...base, JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed", JUJU_RELATION: "peers", JUJU_RELATION_ID: "peers:1" }, "JUJU_RELATION", /but the hook is/],
-    [{ ...base, JUJU_DISPATCH_PATH: "actions/resume-upgrade", JUJU_ACTION_NAME: "pre-upgrade-check" }, "JUJU_ACTION_NAME", /JUJU_DISPATCH_PATH/],
+    [
+      { JUJU_DISPATCH_PATH: "hooks/install", JUJU_UNIT_NAME: "db/0", JUJU_CHARM_DIR: "/c" },
+      "JUJU_MODEL_NAME",
+      /is not set/,
+    ],
+    [
+      { ...base, JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed", JUJU_RELATION_ID: "upgrade:1" },
+      "JUJU_RELATION",
+      /is not set/,
+    ],
+    [
+      { ...base, JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed", JUJU_RELATION: "upgrade" },
+      "JUJU_RELATION_ID",
+      /is not set/,
+    ],
+    [
+      {
+        ...base,
+        JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed",
+        JUJU_RELATION: "upgrade",
+        JUJU_RELATION_ID: "db:x",
+      },
+      "JUJU_RELATION_ID",
+      /not a relation id/,
+    ],
+    [
+      {
+        ...base,
+        JUJU_DISPATCH_PATH: "hooks/upgrade-relation-changed",
+        JUJU_RELATION: "peers",
+        JUJU_RELATION_ID: "peers:1",
+      },
+      "JUJU_RELATION",
+      /but the hook is/,
+    ],
+    [
+      { ...base, JUJU_DISPATCH_PATH: "actions/resume-upgrade", JUJU_ACTION_NAME: "pre-upgrade-check" },
+      "JUJU_ACTION_NAME",
+      /JUJU_DISPATCH_PATH/,
+    ],
   ])("names the variable that is missing or invalid (%#: %s)", (env, variable, problem) => {
     const error = errorOf(env as Record<string, string>);
     expect(error.variable).toBe(variable);

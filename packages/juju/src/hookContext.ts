@@ -101,14 +101,21 @@ export function readHookContext(env: JujuEnv): HookContext {
   const dispatchPath = required(env, "JUJU_DISPATCH_PATH");
   const dispatch = DISPATCH.exec(dispatchPath);
   if (!dispatch) {
-    throw new HookContextError("JUJU_DISPATCH_PATH", `is not hooks/<name> or actions/<name>: ${JSON.stringify(dispatchPath)}`);
+    throw new HookContextError(
+      "JUJU_DISPATCH_PATH",
+      `is not hooks/<name> or actions/<name>: ${JSON.stringify(dispatchPath)}`,
+    );
   }
   const kind = dispatch[1] === "actions" ? "action" : "hook";
   const name = dispatch[2] ?? "";
 
   const unitName = required(env, "JUJU_UNIT_NAME");
   const unit = UNIT_NAME.exec(unitName);
-  if (!unit) throw new HookContextError("JUJU_UNIT_NAME", `is not a unit name (<application>/<number>): ${JSON.stringify(unitName)}`);
+  if (!unit)
+    throw new HookContextError(
+      "JUJU_UNIT_NAME",
+      `is not a unit name (<application>/<number>): ${JSON.stringify(unitName)}`,
+    );
   const modelName = required(env, "JUJU_MODEL_NAME");
   const charmDir = required(env, "JUJU_CHARM_DIR");
 
@@ -117,16 +124,25 @@ export function readHookContext(env: JujuEnv): HookContext {
   if (relationHook) {
     const endpoint = required(env, "JUJU_RELATION");
     if (endpoint !== relationHook[1]) {
-      throw new HookContextError("JUJU_RELATION", `is ${JSON.stringify(endpoint)}, but the hook is ${JSON.stringify(name)}`);
+      throw new HookContextError(
+        "JUJU_RELATION",
+        `is ${JSON.stringify(endpoint)}, but the hook is ${JSON.stringify(name)}`,
+      );
     }
     const rawId = required(env, "JUJU_RELATION_ID");
     const id = RELATION_ID.exec(rawId);
     if (!id || (id[1] !== undefined && id[1] !== endpoint)) {
-      throw new HookContextError("JUJU_RELATION_ID", `is not a relation id (${endpoint}:<number>): ${JSON.stringify(rawId)}`);
+      throw new HookContextError(
+        "JUJU_RELATION_ID",
+        `is not a relation id (${endpoint}:<number>): ${JSON.stringify(rawId)}`,
+      );
     }
     const remoteUnit = optional(env, "JUJU_REMOTE_UNIT");
     if (remoteUnit !== null && !UNIT_NAME.test(remoteUnit)) {
-      throw new HookContextError("JUJU_REMOTE_UNIT", `is not a unit name (<application>/<number>): ${JSON.stringify(remoteUnit)}`);
+      throw new HookContextError(
+        "JUJU_REMOTE_UNIT",
+        `is not a unit name (<application>/<number>): ${JSON.stringify(remoteUnit)}`,
+      );
     }
     relation = { name: endpoint, id: Number(id[2]), remoteUnit, remoteApp: optional(env, "JUJU_REMOTE_APP") };
   }
@@ -135,7 +151,10 @@ export function readHookContext(env: JujuEnv): HookContext {
   if (kind === "action") {
     actionName = optional(env, "JUJU_ACTION_NAME") ?? name;
     if (actionName !== name) {
-      throw new HookContextError("JUJU_ACTION_NAME", `is ${JSON.stringify(actionName)}, but JUJU_DISPATCH_PATH is ${JSON.stringify(dispatchPath)}`);
+      throw new HookContextError(
+        "JUJU_ACTION_NAME",
+        `is ${JSON.stringify(actionName)}, but JUJU_DISPATCH_PATH is ${JSON.stringify(dispatchPath)}`,
+      );
     }
   }
 

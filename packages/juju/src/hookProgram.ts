@@ -13,7 +13,7 @@ import type {
   UpgradeState,
   UpgradeStep,
 } from "@charm-upgrade/core";
-import { everyUnitIdle, hookSession, MEMORY_KEY, needsGoalState } from "@charm-upgrade/core";
+import { everyUnitIdle, hookSession, MEMORY_KEY, needsGoalState, readCharmStatus } from "@charm-upgrade/core";
 import type { HookContext } from "./hookContext.js";
 import type { GoalState, ToolCall } from "./toolCall.js";
 import { toolCalls } from "./toolCall.js";
@@ -38,9 +38,10 @@ export type HookRequest =
 
 /**
  * What the charm says about itself at the start of a hook: why it holds the roll (`hold`), the workload version
- * it runs (`workloadVersion`), and which charm it is (`charmUrl`, from `$JUJU_CHARM_DIR/.juju-charm`).
+ * it runs (`workloadVersion`), which charm it is (`charmUrl`, from `$JUJU_CHARM_DIR/.juju-charm`), and the statuses
+ * it would show were no upgrade to say anything (`status`, `applicationStatus`).
  */
-export type CharmReport = "hold" | "workloadVersion" | "charmUrl";
+export type CharmReport = "hold" | "workloadVersion" | "charmUrl" | "status" | "applicationStatus";
 
 /** What one hook did: which hook, which event, and where this unit stands after it. */
 export interface DispatchResult {
@@ -69,6 +70,8 @@ export interface ProgramConfig {
   /** The charm's name as Juju gives it, when the charm passed it (otherwise it is asked for: `charmUrl`). */
   readonly charm: string | null | undefined;
   readonly abilities: CharmAbilities;
+  /** The charm gives its own statuses (`status()`, `applicationStatus()`): they show when no upgrade needs to. */
+  readonly reportsStatus: boolean;
   readonly inspect: ((step: UpgradeStep) => void) | undefined;
   readonly reduce: Reducer | undefined;
 }
@@ -168,6 +171,9 @@ export function* hookProgram(
   const hold = yield* report("hold");
   const workloadVersion = yield* report("workloadVersion");
   const charm = config.charm !== undefined ? config.charm : yield* report("charmUrl");
+  const charmStatus = config.reportsStatus ? readCharmStatus(yield* report("status")) : null;
+  const charmAppStatus =
+    config.reportsStatus && databags?.leader ? readCharmStatus(yield* report("applicationStatus")) : null;
 
   const session = hookSession({
     app: hook.appName,
@@ -184,6 +190,8 @@ export function* hookProgram(
     workloadVersion: typeof workloadVersion === "string" ? workloadVersion : null,
     workloadKey: config.workloadKey,
     abilities: config.abilities,
+    charmStatus,
+    charmAppStatus,
     inspect: config.inspect,
     reduce: config.reduce,
   });

@@ -43,6 +43,8 @@ interface Unit {
   setPartition?: (partition: number) => Promise<void>;
   checkTrust?: () => Promise<{ allowed: boolean; reason?: string }>;
   logRollbackInstructions?: () => Promise<void>;
+  /** What the charm would show as its status (the library decides when it shows). */
+  charmStatus?: () => { status: "active" | "maintenance" | "waiting" | "blocked"; message: string } | null;
 }
 
 /** One hook as it ran. */
@@ -83,6 +85,9 @@ class World {
   /** `JUJU_CHARM_DIR` of every unit (where `.juju-charm` names the charm revision). */
   charmDir = "/charm";
   wrap: (runner: HookToolRunner) => HookToolRunner = (runner) => runner;
+  /** What the charm would show as the application status (the leader's). */
+  charmAppStatus: (() => { status: "active" | "maintenance" | "waiting" | "blocked"; message: string } | null) | null =
+    null;
 
   constructor(
     readonly substrate: Substrate,
@@ -145,6 +150,8 @@ class World {
       ...(unit.setPartition ? { setPartition: unit.setPartition } : {}),
       ...(unit.checkTrust ? { checkTrust: unit.checkTrust } : {}),
       ...(unit.logRollbackInstructions ? { logRollbackInstructions: unit.logRollbackInstructions } : {}),
+      ...(unit.charmStatus ? { status: unit.charmStatus } : {}),
+      ...(this.charmAppStatus ? { applicationStatus: this.charmAppStatus } : {}),
     };
     if (this.substrate === "k8s") return { substrate: "k8s", ...common };
     return {
@@ -793,5 +800,79 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     expect(forced.action?.results).toMatchObject({ "skipped-checks": "version-compatibility" });
     await world.settle();
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+  });
+});
+
+describe("the charm's own status: shown whenever the upgrade does not need to say something (#13.4)", () => {
+  function withCharmStatus(world: World): void {
+    for (const unit of world.units.values())
+      unit.charmStatus = () => ({ status: "active", message: `${unit.name}: primary in sync` });
+    world.charmAppStatus = () => ({ status: "active", message: "3 replicas in sync" });
+  }
+
+  it("an idle unit shows the charm's status, not the library's empty active", async () => {
+    const world = new World("vm", 3);
+    withCharmStatus(world);
+    await world.settle();
+    for (const unit of world.units.values())
+      expect(unit.status).toEqual({ status: "active", message: `${unit.name}: primary in sync` });
+    expect(world.appStatus).toEqual({ status: "active", message: "3 replicas in sync" });
+  });
+
+  it("mid-upgrade the upgrade's status wins; when the upgrade ends the charm's comes back (the original left active \"\")", async () => {
+    const world = new World("vm", 3);
+    withCharmStatus(world);
+    await world.settle();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    // once it ran upgrade-charm a unit is mid-upgrade, and says so
+    await world.run("db/1", "upgrade-charm");
+    expect(world.unit("db/1").status.status).toBe("waiting");
+    expect(world.unit("db/1").status.message).not.toContain("primary in sync");
+    // while an upgrade is planned the application status is the upgrade's
+    expect(world.appStatus.message).toMatch(/^Upgrade planned: run juju refresh db/);
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+    for (const unit of world.units.values())
+      expect(unit.status).toEqual({ status: "active", message: `${unit.name}: primary in sync` });
+    expect(world.appStatus).toEqual({ status: "active", message: "3 replicas in sync" });
+  });
+
+  it("an upgrade that needs the operator wins even on an idle unit (refresh before pre-upgrade-check)", async () => {
+    const world = new World("vm", 2);
+    withCharmStatus(world);
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle" });
+    for (const unit of world.units.values())
+      expect(unit.status).toEqual({
+        status: "blocked",
+        message: "Run pre-upgrade-check on the leader to start the upgrade",
+      });
+  });
+
+  it("a new charm status is set in the next hook, once, and an invalid or throwing status() counts as nothing to say", async () => {
+    const world = new World("vm", 1);
+    withCharmStatus(world);
+    await world.settle();
+    const unit = world.unit("db/0");
+    unit.charmStatus = () => ({ status: "maintenance", message: "compacting" });
+    const first = await world.run("db/0", "update-status");
+    expect(
+      first.calls.filter((call) => call.tool === "status-set" && !call.args.includes("--application")),
+    ).toHaveLength(1);
+    expect(unit.status).toEqual({ status: "maintenance", message: "compacting" });
+    const again = await world.run("db/0", "update-status");
+    expect(again.calls.filter((call) => call.tool === "status-set")).toEqual([]);
+    unit.charmStatus = () => ({ status: "error", message: "x" }) as never;
+    const invalid = await world.run("db/0", "update-status");
+    expect(invalid.error).toBeNull();
+    expect(unit.status).toEqual({ status: "maintenance", message: "compacting" });
+    unit.charmStatus = () => {
+      throw new Error("workload down");
+    };
+    expect((await world.run("db/0", "update-status")).error).toBeNull();
   });
 });

@@ -74,6 +74,22 @@ interface CommonUpgradeOptions {
    * an upgrade. Default: derived from DEPENDENCIES and the unit's state (see `workloadKey`).
    */
   workloadVersion?(): Maybe<string | null>;
+  /**
+   * The unit status the charm would show were no upgrade going on (`{ status, message }`; `null`: nothing to say).
+   * Give it rather than calling `status-set` yourself: the library then decides which status shows — the upgrade's
+   * only while the upgrade needs the operator or this unit is mid-upgrade, the charm's otherwise (so the workload's
+   * message is not lost when an upgrade ends, nor hidden by one that does not concern this unit). Asked once per
+   * hook; an invalid answer or a throw counts as nothing to say.
+   */
+  status?(): Maybe<{
+    readonly status: "active" | "maintenance" | "waiting" | "blocked";
+    readonly message: string;
+  } | null>;
+  /** The same for the application status (asked on the leader only): shown whenever no upgrade is planned or running. */
+  applicationStatus?(): Maybe<{
+    readonly status: "active" | "maintenance" | "waiting" | "blocked";
+    readonly message: string;
+  } | null>;
   /** Which DEPENDENCIES key names the workload; default `workload`, else the first key that does not name the charm. */
   readonly workloadKey?: string | undefined;
   /**
@@ -209,6 +225,7 @@ export class CharmUpgrade {
         setPartition: typeof options.setPartition === "function",
         logRollbackInstructions: typeof options.logRollbackInstructions === "function",
       },
+      reportsStatus: typeof options.status === "function" || typeof options.applicationStatus === "function",
       inspect: options.inspect,
       reduce: options.reduce,
     };
@@ -332,12 +349,15 @@ export class CharmUpgrade {
    * What the charm reports about itself, for statuses only: a callback that throws (the workload is broken, which
    * is when an upgrade most needs to go on and report) must not fail the hook, so it counts as unknown.
    */
-  private report(what: CharmReport, charmDir: string, sync: boolean): Maybe<string | null> {
+  private report(what: CharmReport, charmDir: string, sync: boolean): Maybe<unknown> {
     const { options } = this;
-    let value: Maybe<string | null | undefined>;
+    let value: Maybe<unknown>;
     try {
       if (what === "hold") value = options.hold?.();
       else if (what === "workloadVersion") value = options.workloadVersion?.();
+      // The statuses are validated by the core (`readCharmStatus`): passed on as they are.
+      else if (what === "status") value = options.status?.() ?? null;
+      else if (what === "applicationStatus") value = options.applicationStatus?.() ?? null;
       // `.juju-charm` as Juju wrote it in the charm directory (`ch:amd64/jammy/db-381`); the core validates it.
       else
         value = sync
@@ -372,7 +392,8 @@ function notNow(value: Promise<unknown>, what: string): never {
 }
 
 /** A report, trimmed and bounded: an empty answer is unknown; a charm name over 200 characters is not one. */
-function reportedText(what: CharmReport, value: unknown): string | null {
+function reportedText(what: CharmReport, value: unknown): unknown {
+  if (what === "status" || what === "applicationStatus") return value;
   if (typeof value !== "string") return null;
   const text = value.trim();
   if (!text.length) return null;
