@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { machineStates, mermaidDiagram, transitionTable, UNIT_STATES } from "@charm-upgrade/core";
+import {
+  EFFECT_TYPES,
+  machineStates,
+  mermaidDiagram,
+  stateEvents,
+  transitionTable,
+  UNIT_STATES,
+} from "@charm-upgrade/core";
 import { renderProtocolDoc } from "../scripts/renderProtocolDoc.ts";
 
 const read = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), "utf8");
@@ -20,5 +27,25 @@ describe("docs/protocol.md", () => {
   it("names every guard (no inline guard in the machine)", () => {
     for (const row of transitionTable()) expect(row.guard).not.toBe("(inline)");
     for (const row of transitionTable()) for (const action of row.actions) expect(action).not.toBe("(inline)");
+  });
+
+  it("shows, per state, the events it handles itself, takes from any state, or ignores", () => {
+    const doc = read("protocol.md");
+    const rows = transitionTable().filter((row) => row.event !== "always");
+    const every = new Set(rows.map((row) => row.event));
+    const root = new Set(rows.filter((row) => row.from === "*").map((row) => row.event));
+    for (const state of stateEvents()) {
+      // every event of the machine is in exactly one of the three, for every state
+      const events = [...state.own.filter((e) => e !== "always"), ...state.fromRoot, ...state.ignored];
+      expect(events.toSorted(), state.state).toEqual([...every].sort());
+      for (const event of state.fromRoot) expect(root.has(event), `${state.state} ${event}`).toBe(true);
+      expect(doc).toContain(`| \`${state.state}\` | `);
+      if (state.own.length) expect(mermaidDiagram()).toContain(`    ${state.state} : ${state.own.join(", ")}`);
+    }
+    expect(doc).toContain("| any state | `relationCreated` |");
+  });
+
+  it("lists every effect", () => {
+    for (const type of EFFECT_TYPES) expect(read("protocol.md")).toContain(`| \`${type}\` |`);
   });
 });

@@ -1,13 +1,15 @@
 import { transition } from "xstate";
 import { appStatusOf } from "./appStatus.js";
 import type { Effect } from "./effects.js";
-import { EFFECT_TYPES } from "./effects.js";
-import type { UpgradeEvent } from "./events.js";
-import { ownState } from "./protocol.js";
+import { isEffectType } from "./effects.js";
+import type { ErrorData, UpgradeEvent } from "./events.js";
+import { KEYS } from "./peerView.js";
+import type { PeerView } from "./peerView.js";
+import { ownState, withOwnState } from "./protocol.js";
 import { unitStatusDuringUpgrade } from "./unitStatus.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 import type { MachineStateValue } from "./upgradeMachine.js";
-import { contextFromInput, upgradeMachine } from "./upgradeMachine.js";
+import { contextFromInput, stateIn, upgradeMachine } from "./upgradeMachine.js";
 
 /**
  * A unit's upgrade state between two events: the machine's state value and context, as plain JSON. It survives
@@ -24,21 +26,90 @@ export interface ReduceResult {
   readonly effects: readonly Effect[];
 }
 
-const effectTypes: ReadonlySet<string> = new Set(EFFECT_TYPES);
-
 /** Juju shows 120 characters of a status message. */
 function clipStatus(text: string): string {
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
 
+/** The machine emitted an action that is neither an effect nor an xstate built-in: a bug in the machine. */
+class UnknownActionError extends Error {}
+
+/**
+ * The machine's actions as effects. xstate's own actions (`xstate.*`: assign, raise, …) are resolved by xstate and
+ * are not effects. Anything else is a bug in the machine (a misspelt effect, an action that does work here): it
+ * throws, so `reduce` rejects the whole step rather than return part of it (a state change without its write).
+ */
 function toEffects(actions: readonly { type: string; params?: unknown }[]): Effect[] {
   const effects: Effect[] = [];
   for (const action of actions) {
-    if (!effectTypes.has(action.type)) continue;
-    const params = action.params && typeof action.params === "object" ? action.params : {};
-    effects.push({ type: action.type, ...params } as Effect);
+    if (isEffectType(action.type)) {
+      const params = action.params && typeof action.params === "object" ? action.params : {};
+      effects.push({ type: action.type, ...params } as Effect);
+    } else if (!action.type.startsWith("xstate.")) {
+      throw new UnknownActionError(
+        `the upgrade machine emitted action ${JSON.stringify(action.type)}, which is neither an effect nor an xstate built-in`,
+      );
+    }
   }
   return effects;
+}
+
+/**
+ * The view the event brings, with this unit's own state kept from the context (this unit's transitions set it; a
+ * view is what was read from the databags, which may lag behind them), or the context's view when the event
+ * brings none. A unit that has recorded no state yet takes the one the view records.
+ */
+function viewOf(context: UpgradeContext, event: UpgradeEvent): PeerView {
+  if (!("view" in event) || !event.view) return context.view;
+  const mine = ownState(context) ?? stateIn(event.view, context.unit);
+  // Usually the fresh view already records this unit's state: no copy of every unit is needed then.
+  if (stateIn(event.view, context.unit) === mine && event.view.units.some((u) => u.id === context.unit))
+    return event.view;
+  return withOwnState(event.view, context.unit, mine);
+}
+
+/** The context the machine judges an event in, and the effects of taking the event's view. */
+interface Adopted {
+  readonly context: UpgradeContext;
+  readonly effects: readonly Effect[];
+}
+
+/**
+ * Take the fresh view of the peer relation an event brings (see {@link viewOf}) into the context, before the
+ * transition, so that guards judge what the unit reads now. Taking it has effects, produced here once per event:
+ * this unit's hold lives in its own databag, so every unit sees it; it is written when the charm changed it. Peer
+ * data that did not validate is reported, key by key. Events without a view field (the charm's answers) keep the
+ * context as it is.
+ */
+function adoptView(context: UpgradeContext, event: UpgradeEvent): Adopted {
+  if (!("view" in event)) return { context, effects: [] };
+  const related = event.view !== null || context.related;
+  let view = viewOf(context, event);
+  const effects: Effect[] = [];
+  const mine = view.units.find((unit) => unit.id === context.unit);
+  const hold = context.settings.hold;
+  if (related && mine && (mine.hold ?? null) !== hold) {
+    effects.push({ type: "writeUnitData", data: { [KEYS.hold]: hold ?? "" } });
+    view = {
+      ...view,
+      units: view.units.map((u) =>
+        u.id === context.unit ? (hold ? { ...u, hold } : { id: u.id, state: u.state }) : u,
+      ),
+    };
+  }
+  for (const problem of view.problems) {
+    const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
+    const error: ErrorData = {
+      kind: "PeerDataError",
+      message: `Invalid '${problem.key}' in ${where}: ${problem.message}`,
+      cause: "peer relation data did not validate; it is ignored",
+      resolution: problem.unit
+        ? `check the charm revision of ${problem.unit}; it will be ignored until it writes valid data`
+        : "run pre-upgrade-check on the leader to rebuild the upgrade data",
+    };
+    effects.push({ type: "reportProblem", unit: problem.unit, key: problem.key, error });
+  }
+  return { context: { ...context, related, view }, effects };
 }
 
 /**
@@ -61,19 +132,26 @@ export function createUpgradeState(input: UpgradeInput): UpgradeState {
  * One pure step of the upgrade protocol: `reduce(state, event) -> { state, effects }`.
  *
  * Built on xstate's pure `transition`: no actor is started and no action runs; actions named after effect types
- * come back as {@link Effect} data. Eventless transitions (the grant, the return to idle) are taken within the
- * same step, so one event moves the unit as far as the data allows.
+ * come back as {@link Effect} data. Before the transition the event's fresh view is taken into the context (its
+ * effects come first), so the machine's guards judge what the unit reads now. Eventless transitions (the grant, the
+ * return to idle) are taken within the same step, so one event moves the unit as far as the data allows.
  *
- * Never throws: a state that cannot be restored (e.g. corrupted persisted JSON) yields the same state and a
- * `reportProblem` effect saying what was wrong.
+ * Never throws: a state that cannot be restored (e.g. corrupted persisted JSON), or a machine that emits an action
+ * that is no effect, yields the same state and a `reportProblem` effect saying what was wrong.
  */
 export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
   try {
-    const snapshot = upgradeMachine.resolveState({ value: state.value, context: state.context });
+    const adopted = adoptView(state.context, event);
+    // The state value is what this unit's databag records (as in `createUpgradeState`). A unit that had recorded
+    // nothing (`unset`: a state built before the peer relation existed) is in the state the event's view records
+    // for it, if any: the machine's handlers are chosen by the state value, so it must say what the view says.
+    const start = state.value === "unset" ? (ownState(adopted.context) ?? "unset") : state.value;
+    const snapshot = upgradeMachine.resolveState({ value: start, context: adopted.context });
     const [next, actions] = transition(upgradeMachine, snapshot, event);
     const value = next.value as MachineStateValue;
-    const effects = toEffects(actions as readonly { type: string; params?: unknown }[]).map((effect) =>
-      effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect, state.value) : effect,
+    const effects = [...adopted.effects, ...toEffects(actions as readonly { type: string; params?: unknown }[])].map(
+      (effect) =>
+        effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect, start) : effect,
     );
     const problem = effects.find((e): e is Extract<Effect, { type: "reportProblem" }> => e.type === "reportProblem");
     if (problem && value !== "upgrading" && value !== "completed") {
@@ -84,22 +162,27 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
     if (app) effects.push(app);
     return { state: { value, context: next.context }, effects };
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    return {
-      state,
-      effects: [
-        {
-          type: "reportProblem",
-          unit: null,
-          key: "(state)",
-          error: {
-            kind: "UpgradeError",
-            message: `Could not apply event ${JSON.stringify((event as { type?: unknown })?.type)}: ${text}`,
-            cause: "the unit's upgrade state could not be restored",
-            resolution: "re-read the peer relation and rebuild the state with createUpgradeState",
-          },
-        },
-      ],
-    };
+    return { state, effects: [failedStep(event, error)] };
   }
+}
+
+/** The `reportProblem` effect of a step that could not be taken: nothing of it is carried out. */
+function failedStep(event: UpgradeEvent, error: unknown): Effect {
+  const text = error instanceof Error ? error.message : String(error);
+  const machineBug = error instanceof UnknownActionError;
+  return {
+    type: "reportProblem",
+    unit: null,
+    key: "(state)",
+    error: {
+      kind: "UpgradeError",
+      message: `Could not apply event ${JSON.stringify((event as { type?: unknown })?.type)}: ${text}`,
+      cause: machineBug
+        ? "a bug in charm-upgrade's upgrade machine; the event was not applied"
+        : "the unit's upgrade state could not be restored",
+      resolution: machineBug
+        ? "report it to the charm-upgrade maintainers with this message; the unit keeps its state"
+        : "re-read the peer relation and rebuild the state with createUpgradeState",
+    },
+  };
 }

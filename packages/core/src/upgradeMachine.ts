@@ -1,7 +1,8 @@
-import { enqueueActions, not, setup } from "xstate";
+import { and, enqueueActions, not, setup } from "xstate";
 import type { Dependencies } from "./dependencyModel.js";
-import type { Effect } from "./effects.js";
-import type { ErrorData, UpgradeEvent } from "./events.js";
+import type { Effect, EffectParams, EffectType } from "./effects.js";
+import { EFFECT_TYPES } from "./effects.js";
+import type { UpgradeEvent } from "./events.js";
 import { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import {
@@ -32,9 +33,16 @@ import { readSettings } from "./settings.js";
 import type { UnitState } from "./unitState.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 
-
 /** An empty view, for units whose peer relation does not exist yet. */
-export const EMPTY_VIEW: PeerView = { leader: false, units: [], stack: null, dependencies: null, resumed: null, partition: null, problems: [] };
+export const EMPTY_VIEW: PeerView = {
+  leader: false,
+  units: [],
+  stack: null,
+  dependencies: null,
+  resumed: null,
+  partition: null,
+  problems: [],
+};
 
 /** Juju truncates statuses for display at 120 characters; keep every message within it. */
 const STATUS_WIDTH = 120;
@@ -66,46 +74,24 @@ function workloadKeyOf(dependencies: Dependencies, chosen: string | undefined): 
 }
 
 /**
- * The checks a force-upgrade may skip on this unit: `version-compatibility` when it failed the version check
- * (and the stored versions are indeed incompatible), `health` when it is upgraded and waiting on its health check.
+ * The state `view` records for `unit` (`null`: none, or the unit is not in the view): how a unit's own state is read
+ * from a view, here and where `reduce` takes an event's view.
  */
-function forcedChecks(context: UpgradeContext, event: Extract<UpgradeEvent, { type: "forceUpgrade" }>): string[] {
-  const checks: string[] = [];
-  const state = ownState(context);
-  if (!event.checkCompatibility && state === "failed" && checksVersions(context) && compatibility(context)?.compatible === false) {
-    checks.push("version-compatibility");
-  }
-  if (!event.checkHealth && state === "upgrading") checks.push("health");
-  return checks;
-}
-
-/** The fresh view an event carries, or the context's when it carries none. */
-function viewOf(context: UpgradeContext, event: UpgradeEvent): PeerView {
-  if (!("view" in event) || !event.view) return context.view;
-  const mine = ownState(context) ?? stateIn(event.view, context.unit);
-  // Usually the fresh view already records this unit's state: no copy of every unit is needed then.
-  if (stateIn(event.view, context.unit) === mine && event.view.units.some((u) => u.id === context.unit)) return event.view;
-  return withOwnState(event.view, context.unit, mine);
-}
-
-function stateIn(view: PeerView, unit: number): UnitState | null {
+export function stateIn(view: PeerView, unit: number): UnitState | null {
   return view.units.find((u) => u.id === unit)?.state ?? null;
 }
 
-/** The context as it will be once the event's view is adopted: what guards must judge. */
-const judgedCache = new WeakMap<UpgradeEvent, { context: UpgradeContext; judged: UpgradeContext }>();
+/** An effect's params as an xstate action's: `undefined` for an effect that has no field besides its type. */
+type ActionParams<T extends EffectType> = [keyof EffectParams<T>] extends [never] ? undefined : EffectParams<T>;
 
-function judged(context: UpgradeContext, event: UpgradeEvent): UpgradeContext {
-  // Guards and actions judge the same (context, event) pair many times per step; compute it once.
-  const cached = judgedCache.get(event);
-  if (cached && cached.context === context) return cached.judged;
-  const related = "view" in event ? event.view !== null || context.related : context.related;
-  const result = { ...context, related, view: viewOf(context, event) };
-  judgedCache.set(event, { context, judged: result });
-  return result;
-}
-
-const noop = () => {};
+/**
+ * One action per effect type, derived from the one list of them ({@link EFFECT_TYPES}): each is only a name that
+ * `reduce` returns as data (it never runs here), typed with its effect's fields so that static params in the
+ * machine are checked.
+ */
+const effectActions = Object.fromEntries(EFFECT_TYPES.map((type) => [type, () => {}])) as unknown as {
+  [T in EffectType]: (args: unknown, params: ActionParams<T>) => void;
+};
 
 /** Queue an effect: an action named after the effect's type, with the rest of the effect as its params. */
 // biome-ignore lint/suspicious/noExplicitAny: xstate cannot type actions enqueued from inside `setup` itself
@@ -114,56 +100,57 @@ function emit(enqueue: (action: any) => void, effect: Effect): void {
   enqueue(Object.keys(params).length ? { type, params } : { type });
 }
 
+/** An action (pre-upgrade-check, force-upgrade) run before the peer relation exists fails. */
+const actionNeedsRelation = {
+  guard: "noRelation",
+  actions: { type: "actionFail", params: { message: "Could not find upgrade relation." } },
+} as const;
+
+/** pre-upgrade-check fails on any unit but the leader. */
+const checkNeedsLeader = {
+  guard: not("isLeader"),
+  actions: {
+    type: "actionFail",
+    params: { message: "Action must be run on the Juju leader unit (juju run <app>/leader pre-upgrade-check)." },
+  },
+} as const;
+
+/** The checks `force-upgrade` can skip, by the names the operator's action and the unit's databag use. */
+type ForcedCheck = "version-compatibility" | "health";
+
+/** force-upgrade skips `check` on this unit: record it in the unit's databag, log it and answer the action. */
+// biome-ignore lint/suspicious/noExplicitAny: as for `emit`
+function forceThrough(context: UpgradeContext, enqueue: (action: any) => void, check: ForcedCheck): void {
+  const me = unitName(context, context.unit);
+  const before = context.view.units.find((unit) => unit.id === context.unit)?.skipped ?? [];
+  const record = before.includes(check) ? before : [...before, check];
+  emit(enqueue, { type: "writeUnitData", data: { [KEYS.skipped]: JSON.stringify(record) } });
+  emit(enqueue, {
+    type: "log",
+    level: "warning",
+    message: `force-upgrade on ${me}: skipped the ${check} check at the operator's request`,
+  });
+  emit(enqueue, {
+    type: "actionResult",
+    results: { message: `Forced: skipped ${check} on ${me}.`, "skipped-checks": check },
+  });
+}
+
 /**
  * The upgrade protocol of one unit as an xstate v5 machine.
  *
- * The state value is the state this unit has written to its databag (`unset` until relation-created). Events are
- * what Juju and the charm produce ({@link UpgradeEvent}); actions named after {@link Effect} types are never executed
- * here — `reduce` returns them as data for an adapter to carry out. Guards and composite actions are named so that
- * the inspector, tests (`.provide()`) and explanations can refer to them.
+ * The state value is the state this unit has written to its databag (`unset` until relation-created), and what a
+ * unit does with an event depends on it only through the machine's structure: a state handles itself (`on` under
+ * the state) the events whose handling depends on it, and the root handles the others alike in every state; no
+ * guard or action branches on it (a message may name it). Guards judge the context only: `reduce` puts the event's fresh
+ * view of the peer relation into it before the transition, so a guard sees what the unit reads now. Actions named after {@link Effect} types are never executed here —
+ * `reduce` returns them as data for an adapter to carry out. Guards and composite actions are named so that the
+ * inspector, tests (`.provide()`) and explanations can refer to them.
  */
 export const upgradeMachine = setup({
   types: {} as { context: UpgradeContext; events: UpgradeEvent; input: UpgradeInput },
   actions: {
-    writeUnitData: (_: unknown, _params: unknown) => noop(),
-    writeAppData: (_: unknown, _params: unknown) => noop(),
-    setUnitStatus: (_: unknown, _params: unknown) => noop(),
-    runPreUpgradeCheck: noop,
-    grantUpgrade: noop,
-    actionResult: (_: unknown, _params: unknown) => noop(),
-    actionFail: (_: unknown, _params: unknown) => noop(),
-    log: (_: unknown, _params: unknown) => noop(),
-    explain: (_: unknown, _params: unknown) => noop(),
-    setPartition: (_: unknown, _params: unknown) => noop(),
-    defer: noop,
-    logRollbackInstructions: noop,
-    reportProblem: (_: unknown, _params: unknown) => noop(),
-
-    /** Take the event's fresh view of the peer relation (keeping this unit's own state, which this hook owns). */
-    adoptView: enqueueActions(({ context, event, enqueue }) => {
-      const next = judged(context, event);
-      let view = next.view;
-      // This unit's hold lives in its own databag, so every unit sees it; write it when the charm changed it.
-      const mine = view.units.find((unit) => unit.id === context.unit);
-      const hold = context.settings.hold;
-      if (next.related && mine && (mine.hold ?? null) !== hold) {
-        emit(enqueue, { type: "writeUnitData", data: { [KEYS.hold]: hold ?? "" } });
-        view = { ...view, units: view.units.map((u) => (u.id === context.unit ? (hold ? { ...u, hold } : { id: u.id, state: u.state }) : u)) };
-      }
-      enqueue.assign({ view, related: next.related });
-      for (const problem of next.view.problems) {
-        const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
-        const error: ErrorData = {
-          kind: "PeerDataError",
-          message: `Invalid '${problem.key}' in ${where}: ${problem.message}`,
-          cause: "peer relation data did not validate; it is ignored",
-          resolution: problem.unit
-            ? `check the charm revision of ${problem.unit}; it will be ignored until it writes valid data`
-            : "run pre-upgrade-check on the leader to rebuild the upgrade data",
-        };
-        emit(enqueue, { type: "reportProblem", unit: problem.unit, key: problem.key, error });
-      }
-    }),
+    ...effectActions,
 
     /** Leader: keep the stack true to the cluster (see `maintainStack`) and write it when it changed. */
     maintainStack: enqueueActions(({ context, enqueue }) => {
@@ -178,7 +165,8 @@ export const upgradeMachine = setup({
         for (const note of update.notes) emit(enqueue, { type: "log", level: "info", message: note });
         const data: Record<string, string> = {};
         if (update.changed) data[KEYS.stack] = encodeStack(update.stack);
-        if (update.pendingChanged) data[KEYS.rollbackPending] = update.pending.length ? encodeStack(update.pending) : "";
+        if (update.pendingChanged)
+          data[KEYS.rollbackPending] = update.pending.length ? encodeStack(update.pending) : "";
         emit(enqueue, { type: "writeAppData", data });
         nextView = { ...view, stack: update.stack.length ? update.stack : null, rollbackPending: update.pending };
         enqueue.assign({ view: nextView });
@@ -204,9 +192,9 @@ export const upgradeMachine = setup({
       enqueue.assign({ view: { ...nextView, partition: top } });
     }),
 
-    /** Say why this (ready) unit does not start upgrading, in its status and as an explanation. */
+    /** Machines: say why this ready unit does not start upgrading, in its status and as an explanation. */
     explainWait: enqueueActions(({ context, enqueue }) => {
-      if (ownState(context) !== "ready" || context.substrate !== "vm") return;
+      if (context.substrate !== "vm") return;
       const reason = grantBlocker(context);
       if (!reason) return;
       emit(enqueue, { type: "explain", reason });
@@ -234,15 +222,25 @@ export const upgradeMachine = setup({
     /** upgrade-charm without a plan: on machines keep the event until there is one; on K8s (any pod restart) say so. */
     noStackOnUpgrade: enqueueActions(({ context, enqueue }) => {
       if (context.substrate === "vm") {
-        const reason = "juju refresh ran before pre-upgrade-check: run the pre-upgrade-check action on the leader to start the upgrade";
+        const reason =
+          "juju refresh ran before pre-upgrade-check: run the pre-upgrade-check action on the leader to start the upgrade";
         emit(enqueue, { type: "defer" });
         emit(enqueue, { type: "explain", reason });
         emit(enqueue, { type: "log", level: "error", message: `Cluster upgrade not planned: ${reason}` });
-        emit(enqueue, { type: "setUnitStatus", status: "blocked", message: clipStatus("Run pre-upgrade-check on the leader to start the upgrade") });
+        emit(enqueue, {
+          type: "setUnitStatus",
+          status: "blocked",
+          message: clipStatus("Run pre-upgrade-check on the leader to start the upgrade"),
+        });
       } else {
-        const reason = "no upgrade is planned (no upgrade stack): if this was a juju refresh, ensure pre-upgrade-check runs first next time";
+        const reason =
+          "no upgrade is planned (no upgrade stack): if this was a juju refresh, ensure pre-upgrade-check runs first next time";
         emit(enqueue, { type: "explain", reason });
-        emit(enqueue, { type: "log", level: "error", message: `Cluster upgrade failed, ensure pre-upgrade checks are ran first (${reason}).` });
+        emit(enqueue, {
+          type: "log",
+          level: "error",
+          message: `Cluster upgrade failed, ensure pre-upgrade checks are ran first (${reason}).`,
+        });
       }
     }),
 
@@ -263,7 +261,9 @@ export const upgradeMachine = setup({
       const report = checksVersions(context) ? compatibility(context) : null;
       if (checksVersions(context) && report === null) {
         emit(enqueue, {
-          type: "log", level: "warning", message: "No stored dependencies to check versions against (deployed without charm-upgrade?); proceeding",
+          type: "log",
+          level: "warning",
+          message: "No stored dependencies to check versions against (deployed without charm-upgrade?); proceeding",
         });
       }
       enqueue.assign({ view: withOwnState(context.view, context.unit, "ready") });
@@ -279,35 +279,53 @@ export const upgradeMachine = setup({
       emit(enqueue, { type: "grantUpgrade" });
     }),
 
-    /** Leader: a unit failed (or recovery is re-confirmed); repair the stack for a rollback and say what is next. */
-    enterRecovery: enqueueActions(({ context, enqueue }) => {
+    /** Leader, pre-upgrade-check after a failure (or again in recovery): repair the stack for a rollback. */
+    repairStackForRollback: enqueueActions(({ context, enqueue }) => {
       const { view } = context;
       const repaired = repairStack(view, context.substrate);
       const before = view.stack ?? [];
-      emit(enqueue, { type: "log", level: "info", message: "Entering recovery state for rollback of previous upgrade" });
+      emit(enqueue, {
+        type: "log",
+        level: "info",
+        message: "Entering recovery state for rollback of previous upgrade",
+      });
       const data: Record<string, string> = {};
-      if (repaired.length !== before.length || repaired.some((id, i) => before[i] !== id)) data[KEYS.stack] = encodeStack(repaired);
+      if (repaired.length !== before.length || repaired.some((id, i) => before[i] !== id))
+        data[KEYS.stack] = encodeStack(repaired);
       if (!view.rollback) data[KEYS.rollback] = "true";
       // Machines: units that completed the attempt being rolled back must receive the charm again before the
       // leader may pop them (their `completed` is stale until then).
       const pending = context.substrate === "vm" ? staleOnStack(view, repaired) : [];
-      if (!sameUnits(pending, view.rollbackPending ?? []) || appKeyInvalid(view, KEYS.rollbackPending)) data[KEYS.rollbackPending] = pending.length ? encodeStack(pending) : "";
+      if (!sameUnits(pending, view.rollbackPending ?? []) || appKeyInvalid(view, KEYS.rollbackPending))
+        data[KEYS.rollbackPending] = pending.length ? encodeStack(pending) : "";
       if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
-      if (ownState(context) !== "recovery") emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "recovery" } });
       enqueue.assign({
-        view: withOwnState({ ...view, stack: repaired.length ? repaired : null, rollback: true, rollbackPending: pending }, context.unit, "recovery"),
+        view: { ...view, stack: repaired.length ? repaired : null, rollback: true, rollbackPending: pending },
       });
+    }),
+
+    /** The leader enters recovery: it records `recovery` (a leader already in recovery has it recorded). */
+    recordRecovery: enqueueActions(({ context, enqueue }) => {
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "recovery" } });
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "recovery") });
+    }),
+
+    /** The rollback is ready: say so in the status, and give the operator the command and the order. */
+    reportRollbackPlan: enqueueActions(({ context, enqueue }) => {
       emit(enqueue, { type: "setUnitStatus", status: "blocked", message: "ready to rollback application" });
-      const order = [...repaired].reverse().map((id) => unitName(context, id)).join(", ");
+      const order = [...(context.view.stack ?? [])]
+        .reverse()
+        .map((id) => unitName(context, id))
+        .join(", ");
       emit(enqueue, {
         type: "actionResult",
-          results: {
-            message:
-              context.substrate === "k8s"
-                ? `Recovery ready: run ${rollbackCommand(context)}; pods ${order} roll back in that order. A pod stuck on the bad revision (e.g. CrashLoopBackOff) must be deleted (kubectl delete pod) to roll back.`
-                : `Recovery ready: run ${rollbackCommand(context)} to roll back (order: ${order}).`,
-            "upgrade-order": order,
-          },
+        results: {
+          message:
+            context.substrate === "k8s"
+              ? `Recovery ready: run ${rollbackCommand(context)}; pods ${order} roll back in that order. A pod stuck on the bad revision (e.g. CrashLoopBackOff) must be deleted (kubectl delete pod) to roll back.`
+              : `Recovery ready: run ${rollbackCommand(context)} to roll back (order: ${order}).`,
+          "upgrade-order": order,
+        },
       });
     }),
 
@@ -320,7 +338,10 @@ export const upgradeMachine = setup({
         stack = [...ids].sort((a, b) => a - b);
       } else {
         if (!event.stack) {
-          emit(enqueue, { type: "actionFail", message: "The charm's buildUpgradeStack() returned no stack; it must list every unit." });
+          emit(enqueue, {
+            type: "actionFail",
+            message: "The charm's buildUpgradeStack() returned no stack; it must list every unit.",
+          });
           return;
         }
         const problem = planProblem(context, event.stack);
@@ -334,7 +355,8 @@ export const upgradeMachine = setup({
       const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack) };
       if (context.view.resumed != null) data[KEYS.resumed] = "";
       if (context.view.rollback) data[KEYS.rollback] = "";
-      if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending)) data[KEYS.rollbackPending] = "";
+      if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
+        data[KEYS.rollbackPending] = "";
       // What the application runs before juju refresh: the target of the rollback command statuses give.
       if (context.charm !== null && CHARM_PATTERN.test(context.charm)) data[KEYS.fromCharm] = context.charm;
       else if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
@@ -345,7 +367,17 @@ export const upgradeMachine = setup({
       }
       emit(enqueue, { type: "writeAppData", data });
       const fromCharm = data[KEYS.fromCharm] || null;
-      enqueue.assign({ view: { ...context.view, stack, resumed: null, rollback: false, rollbackPending: [], fromCharm, partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null) } });
+      enqueue.assign({
+        view: {
+          ...context.view,
+          stack,
+          resumed: null,
+          rollback: false,
+          rollbackPending: [],
+          fromCharm,
+          partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null),
+        },
+      });
       emit(enqueue, { type: "actionResult", results: { ...planResults(context, stack) } });
     }),
 
@@ -353,7 +385,8 @@ export const upgradeMachine = setup({
     resume: enqueueActions(({ context, enqueue }) => {
       const fail = (message: string) => emit(enqueue, { type: "actionFail", message });
       if (!context.related) return fail("Could not find upgrade relation.");
-      if (!context.view.leader) return fail("Action must be run on the Juju leader unit (juju run <app>/leader resume-upgrade).");
+      if (!context.view.leader)
+        return fail("Action must be run on the Juju leader unit (juju run <app>/leader resume-upgrade).");
       const top = topOfStack(context.view);
       if (top === null) return fail("Nothing to resume, upgrade stack unset.");
       if (context.settings.pauseAfter === "none" && !context.settings.problem) {
@@ -370,7 +403,11 @@ export const upgradeMachine = setup({
         emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(top) } });
         enqueue.assign({ view: { ...context.view, resumed: top, partition: top } });
       }
-      emit(enqueue, { type: "log", level: "info", message: `resume-upgrade: ${unitName(context, top)} may upgrade now` });
+      emit(enqueue, {
+        type: "log",
+        level: "info",
+        message: `resume-upgrade: ${unitName(context, top)} may upgrade now`,
+      });
       emit(enqueue, { type: "actionResult", results: { message: `Upgrade will resume on unit ${top}` } });
     }),
 
@@ -405,7 +442,8 @@ export const upgradeMachine = setup({
         if (stored !== encoded) data[KEYS.dependencies] = encoded;
         if (context.view.resumed != null) data[KEYS.resumed] = "";
         if (context.view.rollback) data[KEYS.rollback] = "";
-        if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending)) data[KEYS.rollbackPending] = "";
+        if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
+          data[KEYS.rollbackPending] = "";
         if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
         if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
         enqueue.assign({
@@ -419,7 +457,11 @@ export const upgradeMachine = setup({
           },
         });
       }
-      emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} upgrade finished; unit idle` });
+      emit(enqueue, {
+        type: "log",
+        level: "info",
+        message: `${unitName(context, context.unit)} upgrade finished; unit idle`,
+      });
     }),
 
     /** relation-created: every unit starts idle. */
@@ -431,37 +473,44 @@ export const upgradeMachine = setup({
 
     /** pre-upgrade-check while units are not all idle: refuse, listing every unit's state. */
     refuseCheckWhileUpgrading: enqueueActions(({ context, enqueue }) => {
-            emit(enqueue, {
-              type: "actionFail", message: `Cannot run pre-upgrade checks, cluster already upgrading (${describeStates(context)}).`,
-            });
-          }),
+      emit(enqueue, {
+        type: "actionFail",
+        message: `Cannot run pre-upgrade checks, cluster already upgrading (${describeStates(context)}).`,
+      });
+    }),
 
     /** The charm's pre-upgrade check refused: fail the action with its message (cause and resolution logged). */
     reportCheckFailure: enqueueActions(({ event, enqueue }) => {
-        if (event.type !== "preUpgradeCheckFailed") return;
-        const { error } = event;
-        const message =
-          error.kind === "ClusterNotReadyError"
-            ? error.message
-            : `Unknown error found: ${error.message}`;
-        if (error.cause || error.resolution) {
-          emit(enqueue, { type: "log", level: "error", message: `pre-upgrade check failed: ${error.message} (cause: ${error.cause}; resolution: ${error.resolution})` });
-        }
-        emit(enqueue, { type: "actionFail", message });
-      }),
+      if (event.type !== "preUpgradeCheckFailed") return;
+      const { error } = event;
+      const message = error.kind === "ClusterNotReadyError" ? error.message : `Unknown error found: ${error.message}`;
+      if (error.cause || error.resolution) {
+        emit(enqueue, {
+          type: "log",
+          level: "error",
+          message: `pre-upgrade check failed: ${error.message} (cause: ${error.cause}; resolution: ${error.resolution})`,
+        });
+      }
+      emit(enqueue, { type: "actionFail", message });
+    }),
 
     /** The charm reported completion while this unit was not upgrading: log and ignore. */
     ignoreStrayCompletion: enqueueActions(({ context, enqueue }) => {
-        emit(enqueue, {
-          type: "log", level: "warning", message: `upgrade reported completed, but ${unitName(context, context.unit)} is ${ownState(context) ?? "without a state"}; ignored`,
-        });
-      }),
+      emit(enqueue, {
+        type: "log",
+        level: "warning",
+        message: `upgrade reported completed, but ${unitName(context, context.unit)} is ${ownState(context) ?? "without a state"}; ignored`,
+      });
+    }),
 
     /** The workload is upgraded but the charm's health check does not pass yet: wait, and say what the operator may do. */
     reportUnhealthy: enqueueActions(({ context, event, enqueue }) => {
       const reason = event.type === "upgradePending" ? event.reason : "the post-upgrade health check has not passed";
       const me = unitName(context, context.unit);
-      emit(enqueue, { type: "explain", reason: `${me} is upgraded but not healthy yet (${reason}); no other unit upgrades until it is` });
+      emit(enqueue, {
+        type: "explain",
+        reason: `${me} is upgraded but not healthy yet (${reason}); no other unit upgrades until it is`,
+      });
       emit(enqueue, {
         type: "setUnitStatus",
         status: "waiting",
@@ -469,20 +518,13 @@ export const upgradeMachine = setup({
       });
     }),
 
-    /** force-upgrade: skip the named check(s) the unit waits on; log and record each one. */
-    forceThrough: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "forceUpgrade") return;
-      const skipped = forcedChecks(context, event);
-      const me = unitName(context, context.unit);
-      const mine = context.view.units.find((unit) => unit.id === context.unit);
-      const before = mine?.skipped ?? [];
-      const record = [...before, ...skipped.filter((check) => !before.includes(check))];
-      emit(enqueue, { type: "writeUnitData", data: { [KEYS.skipped]: JSON.stringify(record) } });
-      for (const check of skipped) {
-        emit(enqueue, { type: "log", level: "warning", message: `force-upgrade on ${me}: skipped the ${check} check at the operator's request` });
-      }
-      emit(enqueue, { type: "actionResult", results: { message: `Forced: skipped ${skipped.join(" and ")} on ${me}.`, "skipped-checks": skipped.join(",") } });
-    }),
+    /** force-upgrade check-compatibility=false on a unit failed by the version check: skip that check. */
+    forceThroughCompatibility: enqueueActions(({ context, enqueue }) =>
+      forceThrough(context, enqueue, "version-compatibility"),
+    ),
+
+    /** force-upgrade check-health=false on an upgraded unit waiting on its health check: skip that check. */
+    forceThroughHealth: enqueueActions(({ context, enqueue }) => forceThrough(context, enqueue, "health")),
 
     /** force-upgrade that skips nothing, or nothing to skip on this unit: refuse, saying what the unit waits on. */
     refuseForce: enqueueActions(({ context, event, enqueue }) => {
@@ -490,131 +532,157 @@ export const upgradeMachine = setup({
       const me = unitName(context, context.unit);
       let message: string;
       if (event.checkCompatibility && event.checkHealth) {
-        message = "force-upgrade must skip at least one check: set check-compatibility=false and/or check-health=false.";
+        message =
+          "force-upgrade must skip at least one check: set check-compatibility=false and/or check-health=false.";
       } else {
         const state = ownState(context) ?? "without a state";
         message = `Nothing to force on ${me} (it is ${state}): check-compatibility=false applies to a unit failed by the version check, check-health=false to an upgraded unit waiting on its health check.`;
       }
       emit(enqueue, { type: "actionFail", message });
     }),
-
-    /** Still upgrading from an earlier hook: ask the charm again (its handler is idempotent). */
-    regrant: enqueueActions(({ context, enqueue }) => {
-      if (ownState(context) === "upgrading") emit(enqueue, { type: "grantUpgrade" });
-    }),
   },
   guards: {
-    /** The peer relation exists (judged on the event's view). */
-    noRelation: ({ context, event }) => !judged(context, event).related,
-    isLeader: ({ context, event }) => judged(context, event).view.leader,
+    /** The peer relation does not exist yet (early install hooks). */
+    noRelation: ({ context }) => !context.related,
+    isLeader: ({ context }) => context.view.leader,
     isK8s: ({ context }) => context.substrate === "k8s",
     /** No upgrade stack: pre-upgrade-check has not run (or the last upgrade finished). */
-    stackUnset: ({ context, event }) => !judged(context, event).view.stack,
+    stackUnset: ({ context }) => !context.view.stack,
     /** A unit failed and the leader has not entered recovery: the cluster is halted. */
-    clusterFailed: ({ context, event }) => haltedByFailure(judged(context, event).view),
-    clusterInRecovery: ({ context, event }) => inRecovery(judged(context, event).view),
-    everyUnitIdle: ({ context, event }) => everyUnitIdle(judged(context, event).view),
+    clusterFailed: ({ context }) => haltedByFailure(context.view),
+    clusterInRecovery: ({ context }) => inRecovery(context.view),
+    everyUnitIdle: ({ context }) => everyUnitIdle(context.view),
     /** This unit checks versions on upgrade-charm and the stored versions may not be upgraded to this code's. */
-    versionsIncompatible: ({ context, event }) => {
-      const next = judged(context, event);
-      if (!checksVersions(next)) return false;
-      const report = compatibility(next);
+    versionsIncompatible: ({ context }) => {
+      if (!checksVersions(context)) return false;
+      const report = compatibility(context);
       return report !== null && !report.compatible;
     },
     /** Machines: this unit is on top of the stack, ready, every participant ready, and nobody else upgrading. */
-    grantable: ({ context }) =>
-      context.substrate === "vm" && context.related && grantBlocker(context) === null,
+    grantable: ({ context }) => context.substrate === "vm" && context.related && grantBlocker(context) === null,
+    /** force-upgrade with check-compatibility=false. */
+    skipsCompatibilityCheck: ({ event }) => event.type === "forceUpgrade" && !event.checkCompatibility,
+    /** force-upgrade with check-health=false. */
+    skipsHealthCheck: ({ event }) => event.type === "forceUpgrade" && !event.checkHealth,
     /** The upgrade is over: no stack, and every unit idle or completed. */
-    /** force-upgrade names a check this unit is actually waiting on. */
-    forceSkipsCompatibility: ({ context, event }) =>
-      event.type === "forceUpgrade" && forcedChecks(judged(context, event), event).includes("version-compatibility"),
-    forceSkipsHealth: ({ context, event }) =>
-      event.type === "forceUpgrade" && forcedChecks(judged(context, event), event).includes("health"),
     upgradeOver: ({ context }) =>
       context.related &&
       !context.view.stack &&
       !context.view.problems.some((p) => p.unit === null && p.key === KEYS.stack) &&
-      context.view.units.every((unit) => unit.state === "idle" || unit.state === "completed" || unit.state === "recovery"),
+      context.view.units.every(
+        (unit) => unit.state === "idle" || unit.state === "completed" || unit.state === "recovery",
+      ),
   },
 }).createMachine({
   id: "unit",
   context: ({ input }) => contextFromInput(input),
   initial: "unset",
+  // The root handles an event in every state that does not handle it itself: the events whose handling does not
+  // depend on this unit's own state (what they decide is about the cluster: the stack, the leader, the versions,
+  // the other units), and the default of three that do (a re-evaluation: the leader's upkeep of the stack; a stray
+  // completion; a force-upgrade with nothing to skip). A state's own handler for an event replaces the root's
+  // entirely (xstate takes the deepest state that handles it), so it is written out completely, root actions
+  // included.
   on: {
     relationCreated: [
       { guard: "noRelation", actions: "defer" },
-      {
-        target: ".idle",
-        actions: [
-          "adoptView",
-          "becomeIdle",
-          "storeDependenciesIfMissing",
-        ],
-      },
+      { target: ".idle", actions: ["becomeIdle", "storeDependenciesIfMissing"] },
     ],
-    relationChanged: { actions: ["adoptView", "maintainStack", "regrant", "explainWait"] },
-    tick: { actions: ["adoptView", "maintainStack", "regrant", "explainWait"] },
-    leaderElected: { actions: ["adoptView", "storeDependenciesIfMissing", "maintainStack", "regrant", "explainWait"] },
+    // Re-evaluation with the fresh view: the leader keeps the stack true. `ready` and `upgrading` add to it.
+    relationChanged: { actions: "maintainStack" },
+    tick: { actions: "maintainStack" },
+    leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack"] },
     upgradeCharm: [
       { guard: "noRelation", actions: "defer" },
-      { guard: "stackUnset", actions: ["adoptView", "noStackOnUpgrade"] },
-      { guard: "versionsIncompatible", target: ".failed", actions: ["adoptView", "failOnVersions"] },
-      { guard: "isK8s", target: ".upgrading", actions: ["adoptView", "restartedOnK8s", "maintainStack"] },
-      { target: ".ready", actions: ["adoptView", "becomeReady", "maintainStack", "explainWait"] },
+      { guard: "stackUnset", actions: "noStackOnUpgrade" },
+      { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
+      { guard: "isK8s", target: ".upgrading", actions: ["restartedOnK8s", "maintainStack"] },
+      { target: ".ready", actions: ["becomeReady", "maintainStack", "explainWait"] },
     ],
     preUpgradeCheck: [
-      { guard: "noRelation", actions: { type: "actionFail", params: { message: "Could not find upgrade relation." } } },
+      actionNeedsRelation,
+      checkNeedsLeader,
       {
-        guard: not("isLeader"),
-        actions: {
-          type: "actionFail",
-          params: { message: "Action must be run on the Juju leader unit (juju run <app>/leader pre-upgrade-check)." },
-        },
+        guard: "clusterFailed",
+        target: ".recovery",
+        actions: ["repairStackForRollback", "recordRecovery", "reportRollbackPlan"],
       },
-      { guard: "clusterFailed", target: ".recovery", actions: ["adoptView", "enterRecovery"] },
-      { guard: "clusterInRecovery", target: ".recovery", actions: ["adoptView", "enterRecovery"] },
       {
-        guard: not("everyUnitIdle"),
-        actions: [
-          "adoptView",
-          "refuseCheckWhileUpgrading",
-        ],
+        guard: "clusterInRecovery",
+        target: ".recovery",
+        actions: ["repairStackForRollback", "recordRecovery", "reportRollbackPlan"],
       },
-      { actions: ["adoptView", "runPreUpgradeCheck"] },
+      { guard: not("everyUnitIdle"), actions: "refuseCheckWhileUpgrading" },
+      { actions: "runPreUpgradeCheck" },
     ],
     preUpgradeCheckPassed: { actions: "persistPlan" },
     preUpgradeCheckFailed: { actions: "reportCheckFailure" },
-    resumeUpgrade: { actions: ["adoptView", "resume"] },
+    resumeUpgrade: { actions: "resume" },
+    // A completion is the charm's answer to a grant: only `upgrading` takes it; anywhere else it is stray.
     upgradeCompleted: { actions: "ignoreStrayCompletion" },
     upgradeFailed: { target: ".failed", actions: "markFailed" },
-    forceUpgrade: [
-      { guard: "noRelation", actions: { type: "actionFail", params: { message: "Could not find upgrade relation." } } },
-      {
-        guard: "forceSkipsCompatibility",
-        target: ".ready",
-        actions: ["adoptView", "forceThrough", "becomeReady", "maintainStack", "explainWait"],
-      },
-      { guard: "forceSkipsHealth", target: ".completed", actions: ["adoptView", "forceThrough", "markCompleted", "maintainStack"] },
-      { actions: ["adoptView", "refuseForce"] },
-    ],
+    // Each check force-upgrade may skip is one a state waits on: `failed` and `upgrading` handle it; elsewhere
+    // there is nothing to force.
+    forceUpgrade: [actionNeedsRelation, { actions: "refuseForce" }],
   },
   states: {
     unset: {},
     idle: {},
     ready: {
+      on: {
+        // Machines: a ready unit that may not go yet says why.
+        relationChanged: { actions: ["maintainStack", "explainWait"] },
+        tick: { actions: ["maintainStack", "explainWait"] },
+        leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack", "explainWait"] },
+      },
       always: [{ guard: "grantable", target: "upgrading", actions: "grant" }],
     },
     upgrading: {
       on: {
+        // Still upgrading from an earlier hook: ask the charm again (its handler is idempotent).
+        relationChanged: { actions: ["maintainStack", "grantUpgrade"] },
+        tick: { actions: ["maintainStack", "grantUpgrade"] },
+        leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
         upgradeCompleted: { target: "completed", actions: ["markCompleted", "maintainStack"] },
         upgradePending: { actions: "reportUnhealthy" },
+        // The unit is upgraded and waits on its health check: check-health=false lets it complete.
+        forceUpgrade: [
+          actionNeedsRelation,
+          {
+            guard: "skipsHealthCheck",
+            target: "completed",
+            actions: ["forceThroughHealth", "markCompleted", "maintainStack"],
+          },
+          { actions: "refuseForce" },
+        ],
       },
     },
     completed: {
       always: [{ guard: "upgradeOver", target: "idle", actions: "finishUpgrade" }],
     },
-    failed: {},
+    failed: {
+      on: {
+        // The unit failed the version check: check-compatibility=false lets it go on as if it had passed.
+        forceUpgrade: [
+          actionNeedsRelation,
+          {
+            guard: and(["skipsCompatibilityCheck", "versionsIncompatible"]),
+            target: "ready",
+            actions: ["forceThroughCompatibility", "becomeReady", "maintainStack", "explainWait"],
+          },
+          { actions: "refuseForce" },
+        ],
+      },
+    },
     recovery: {
+      on: {
+        // pre-upgrade-check again on a leader in recovery re-confirms the rollback (its state is recorded already).
+        preUpgradeCheck: [
+          actionNeedsRelation,
+          checkNeedsLeader,
+          { actions: ["repairStackForRollback", "reportRollbackPlan"] },
+        ],
+      },
       // Kubernetes: a leader whose pod never left the old revision gets no upgrade-charm during the rollback;
       // it returns to idle with everyone else when the rollback is over (the original left it in recovery).
       always: [{ guard: "upgradeOver", target: "idle", actions: "finishUpgrade" }],
@@ -624,4 +692,3 @@ export const upgradeMachine = setup({
 
 /** The state values of {@link upgradeMachine}: the six unit states plus `unset` (nothing written yet). */
 export type MachineStateValue = UnitState | "unset";
-
