@@ -29,10 +29,15 @@ export interface HookMemory {
   readonly deferred: readonly DeferrableEventType[];
   readonly status: KnownStatus | null;
   readonly appStatus: KnownStatus | null;
+  /**
+   * The peer relation's id, once known: a peer relation lives as long as the application, so a hook that is not
+   * a relation hook need not ask `relation-ids` for it again.
+   */
+  readonly relation: number | null;
 }
 
 /** Nothing remembered: a unit's first hook. */
-export const EMPTY_MEMORY: HookMemory = { deferred: [], status: null, appStatus: null };
+export const EMPTY_MEMORY: HookMemory = { deferred: [], status: null, appStatus: null, relation: null };
 
 /**
  * A status the charm gives the library to show (see `statusPrecedence`), validated: one of Juju's four workload
@@ -58,6 +63,7 @@ const MemorySchema = v.object({
   deferred: v.optional(v.array(v.string()), []),
   status: v.optional(v.nullable(StatusSchema), null),
   app: v.optional(v.nullable(StatusSchema), null),
+  relation: v.optional(v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(0))), null),
 });
 
 /** What {@link readHookMemory} found: the memory, and what it had to drop (for a warning in the unit log). */
@@ -87,13 +93,23 @@ export function readHookMemory(raw: string | null): MemoryRead {
   );
   const unknown = parsed.output.deferred.filter((type) => !known.includes(type as DeferrableEventType));
   return {
-    memory: { deferred: [...new Set(known)], status: parsed.output.status, appStatus: parsed.output.app },
+    memory: {
+      deferred: [...new Set(known)],
+      status: parsed.output.status,
+      appStatus: parsed.output.app,
+      relation: parsed.output.relation,
+    },
     dropped: unknown.length ? `unknown deferred events ${unknown.join(", ")}` : null,
   };
 }
 
 /** The stored form of a {@link HookMemory}: compact JSON, `""` when there is nothing to remember. */
 export function encodeHookMemory(memory: HookMemory): string {
-  if (!memory.deferred.length && !memory.status && !memory.appStatus) return "";
-  return JSON.stringify({ deferred: memory.deferred, status: memory.status, app: memory.appStatus });
+  if (!memory.deferred.length && !memory.status && !memory.appStatus && memory.relation === null) return "";
+  return JSON.stringify({
+    deferred: memory.deferred,
+    status: memory.status,
+    app: memory.appStatus,
+    relation: memory.relation,
+  });
 }

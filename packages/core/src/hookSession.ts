@@ -52,6 +52,8 @@ export interface HookInput {
   readonly databags: PeerDatabags | null;
   /** This unit's stored {@link HookMemory}, raw (`null`: nothing stored). */
   readonly memory: string | null;
+  /** The peer relation's id, when the hook knows it (remembered for hooks that are not relation hooks). */
+  readonly relationId?: number | null | undefined;
   readonly settings?: RawUpgradeSettings | undefined;
   /** This unit's charm as Juju names it (`.juju-charm`), or `null`. */
   readonly charm?: string | null | undefined;
@@ -501,15 +503,27 @@ class HookRun {
       deferred: this.deferred,
       status: wantedStatus ?? memory.status,
       appStatus: leader ? (wantedApp ?? knownApp) : null,
+      relation: this.input.relationId ?? memory.relation,
     };
     const encoded = encodeHookMemory(next);
+    const memoryChanged = rewrite || encoded !== encodeHookMemory(memory);
+    // A hook that changed nothing logs nothing routine: its reasons were logged when they began to hold.
+    const quiet =
+      !Object.keys(unitWrites).length &&
+      !Object.keys(appWrites).length &&
+      !status &&
+      !appStatus &&
+      !memoryChanged &&
+      !this.input.inAction &&
+      !this.called.size;
+    const logs = quiet ? this.logs.filter((line) => line.level === "WARNING" || line.level === "ERROR") : this.logs;
     return {
       unitWrites,
       appWrites,
       status,
       appStatus,
-      memory: !rewrite && encoded === encodeHookMemory(memory) ? null : encoded,
-      logs: this.logs,
+      memory: memoryChanged ? encoded : null,
+      logs,
       actionResults: this.failure === null && this.results && Object.keys(this.results).length ? this.results : null,
       actionFailure: this.failure,
       effects: this.effects,

@@ -36,13 +36,14 @@ export type { PeerDatabags, PeerProblem, PeerView, UnitView } from "./peerView.j
 export { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS, readPeerView, StackSchema } from "./peerView.js";
 export type { Pep440Version, ReleaseTag, VersionConstraint } from "./poetry/index.js";
 export { compareVersions, parseConstraint, parseVersion, satisfies } from "./poetry/index.js";
-export type { StackUpdate } from "./protocol.js";
+export type { PeersQuestion, StackUpdate } from "./protocol.js";
 export {
   clusterState,
   everyUnitIdle,
   grantBlocker,
   maintainStack,
   needsGoalState,
+  needsPeers,
   ownState,
   participants,
   holdBlocker,
@@ -56,8 +57,23 @@ export {
 export type { CharmAnswer, CharmCall, CharmCallType } from "./charmCall.js";
 export { grantEvent, InvalidGrantAnswer, messageOf, toErrorData, trustOf } from "./charmCall.js";
 export type { DeferrableEventType, HookMemory, KnownStatus, MemoryRead } from "./hookMemory.js";
-export { DEFERRABLE_EVENTS, EMPTY_MEMORY, encodeHookMemory, MEMORY_KEY, readCharmStatus, readHookMemory } from "./hookMemory.js";
-export type { CharmAbilities, HookEventType, HookInput, HookOutcome, LogLine, Reducer, UpgradeStep } from "./hookSession.js";
+export {
+  DEFERRABLE_EVENTS,
+  EMPTY_MEMORY,
+  encodeHookMemory,
+  MEMORY_KEY,
+  readCharmStatus,
+  readHookMemory,
+} from "./hookMemory.js";
+export type {
+  CharmAbilities,
+  HookEventType,
+  HookInput,
+  HookOutcome,
+  LogLine,
+  Reducer,
+  UpgradeStep,
+} from "./hookSession.js";
 export { appStatusPrecedence, hookSession, statusPrecedence } from "./hookSession.js";
 export type { ReduceResult, UpgradeState } from "./reduce.js";
 export { createUpgradeState, reduce } from "./reduce.js";
@@ -68,7 +84,14 @@ export type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 export type { MachineStateValue } from "./upgradeMachine.js";
 export { EMPTY_VIEW, upgradeMachine } from "./upgradeMachine.js";
 export type { StateEvents, TransitionRow } from "./describeMachine.js";
-export { effectsMarkdown, machineStates, mermaidDiagram, stateEvents, transitionMarkdown, transitionTable } from "./describeMachine.js";
+export {
+  effectsMarkdown,
+  machineStates,
+  mermaidDiagram,
+  stateEvents,
+  transitionMarkdown,
+  transitionTable,
+} from "./describeMachine.js";
 export type { PausePolicy, RawUpgradeSettings, UpgradeSettings } from "./settings.js";
 export { DEFAULT_SETTINGS, PAUSE_POLICIES, readSettings } from "./settings.js";
 export { appStatusOf } from "./appStatus.js";

@@ -110,6 +110,8 @@ export function grantBlocker(context: UpgradeContext): string | null {
   const recovery = others.find((unit) => unit.state === "recovery");
   if (failed && !recovery) return `${unitName(context, failed.id)} failed its upgrade`;
   if (recovery) return `${unitName(context, recovery.id)} is in recovery; waiting for it to run upgrade-charm`;
+  // A unit that is not next waits whatever the others do, so it need not read their databags (needsPeers): it then
+  // says only this (the leader, which reads them all, says why the roll is halted).
   if (top !== context.unit) {
     const position = view.stack ? view.stack.length - view.stack.indexOf(context.unit) : 0;
     const place =
@@ -357,4 +359,53 @@ export function needsGoalState(
   if (!Array.isArray(stack)) return false;
   const known = new Set([...met, self]);
   return stack.some((id) => typeof id === "number" && !known.has(id));
+}
+
+/** What a hook knows before it decides whether to read the other units' databags. */
+export interface PeersQuestion {
+  /** This unit's number. */
+  readonly unit: number;
+  readonly leader: boolean;
+  /** The state in this unit's own databag (`null`: none). */
+  readonly ownState: UnitState | null;
+  /** The application databag, raw. */
+  readonly app: Readonly<Record<string, string>>;
+  /** The events this hook will reduce: its own and the deferred ones. */
+  readonly events: readonly string[];
+  readonly inAction: boolean;
+}
+
+/**
+ * Whether a hook needs the other units' databags (each a hook-tool call): only when a decision it may take looks at
+ * them. The leader keeps the stack and the application status (always); an action plans or answers on the whole
+ * cluster; `upgrade-charm` checks versions and the barrier; a `ready` unit on top of the stack judges its turn (one
+ * that is not next just waits: `grantBlocker`); a failed unit, one in recovery or one without a state yet may move
+ * with the others; a `completed` unit returns to idle once the stack is gone and every unit is done. An `idle` or
+ * `upgrading` unit decides on its own data and the application's alone.
+ * The exploration runs this rule in every hook it explores, so a case it misjudged would show up there.
+ */
+export function needsPeers(question: PeersQuestion): boolean {
+  const { ownState: state, app } = question;
+  if (question.leader || question.inAction) return true;
+  if (question.events.some((event) => event !== "relationChanged" && event !== "tick" && event !== "leaderElected")) {
+    // upgrade-charm, relation-created (a first state is written: the view must list every unit for what follows)
+    return true;
+  }
+  if (state === "idle" || state === "upgrading") return false;
+  const stack = rawStack(app);
+  if (state === "completed") return stack === null || stack.length === 0;
+  if (state === "ready") return stack === null || stack.at(-1) === question.unit;
+  return true;
+}
+
+/** The stack in the application databag, leniently (`null`: unreadable — the caller then reads everything). */
+function rawStack(app: Readonly<Record<string, string>>): readonly unknown[] | null {
+  const raw = app[KEYS.stack];
+  if (raw === undefined || raw === "") return [];
+  try {
+    const stack: unknown = JSON.parse(raw);
+    return Array.isArray(stack) ? stack : null;
+  } catch {
+    return null;
+  }
 }

@@ -13,7 +13,17 @@ import type {
   UpgradeState,
   UpgradeStep,
 } from "@charm-upgrade/core";
-import { everyUnitIdle, hookSession, MEMORY_KEY, needsGoalState, readCharmStatus } from "@charm-upgrade/core";
+import {
+  everyUnitIdle,
+  hookSession,
+  isUnitState,
+  KEYS,
+  MEMORY_KEY,
+  needsGoalState,
+  needsPeers,
+  readCharmStatus,
+  readHookMemory,
+} from "@charm-upgrade/core";
 import type { HookContext } from "./hookContext.js";
 import type { GoalState, ToolCall } from "./toolCall.js";
 import { toolCalls } from "./toolCall.js";
@@ -116,48 +126,79 @@ export function* hookProgram(
   // A peer-relation hook names its relation; any other hook looks it up (during -broken it may be going away).
   const own =
     hook.relation?.name === config.relationName && !hook.name.endsWith("-relation-broken") ? hook.relation : null;
-  const relationId = own ? own.id : (yield* tools<[number[]]>(toolCalls.relationIds(config.relationName)))[0][0];
   let databags: PeerDatabags | null = null;
-  let memory: string | null;
-  if (relationId !== undefined) {
-    const [others, app, leader, stored] = yield* tools<[string[], Record<string, string>, boolean, string | null]>(
-      toolCalls.relationList(relationId),
-      toolCalls.relationGet(relationId, hook.appName, { app: true }),
-      toolCalls.isLeader(),
-      toolCalls.stateGet(MEMORY_KEY),
-    );
-    const met = others.filter((name) => name !== hook.unitName);
-    const number = (name: string) => Number(name.slice(name.lastIndexOf("/") + 1));
-    // `relation-list` lists only the units met here: when that may not be all of them, Juju's goal state says which
-    // units the application has (a dying one is leaving), and their settings can be read all the same
-    // (juju/juju worker/uniter/context/cache.go `Settings`: any unit that has ever been in the relation).
-    let unmet: string[] = [];
-    if (needsGoalState(app, met.map(number), hook.unitNumber, hook.kind === "action")) {
-      const [goal] = yield* tools<[GoalState]>(toolCalls.goalState());
-      const known = new Set([hook.unitName, ...met]);
-      unmet = Object.entries(goal.units)
-        .filter(([name, unit]) => !known.has(name) && unit.status !== "dying" && name.startsWith(`${hook.appName}/`))
-        .map(([name]) => name);
-    }
-    const names = [hook.unitName, ...met, ...unmet];
-    const bags = (yield {
-      kind: "tools",
-      calls: names.map((name) => toolCalls.relationGet(relationId, name)),
-      parallel: true,
-      ...(unmet.length ? { tolerate: true } : {}),
-    }) as (Record<string, string> | Error)[];
-    const units: Record<string, Record<string, string>> = {};
-    for (const [i, name] of names.entries()) {
-      const bag = bags[i];
-      if (!(bag instanceof Error)) units[name] = bag ?? {};
-      // A unit of the application not in the relation yet has written nothing; a unit met here must be readable.
-      else if (unmet.includes(name)) units[name] = {};
-      else throw bag;
-    }
-    databags = { leader, units, app };
-    memory = stored;
-  } else {
+  let memory: string | null = null;
+  let relationId: number | undefined;
+  if (own) relationId = own.id;
+  else {
+    // Any other hook reads the unit's memory first: it knows the peer relation's id once a hook has seen it
+    // (relation-created on), so `relation-ids` is asked only before that, or when it is invalid.
     [memory] = yield* tools<[string | null]>(toolCalls.stateGet(MEMORY_KEY));
+    relationId =
+      readHookMemory(memory).memory.relation ??
+      (yield* tools<[number[]]>(toolCalls.relationIds(config.relationName)))[0][0];
+  }
+  /** Whether the other units' databags were read (see `needsPeers`). */
+  let peersRead = false;
+  if (relationId === undefined) {
+    if (own) [memory] = yield* tools<[string | null]>(toolCalls.stateGet(MEMORY_KEY));
+  } else {
+    // A relation hook reads its memory with the rest; any other hook has read it already.
+    const reads: ToolCall<unknown>[] = [
+      toolCalls.relationGet(relationId, hook.appName, { app: true }),
+      toolCalls.relationGet(relationId, hook.unitName),
+      toolCalls.isLeader(),
+      ...(own ? [toolCalls.stateGet(MEMORY_KEY)] : []),
+    ];
+    const [app, ownBag, leader, stored] = (yield { kind: "tools", calls: reads, parallel: true }) as [
+      Record<string, string>,
+      Record<string, string>,
+      boolean,
+      string | null,
+    ];
+    if (own) memory = stored;
+    const ownState = ownBag[KEYS.state];
+    peersRead = needsPeers({
+      unit: hook.unitNumber,
+      leader,
+      ownState: isUnitState(ownState) ? ownState : null,
+      app,
+      events: [event, ...readHookMemory(memory).memory.deferred],
+      inAction: hook.kind === "action",
+    });
+    const units: Record<string, Record<string, string>> = { [hook.unitName]: ownBag };
+    if (peersRead) {
+      const [others] = yield* tools<[string[]]>(toolCalls.relationList(relationId));
+      const met = others.filter((name) => name !== hook.unitName);
+      const number = (name: string) => Number(name.slice(name.lastIndexOf("/") + 1));
+      // `relation-list` lists only the units met here: when that may not be all of them, Juju's goal state says
+      // which units the application has (a dying one is leaving), and their settings can be read all the same
+      // (juju/juju worker/uniter/context/cache.go `Settings`: any unit that has ever been in the relation).
+      let unmet: string[] = [];
+      if (needsGoalState(app, met.map(number), hook.unitNumber, hook.kind === "action")) {
+        const [goal] = yield* tools<[GoalState]>(toolCalls.goalState());
+        const known = new Set([hook.unitName, ...met]);
+        unmet = Object.entries(goal.units)
+          .filter(([name, unit]) => !known.has(name) && unit.status !== "dying" && name.startsWith(`${hook.appName}/`))
+          .map(([name]) => name);
+      }
+      const names = [...met, ...unmet];
+      const bags = (yield {
+        kind: "tools",
+        calls: names.map((name) => toolCalls.relationGet(relationId, name)),
+        parallel: true,
+        ...(unmet.length ? { tolerate: true } : {}),
+      }) as (Record<string, string> | Error)[];
+      for (const [i, name] of names.entries()) {
+        const bag = bags[i];
+        if (!(bag instanceof Error)) units[name] = bag ?? {};
+        // A unit of the application not in the relation yet has written nothing; a unit met here must be readable.
+        else if (unmet.includes(name)) units[name] = {};
+        else throw bag;
+      }
+    }
+    // Without the others' databags, the view is this unit's and the application's data: what it decides with.
+    databags = { leader, units, app };
   }
   // force-upgrade names the checks to skip as action parameters (both default to true: skip nothing).
   let force: { checkCompatibility: boolean; checkHealth: boolean } | undefined;
@@ -185,6 +226,7 @@ export function* hookProgram(
     force,
     databags,
     memory,
+    relationId: relationId ?? null,
     settings: { pauseAfterUnitUpgrade: config.pauseAfterUnitUpgrade, hold: typeof hold === "string" ? hold : null },
     charm: typeof charm === "string" ? charm : null,
     workloadVersion: typeof workloadVersion === "string" ? workloadVersion : null,
@@ -205,7 +247,11 @@ export function* hookProgram(
     hook,
     event,
     state: context.view.units.find((unit) => unit.id === context.unit)?.state ?? null,
-    idle: everyUnitIdle(context.view),
+    // Without the others' databags, "every unit idle" is judged from what is known: no plan and no rollback in the
+    // application data, and this unit idle.
+    idle:
+      everyUnitIdle(context.view) &&
+      (peersRead || (context.view.stack === null && context.view.rollback !== true && !context.view.problems.length)),
     effects: outcome.effects,
     deferred: outcome.deferred,
     final,

@@ -519,13 +519,20 @@ describe("the upstream bugs the adapter must handle", () => {
     }
   });
 
-  it("invalid state in another unit's databag: a blocked status naming that unit and key", async () => {
+  it("invalid state in another unit's databag: the leader, which reads every databag, is blocked naming that unit and key", async () => {
     const world = await deployed();
     (world.databags["db/2"] ?? {}).state = "bogus";
-    const run = await world.run("db/1", "update-status");
+    const run = await world.run("db/0", "update-status");
     expect(run.error).toBeNull();
-    expect(world.unit("db/1").status.status).toBe("blocked");
-    expect(world.unit("db/1").status.message).toMatch(/'state' in unit db\/2/);
+    expect(world.unit("db/0").status.status).toBe("blocked");
+    expect(world.unit("db/0").status.message).toMatch(/'state' in unit db\/2/);
+    // an idle unit with nothing to decide reads only its own databag and the application's (issue 14)
+    const idle = await world.run("db/1", "update-status");
+    expect(idle.calls.filter((call) => call.tool === "relation-get").map((call) => call.args.at(-1))).toEqual([
+      "db",
+      "db/1",
+    ]);
+    expect(world.unit("db/1").status).toEqual({ status: "active", message: "" });
   });
 });
 
@@ -604,7 +611,7 @@ describe("failures and edge cases", () => {
     world.related = false;
     const early = await world.run("db/0", "upgrade-charm");
     expect(early.result?.deferred).toEqual(["upgradeCharm"]);
-    expect(early.calls.map((call) => call.tool)).toEqual(["relation-ids", "state-get", "state-set"]);
+    expect(early.calls.map((call) => call.tool)).toEqual(["state-get", "relation-ids", "state-set"]);
     world.related = true;
     const created = await world.run("db/0", "upgrade-relation-created");
     expect(created.result?.state).toBe("idle");

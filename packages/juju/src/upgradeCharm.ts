@@ -11,7 +11,7 @@ import type {
   UpgradeState,
   UpgradeStep,
 } from "@charm-upgrade/core";
-import { everyUnitIdle, parseDependencies, toErrorData, UpgradeError } from "@charm-upgrade/core";
+import { parseDependencies, toErrorData, UpgradeError } from "@charm-upgrade/core";
 import type { JujuEnv } from "./hookContext.js";
 import { readHookContext } from "./hookContext.js";
 import { HookToolError } from "./hookToolError.js";
@@ -156,6 +156,7 @@ export class CharmUpgrade {
   private readonly options: UpgradeOptions;
   private readonly tools: HookTools;
   private latest: UpgradeState | null = null;
+  private lastIdle = false;
 
   /**
    * @param options - see {@link UpgradeOptions}
@@ -195,9 +196,13 @@ export class CharmUpgrade {
     return context.view.units.find((unit) => unit.id === context.unit)?.state ?? null;
   }
 
-  /** True when every unit is idle: no upgrade is running, so charm code may do disruptive work. */
+  /**
+   * True when no upgrade is running, so charm code may do disruptive work: every unit is idle (a hook that did not
+   * need the other units' databags judges from the application's data: no plan, no rollback, this unit idle).
+   */
   get idle(): boolean {
-    return everyUnitIdle(this.current().context.view);
+    this.current();
+    return this.lastIdle;
   }
 
   /** True while an upgrade runs (some unit is not idle): the charm should not start a backup, a restore, a scale-out… */
@@ -269,6 +274,7 @@ export class CharmUpgrade {
       step = program.next(answer);
     }
     this.latest = step.value.final;
+    this.lastIdle = step.value.idle;
     return step.value;
   }
 
@@ -301,6 +307,7 @@ export class CharmUpgrade {
       step = program.next(answer);
     }
     this.latest = step.value.final;
+    this.lastIdle = step.value.idle;
     return step.value;
   }
 
