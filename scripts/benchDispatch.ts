@@ -20,7 +20,9 @@ import {
   runtimePath,
 } from "../examples/upgrade-demo/src/buildCharm.js";
 import { hostArchitecture } from "../examples/upgrade-demo/src/nodeRuntime.js";
-import { ProcessJuju } from "../examples/upgrade-demo/src/testing/processJuju.js";
+import { createInMemoryModel } from "@charm-upgrade/juju";
+import { HOOK_FILES_ENV, HookFiles } from "../examples/upgrade-demo/src/testing/hookFiles.js";
+import { hookToolNode, ProcessJuju } from "../examples/upgrade-demo/src/testing/processJuju.js";
 
 const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg === -1 ? 20 : Number(process.argv[runsArg + 1]);
@@ -75,7 +77,10 @@ try {
   const snapshot = juju.snapshot();
 
   const env = { PATH: [dirname(process.execPath), "/usr/bin", "/bin"].join(":"), LANG: "C.UTF-8" };
-  const hook = { hook: "upgrade-relation-changed", remoteUnit: TOP } as const;
+  const relationHook = { name: "upgrade-relation-changed", remote: TOP } as const;
+  // The files of a hook for the lone tool call: the leader's view of a model with nothing in it.
+  const toolHook = new HookFiles(join(work, "tool-hook"));
+  toolHook.writeModel(createInMemoryModel({ unit: LEADER, leader: true }));
   let toolCalls = 0;
   let commit = "";
   const samples = { node: [] as number[], load: [] as number[], tool: [] as number[], hook: [] as number[] };
@@ -86,15 +91,10 @@ try {
     const load = await timed(tree.dispatch, [], { cwd: tree.dir, env, mayFail: true });
     const tool = await timed(join(juju.root, "bin", "is-leader"), ["--format=json"], {
       cwd: work,
-      env: {
-        ...env,
-        SIM_STATE: join(juju.root, "world.json"),
-        SIM_JOURNAL: join(work, "journal.json"),
-        JUJU_UNIT_NAME: LEADER,
-      },
+      env: { ...env, [HOOK_FILES_ENV]: toolHook.dir, JUJU_UNIT_NAME: LEADER },
     });
     juju.restore(snapshot);
-    const run = await juju.runHook(LEADER, hook);
+    const run = await juju.runHook(LEADER, { relationHook });
     if (run.exitCode !== 0) throw new Error(`the hook failed: ${run.stderr}`);
     toolCalls = run.toolCalls.length;
     commit = `unit databag ${run.commit?.unitChanged ? "changed" : "unchanged"}, app databag ${run.commit?.appChanged ? "changed" : "unchanged"}`;
@@ -119,7 +119,7 @@ try {
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
   const lines = [
-    `Command: \`pnpm exec tsx scripts/benchDispatch.ts --runs ${RUNS}\` — ${new Date().toISOString().slice(0, 10)}, the charm's Node.js ${charm.nodeVersion} (hook tools: Node ${process.version}), ${cpu} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(2)} at the end.`,
+    `Command: \`pnpm exec tsx scripts/benchDispatch.ts --runs ${RUNS}\` — ${new Date().toISOString().slice(0, 10)}, the charm's Node.js ${charm.nodeVersion} (hook tools: ${hookToolNode() === process.execPath ? `Node ${process.version}` : "the charm's Node.js"}), ${cpu} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(2)} at the end.`,
     "",
     `Hook: \`upgrade-relation-changed\` on the leader \`${LEADER}\` (remote unit \`${TOP}\`), 3 units on machines, before the hook: ${states}; the leader pops \`${TOP}\` (${commit}). ${toolCalls} hook-tool calls, each a Node process as in the example's process test. ${RUNS} runs of each, interleaved, after ${WARMUP} warm-up runs.`,
     "",

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import type { FakeApiServer } from "@charm-upgrade/k8s/testing";
 import { startFakeApiServer } from "@charm-upgrade/k8s/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltCharm, CharmTree } from "./buildCharm.js";
@@ -16,14 +17,17 @@ import {
 } from "./buildCharm.js";
 import type { Architecture } from "./nodeRuntime.js";
 import { hostArchitecture } from "./nodeRuntime.js";
+import { DEPENDENCIES_FILE } from "./readDependencies.js";
 import { ProcessJuju } from "./testing/processJuju.js";
 import { stockMachineBin } from "./testing/stockMachine.js";
 
-// The built charms, run by Juju's rules as real child processes, with hook tools that are processes too. Every hook
-// runs on the Node.js the charm ships, with a PATH that has the hook tools and a stock machine's commands and no
-// Node.js. Every hook-tool call is a Node process too (about 10 a hook), so the model is deployed once and each test
-// runs on its own copy of it. The file costs about 50 s of CPU (some 400 processes); the timeouts leave room for a
-// machine busy with other work.
+// The built charms, run as real child processes in the shared model of Juju (`JujuModel`, the simulator's and the
+// verifier's: which hook each unit runs next, commit on success, relation-changed, leadership, `juju refresh`, the
+// StatefulSet controller), with hook tools that are processes too and print Juju's formats. Every hook runs on the
+// Node.js the charm ships, with a PATH that has the hook tools and a stock machine's commands and no Node.js. Every
+// hook-tool call is a Node process too (about 10 a hook), so the machine model is deployed once and each test runs on
+// its own copy of it. The file runs some 100 hooks and 1,000 processes; the timeouts leave room for a machine busy
+// with other work.
 
 const NEW = { workload: { dependencies: {}, name: "workload", upgrade_supported: ">=1", version: "1.1.0" } };
 const LEADER = "upgrade-demo/0";
@@ -35,9 +39,14 @@ let work: string;
 let charm: BuiltCharm;
 let tree: CharmTree;
 let k8sCharm: BuiltCharm;
-/** A hook's PATH: the hook tools of a model, then the commands of a stock machine (no Node.js). */
-let stockPath: (juju: ProcessJuju) => string;
+/** A hook's PATH: the hook tools of the model in `root`, then the commands of a stock machine (no Node.js). */
+let stockPath: (root: string) => string;
+/** The machine charm's 3 units, deployed and idle: each test forks its own copy. */
 let deployed: ProcessJuju;
+/** The Kubernetes charm's 3 units, deployed and idle, against {@link api}. */
+let k8sDeployed: ProcessJuju;
+/** The Kubernetes API server the Kubernetes charm patches its StatefulSet on. */
+let api: FakeApiServer;
 const models: ProcessJuju[] = [];
 
 /** Whether every unit's committed state is `idle`. */
@@ -46,12 +55,36 @@ function allIdle(juju: ProcessJuju): boolean {
   return UNITS.every((unit) => databags[unit]?.["state"] === "idle");
 }
 
+/** Whether a status (a unit's on machines, the application's on Kubernetes) asks the operator for resume-upgrade. */
+function pausedForOperator(juju: ProcessJuju): boolean {
+  const world = juju.world();
+  const messages = [world.appStatus.message, ...Object.values(world.units).map((unit) => unit.status.message)];
+  return messages.some((message) => message.includes("resume-upgrade"));
+}
+
+/**
+ * The operator's part of a roll: settle; whenever the roll pauses for a check of the units upgraded so far (the
+ * statuses say so), resume it from the leader and settle again. How often it pauses is the protocol's policy, not
+ * this charm's. Returns the resume-upgrade messages.
+ */
+async function settleResuming(juju: ProcessJuju): Promise<string[]> {
+  await juju.settle();
+  const resumes: string[] = [];
+  for (let round = 0; round < UNITS.length && !allIdle(juju) && pausedForOperator(juju); round++) {
+    const resume = await juju.runAction(LEADER, "resume-upgrade");
+    expect(resume).toMatchObject({ exitCode: 0, failure: null });
+    resumes.push(resume.results["message"] ?? "");
+    await juju.settle();
+  }
+  return resumes;
+}
+
 /**
  * A copy of the deployed model for one test, its hooks run with `env` added to a stock machine's PATH (the deployed
  * model's hook tools serve every copy: each hook tells them its model's files).
  */
 function fork(env: Record<string, string> = {}): ProcessJuju {
-  const juju = deployed.fork({ env: { PATH: stockPath(deployed), ...env } });
+  const juju = deployed.fork({ env: { PATH: stockPath(deployed.root), ...env } });
   models.push(juju);
   return juju;
 }
@@ -73,24 +106,35 @@ function run(
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "upgrade-demo-test-"));
   const bin = stockMachineBin(join(work, "stock-bin"));
-  stockPath = (juju) => [join(juju.root, "bin"), bin].join(":");
+  stockPath = (root) => [join(root, "bin"), bin].join(":");
   // Only this machine's architecture: it is the runtime the hooks run on; the zip test packs the others.
-  charm = await buildCharm({ charm: "machine", outDir: join(work, "machine"), architectures: [ARCH], pack: false });
-  k8sCharm = await buildCharm({ charm: "k8s", outDir: join(work, "k8s"), architectures: [ARCH], pack: false });
+  [charm, k8sCharm] = await Promise.all([
+    buildCharm({ charm: "machine", outDir: join(work, "machine"), architectures: [ARCH], pack: false }),
+    buildCharm({ charm: "k8s", outDir: join(work, "k8s"), architectures: [ARCH], pack: false }),
+  ]);
   tree = charmTree(charm, ARCH);
+  api = await startFakeApiServer({ statefulSets: { "demo/upgrade-demo": { replicas: 3, partition: 0 } } });
   const root = join(work, "deployed");
-  deployed = await ProcessJuju.create({
-    charmDir: tree.dir,
+  const k8sRoot = join(work, "k8s-deployed");
+  deployed = await ProcessJuju.create({ charmDir: tree.dir, units: 3, root, env: { PATH: stockPath(root) } });
+  k8sDeployed = await ProcessJuju.create({
+    charmDir: charmTree(k8sCharm, ARCH).dir,
     units: 3,
-    root,
-    env: { PATH: [join(root, "bin"), bin].join(":") },
+    substrate: "k8s",
+    root: k8sRoot,
+    // The model's StatefulSet controller follows the partition the charm patches on the API server.
+    partition: () => api.getStatefulSet("demo", "upgrade-demo")?.partition,
+    env: { PATH: stockPath(k8sRoot), KUBECONFIG: api.kubeconfigPath },
   });
-  expect(stockPath(deployed)).toBe([join(root, "bin"), bin].join(":"));
+  models.push(k8sDeployed);
   deployed.deploy();
-  await deployed.settle();
+  k8sDeployed.deploy();
+  // The two models are independent, and a hook is mostly process start-up: both deploy at once.
+  await Promise.all([deployed.settle(), k8sDeployed.settle()]);
 }, 300_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await api?.close();
   for (const juju of models) juju.dispose();
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -116,12 +160,27 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
     for (const unit of UNITS) {
       expect(deployed.workloadVersion(unit)).toBe(INITIAL_DEPENDENCIES.workload.version);
       expect(world.units[unit]?.applicationVersion).toBe("1.0.0");
-      expect(world.databags[unit]).toEqual({ state: "idle" });
+      expect(world.databags[unit]?.["state"]).toBe("idle");
       expect(world.units[unit]?.status).toEqual({ status: "active", message: "" });
     }
-    expect(deployed.runs.map((run) => `${run.unit} ${run.dispatchPath}`)).toEqual(
-      expect.arrayContaining([...UNITS.map((unit) => `${unit} hooks/install`), `${LEADER} hooks/leader-elected`]),
-    );
+    // The model's resolver chose the hooks: each unit's setup in Juju's order, then it met the others.
+    for (const unit of UNITS) {
+      const own = deployed.runs.filter((run) => run.unit === unit).map((run) => run.hook.name);
+      expect(own.slice(0, 5)).toEqual([
+        "install",
+        "upgrade-relation-created",
+        unit === LEADER ? "leader-elected" : "leader-settings-changed",
+        "config-changed",
+        "start",
+      ]);
+      const met = deployed.runs.filter((run) => run.unit === unit && run.hook.name === "upgrade-relation-joined");
+      expect(met.map((run) => run.hook.remote).sort()).toEqual(UNITS.filter((other) => other !== unit));
+      expect(deployed.due(unit)).toEqual([]);
+      expect(readFileSync(join(deployed.charmDir(unit), ".juju-charm"), "utf8")).toBe(
+        "ch:amd64/jammy/upgrade-demo-1\n",
+      );
+    }
+    expect(deployed.runs.every((run) => run.exitCode === 0 && run.revision === 1)).toBe(true);
   });
 
   it("upgrades 3 units one at a time: pre-upgrade-check, refresh, relation-changed until quiet (resume-upgrade when paused)", async () => {
@@ -137,26 +196,16 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
     expect(juju.world().appData["upgrade-stack"]).toBe("[0, 1, 2]");
     await juju.settle();
 
-    juju.refresh(NEW);
-    await juju.settle();
-    // The operator's part: when the roll pauses for a check of the units upgraded so far (the statuses say so),
-    // resume it from the leader. How often it pauses is the protocol's policy, not this charm's.
-    const resumes: string[] = [];
-    for (let round = 0; round < UNITS.length && !allIdle(juju); round++) {
-      const statuses = Object.values(juju.world().units).map((unit) => unit.status.message);
-      if (!statuses.some((message) => message.includes("resume-upgrade"))) break;
-      const resume = await juju.runAction(LEADER, "resume-upgrade");
-      expect(resume).toMatchObject({ exitCode: 0, failure: null });
-      resumes.push(resume.results["message"] ?? "");
-      await juju.settle();
-    }
+    expect(juju.refresh(NEW)).toBe(2);
+    const resumes = await settleResuming(juju);
+    expect(resumes.length).toBeGreaterThan(0);
     expect(resumes.every((message) => /^Upgrade will resume on unit [01]$/.test(message))).toBe(true);
 
     const world = juju.world();
     for (const unit of UNITS) {
       expect(juju.workloadVersion(unit)).toBe("1.1.0");
       expect(world.units[unit]?.applicationVersion).toBe("1.1.0");
-      expect(world.databags[unit]).toEqual({ state: "idle" });
+      expect(world.databags[unit]?.["state"]).toBe("idle");
       expect(world.units[unit]?.status).toEqual({ status: "active", message: "" });
     }
     expect(world.appData["upgrade-stack"]).toBe("[]");
@@ -167,7 +216,17 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
       .map((run) => run.unit);
     expect(installs).toEqual(["upgrade-demo/2", "upgrade-demo/1", "upgrade-demo/0"]);
     expect(juju.runs.every((run) => run.exitCode === 0)).toBe(true);
-  }, 180_000);
+    // Each unit's agent unpacked revision 2 before its upgrade-charm, and ran everything after it on revision 2.
+    for (const unit of UNITS) {
+      expect(world.units[unit]?.revision).toBe(2);
+      expect(JSON.parse(readFileSync(join(juju.charmDir(unit), DEPENDENCIES_FILE), "utf8"))).toEqual(NEW);
+      const own = juju.runs.filter((run) => run.unit === unit);
+      const upgrade = own.findIndex((run) => run.hook.name === "upgrade-charm");
+      expect(own.slice(upgrade).map((run) => run.revision)).toEqual(own.slice(upgrade).map(() => 2));
+      expect(own.slice(0, upgrade).every((run) => run.revision === 1)).toBe(true);
+      expect(own[upgrade + 1]?.hook.name).toBe("config-changed");
+    }
+  }, 240_000);
 
   it("fails pre-upgrade-check with the ClusterNotReadyError message while fail-precheck exists", async () => {
     const juju = fork();
@@ -184,7 +243,7 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
   });
 
   it("runs from any working directory, and says so when this machine's architecture has no runtime in the charm", async () => {
-    const env = { PATH: stockPath(deployed) };
+    const env = { PATH: stockPath(deployed.root) };
     // No Juju environment: the charm itself runs, and refuses with its own error.
     const ran = await run(join(tree.dir, "dispatch"), "/", env);
     expect(ran).toMatchObject({ code: 1, stdout: "" });
@@ -201,7 +260,7 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
     );
   });
 
-  it("the Kubernetes charm declares its workload container, and its pre-upgrade-check loads lib/k8s.cjs, asks the API server, and moves the StatefulSet partition", async () => {
+  it("on Kubernetes: the charm declares its workload container; pre-upgrade-check loads lib/k8s.cjs and moves the StatefulSet partition through the API server; the model's StatefulSet controller restarts only the pod at the partition, on the new revision, and follows the partition resume-upgrade moves", async () => {
     const k8sTree = charmTree(k8sCharm, ARCH);
     expect(k8sCharm.substrate).toBe("k8s");
     const metadata = readFileSync(join(k8sTree.dir, "metadata.yaml"), "utf8");
@@ -210,25 +269,46 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
     expect(metadata).toMatch(/^resources:\n {2}workload-image:\n {4}type: oci-image$/m);
     expect(existsSync(join(k8sTree.dir, K8S_BUNDLE))).toBe(true);
     expect(readFileSync(join(k8sTree.dir, CHARM_BUNDLE))).not.toEqual(readFileSync(join(tree.dir, CHARM_BUNDLE)));
-    const api = await startFakeApiServer({ statefulSets: { "demo/upgrade-demo": { replicas: 3, partition: 0 } } });
-    try {
-      // The peer data of an idle deployment is the same on both substrates: the deployed model, with the
-      // Kubernetes charm in every unit.
-      const juju = fork({ KUBECONFIG: api.kubeconfigPath });
-      for (const unit of UNITS) {
-        rmSync(juju.charmDir(unit), { recursive: true, force: true });
-        cpSync(k8sTree.dir, juju.charmDir(unit), { recursive: true });
-      }
-      const check = await juju.runAction(LEADER, "pre-upgrade-check");
-      expect(check).toMatchObject({ exitCode: 0, failure: null });
-      expect(check.results["upgrade-order"]).toBe("upgrade-demo/2, upgrade-demo/1, upgrade-demo/0");
-      expect(api.getStatefulSet("demo", "upgrade-demo")?.partition).toBe(2);
-      expect(api.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
-        "POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-        "PATCH /apis/apps/v1/namespaces/demo/statefulsets/upgrade-demo",
-      ]);
-    } finally {
-      await api.close();
-    }
-  });
+    const juju = k8sDeployed;
+    expect(allIdle(juju)).toBe(true);
+    api.clearRequests();
+
+    const check = await juju.runAction(LEADER, "pre-upgrade-check");
+    expect(check).toMatchObject({ exitCode: 0, failure: null });
+    expect(check.results["upgrade-order"]).toBe("upgrade-demo/2, upgrade-demo/1, upgrade-demo/0");
+    expect(api.getStatefulSet("demo", "upgrade-demo")?.partition).toBe(2);
+    expect(api.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      "POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+      "PATCH /apis/apps/v1/namespaces/demo/statefulsets/upgrade-demo",
+    ]);
+    expect(juju.model.partition).toBe(2);
+    await juju.settle();
+
+    expect(juju.refresh(NEW)).toBe(2);
+    await juju.settle();
+    // The controller restarted the pod at the partition only: the old pod ran `stop` on revision 1, the new one
+    // `upgrade-charm` on revision 2 (unpacked into the unit's charm directory) and installed 1.1.0; the pods below
+    // the partition still run revision 1, and the roll waits for the operator.
+    const restarts = juju.runs
+      .filter((run) => run.hook.name === "stop" || run.hook.name === "upgrade-charm")
+      .map((run) => `${run.unit} ${run.hook.name} ${run.revision}`);
+    expect(restarts).toEqual(["upgrade-demo/2 stop 1", "upgrade-demo/2 upgrade-charm 2"]);
+    const world = juju.world();
+    expect(UNITS.map((unit) => world.units[unit]?.revision)).toEqual([1, 1, 2]);
+    expect(UNITS.map((unit) => world.units[unit]?.applicationVersion)).toEqual(["1.0.0", "1.0.0", "1.1.0"]);
+    expect(JSON.parse(readFileSync(join(juju.charmDir("upgrade-demo/2"), DEPENDENCIES_FILE), "utf8"))).toEqual(NEW);
+    expect(world.databags["upgrade-demo/2"]?.["state"]).toBe("completed");
+    expect(world.appData["upgrade-stack"]).toBe("[0, 1]");
+    expect(world.appStatus.message).toMatch(/resume-upgrade/);
+    expect(juju.model.steps().filter((step) => step.kind.startsWith("pod-"))).toEqual([]);
+
+    // resume-upgrade moves the partition on the API server; the model's StatefulSet controller follows it, and
+    // the next pod it restarts is the one below.
+    const resume = await juju.runAction(LEADER, "resume-upgrade");
+    expect(resume).toMatchObject({ exitCode: 0, failure: null });
+    expect(api.getStatefulSet("demo", "upgrade-demo")?.partition).toBe(1);
+    expect(juju.model.partition).toBe(1);
+    expect(juju.model.steps()).toContainEqual({ kind: "pod-delete", unit: 1 });
+    expect(juju.runs.every((run) => run.exitCode === 0)).toBe(true);
+  }, 240_000);
 });

@@ -97,6 +97,12 @@ export interface UnitRecord {
 /** Options of a {@link JujuModel}. */
 export interface JujuModelOptions {
   readonly app?: string | undefined;
+  /**
+   * The Juju model's name, which every hook gets as `JUJU_MODEL_NAME` (default `model`). On Kubernetes it is also
+   * the namespace of the application's StatefulSet (juju/juju `docs/reference/cloud/kubernetes-clouds-and-juju.md`:
+   * a model is a namespace), so a harness whose charm patches a fake API server names it here.
+   */
+  readonly modelName?: string | undefined;
   readonly substrate: Substrate;
   /** Units deployed at once (their setup hooks are due). */
   readonly units: number;
@@ -195,6 +201,7 @@ export class JujuModel {
   readonly logs = new Map<string, InMemoryLogLine[]>();
   private nextId = 0;
   private readonly charmUrl: (revision: number) => string;
+  private readonly modelName: string;
 
   constructor(options: JujuModelOptions) {
     this.app = options.app ?? "app";
@@ -203,6 +210,7 @@ export class JujuModel {
     this.currentRevision = options.revision;
     this.config = { ...(options.config ?? {}) };
     this.charmUrl = options.charmUrl ?? ((revision) => `ch:amd64/jammy/${this.app}-${revision}`);
+    this.modelName = options.modelName ?? "model";
     const leader = options.leader ?? 0;
     this.leader = options.units > leader ? leader : null;
     for (let i = 0; i < options.units; i++) this.addUnit();
@@ -672,7 +680,7 @@ export class JujuModel {
     const env: Record<string, string> = {
       JUJU_DISPATCH_PATH: `${action ? "actions" : "hooks"}/${hook.name}`,
       JUJU_UNIT_NAME: unit.name,
-      JUJU_MODEL_NAME: "model",
+      JUJU_MODEL_NAME: this.modelName,
       JUJU_MODEL_UUID: "00000000-0000-4000-8000-000000000000",
       JUJU_CHARM_DIR: `/var/lib/juju/agents/unit-${this.app}-${unit.id}/charm`,
       JUJU_VERSION: "3.6.4",
