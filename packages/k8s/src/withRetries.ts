@@ -1,8 +1,9 @@
 /**
- * Bounded retries with exponential back-off, for answers that say "try again" (HTTP 5xx).
+ * Bounded retries for answers that say "try again": exponential back-off, or the wait the server asked for.
  *
  * The sleep is injected (a port, like the clock elsewhere in charm-upgrade) so tests and the simulator do not wait
- * for real; a hook has limited time, so the number of attempts is small and bounded.
+ * for real. A hook has limited time, so both the number of attempts and the total time spent waiting are bounded:
+ * a wait that would go over the budget is not made, and the call fails instead (the next hook tries again).
  *
  * @module
  */
@@ -14,14 +15,20 @@ export type Sleep = (ms: number) => Promise<void>;
 export interface RetryOptions {
   /** Total attempts, the first included (at least 1). */
   readonly attempts: number;
-  /** Wait before the second attempt; doubled before each later one. */
+  /** Wait before the second attempt; doubled before each later one (unless the server asked for a wait). */
   readonly baseDelayMs: number;
+  /** The most all the waits of one call may add up to (default: no limit). */
+  readonly maxTotalDelayMs?: number;
   /** How to wait. */
   readonly sleep: Sleep;
   /** Whether a failure is worth another attempt. */
   readonly retryable: (error: unknown) => boolean;
+  /** The wait a failure asks for (e.g. `Retry-After`), in milliseconds; `undefined` to back off exponentially. */
+  readonly requestedDelayMs?: (error: unknown) => number | undefined;
   /** Told before each wait, e.g. to log it. */
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Told when a retry is given up because its wait does not fit in what is left of `maxTotalDelayMs`. */
+  readonly onOverBudget?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
 /** Sleep for real, with a timer that does not keep the process alive. */
@@ -31,8 +38,8 @@ export const realSleep: Sleep = (ms) =>
   });
 
 /**
- * Run `operation` until it succeeds, fails with a non-retryable error, or has been tried `attempts` times; the
- * last error is rethrown as it is.
+ * Run `operation` until it succeeds, fails with a non-retryable error, has been tried `attempts` times, or the next
+ * wait would exceed `maxTotalDelayMs`; the last error is rethrown as it is.
  *
  * @example
  * ```ts
@@ -42,12 +49,20 @@ export const realSleep: Sleep = (ms) =>
  */
 export async function withRetries<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const attempts = Math.max(1, Math.floor(options.attempts));
+  const budget = options.maxTotalDelayMs ?? Number.POSITIVE_INFINITY;
+  let waited = 0;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await operation(attempt);
     } catch (error) {
       if (attempt >= attempts || !options.retryable(error)) throw error;
-      const delayMs = options.baseDelayMs * 2 ** (attempt - 1);
+      const requested = options.requestedDelayMs?.(error);
+      const delayMs = Math.max(0, requested ?? options.baseDelayMs * 2 ** (attempt - 1));
+      if (waited + delayMs > budget) {
+        options.onOverBudget?.(error, attempt, delayMs);
+        throw error;
+      }
+      waited += delayMs;
       options.onRetry?.(error, attempt, delayMs);
       await options.sleep(delayMs);
     }
