@@ -93,8 +93,8 @@ export type FakeRequestKind = "getStatefulSet" | "patchStatefulSet" | "listPods"
  *
  * - `status` — the HTTP status. Without `body`, the body is what the real API server sends for it: for 429, the text
  *   `Too many requests, please try again later.` with `Retry-After: 1` (the API server's flow-control filters,
- *   `staging/src/k8s.io/apiserver/pkg/server/filters/maxinflight.go`); for 502, a proxy's text (the API server does
- *   not send 502 for its own requests, a proxy or load balancer in front of it does); for every other status a
+ *   `staging/src/k8s.io/apiserver/pkg/server/filters/maxinflight.go`); for 502, plain text, as a proxy or load
+ *   balancer in front of the API server would answer (no API server source was checked for it); for every other status a
  *   `Status` object as `k8s.io/apimachinery/pkg/api/errors` builds it (403 `NewForbidden` with the authorizer's
  *   `User … cannot patch resource "statefulsets" in API group "apps" in the namespace …`, 404 `NewNotFound`,
  *   409 `NewConflict` with the optimistic-lock message, 422 `NewInvalid`, 500 `NewInternalError`, 503
