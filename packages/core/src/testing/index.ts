@@ -1,11 +1,11 @@
 /**
- * `@charm-upgrade/core/testing` — a minimal in-memory Juju model driven through the pure reducer, and sample
- * revisions, for property tests of the protocol (here and in other packages).
+ * `@charm-upgrade/core/testing` — sample charm revisions (DEPENDENCIES a test deploys and upgrades to) and a seeded
+ * random generator, for tests here and in other packages. Whole upgrades are tested on the one model of Juju, in
+ * `@charm-upgrade/sim` and `packages/verify`, through the adapter that ships.
  *
  * @packageDocumentation
  */
-export type { ActionOutcome, ClusterOptions, HookEventType, ModelUnit, Revision, TraceEntry } from "./cluster.js";
-export { ClusterModel, defaultStack, workloadOf } from "./cluster.js";
 export type { Random } from "./random.js";
 export { createRandom } from "./random.js";
-export { INCOMPATIBLE, NEW, OLD, revision } from "./revisions.js";
+export type { Revision } from "./revisions.js";
+export { INCOMPATIBLE, NEW, OLD } from "./revisions.js";

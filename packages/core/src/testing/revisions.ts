@@ -1,7 +1,13 @@
-import type { Revision } from "./cluster.js";
+import type { Dependencies } from "../dependencyModel.js";
+
+/** One revision of a charm: its name and its DEPENDENCIES (the workload version it installs among them). */
+export interface Revision {
+  readonly name: string;
+  readonly dependencies: Dependencies;
+}
 
 /** A charm revision installing workload `version`, which can be upgraded from versions satisfying `supported`. */
-export function revision(name: string, version: string, supported = ">=1"): Revision {
+function revision(name: string, version: string, supported = ">=1"): Revision {
   return {
     name,
     dependencies: {
