@@ -20,28 +20,39 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
     ({
       type: "setAppStatus",
       status: s,
-      message: WIDTH - tail.length >= 40 ? `${clip(message, WIDTH - tail.length)}${tail}` : clip(`${message}${tail}`, WIDTH),
+      message:
+        WIDTH - tail.length >= 40 ? `${clip(message, WIDTH - tail.length)}${tail}` : clip(`${message}${tail}`, WIDTH),
     }) as const;
   const command = rollbackCommand(context);
   const back = `roll back: ${command}`;
   const failed = view.units.find((unit) => unit.state === "failed");
   const recovery = view.units.some((unit) => unit.state === "recovery") || view.rollback === true;
   if (failed && !recovery) {
-    return status("blocked", `${unitName(context, failed.id)} failed its upgrade. Run pre-upgrade-check on the leader, then `, back);
+    return status(
+      "blocked",
+      `${unitName(context, failed.id)} failed its upgrade. Run pre-upgrade-check on the leader, then `,
+      back,
+    );
   }
   if (recovery && (view.stack || view.units.some((unit) => unit.state !== "idle"))) {
     const left = view.stack?.length ?? 0;
-    return status("blocked", `Rolling back (${left} unit${left === 1 ? "" : "s"} to go): if not done yet, run `, command);
+    return status(
+      "blocked",
+      `Rolling back (${left} unit${left === 1 ? "" : "s"} to go): if not done yet, run `,
+      command,
+    );
   }
   if (!view.stack) {
-    if (view.units.some((unit) => unit.state === "completed")) return status("maintenance", "Upgrade finishing: units returning to idle");
+    if (view.units.some((unit) => unit.state === "completed"))
+      return status("maintenance", "Upgrade finishing: units returning to idle");
     // Done (or nothing planned): clear what an upgrade set. The adapter sets it only when it differs.
     return view.units.every((unit) => unit.state === "idle") ? status("active", "") : null;
   }
   const total = participants(view).length;
   const done = unitsDone(view);
   const top = topOfStack(view);
-  if (view.units.every((unit) => unit.state === "idle")) return status("active", `Upgrade planned: run juju refresh ${app}`);
+  if (view.units.every((unit) => unit.state === "idle"))
+    return status("active", `Upgrade planned: run juju refresh ${app}`);
   const progress = `Upgrading ${app} (${done}/${total} done)`;
   const problem = context.settings.problem;
   if (problem) return status("blocked", `${progress}: ${problem}`);
@@ -49,7 +60,11 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
   if (held) return status("waiting", `${progress}, ${held}`);
   const paused = pauseBlocker(context);
   if (paused && top !== null) {
-    return status("waiting", `Paused (${done}/${total} upgraded): check them, then run resume-upgrade on ${unitName(context, context.unit)}`, `; or ${back}`);
+    return status(
+      "waiting",
+      `Paused (${done}/${total} upgraded): check them, then run resume-upgrade on ${unitName(context, context.unit)}`,
+      `; or ${back}`,
+    );
   }
   const next = top === null ? "" : `: ${unitName(context, top)} next`;
   return status("maintenance", `${progress}${next}`, `; to ${back}`);

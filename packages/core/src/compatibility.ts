@@ -70,7 +70,12 @@ export function checkCompatibility(stored: Dependencies, incoming: Dependencies)
   }
   for (const [key, current] of Object.entries(stored)) {
     if (!(key in incoming)) {
-      keys.push({ key, verdict: "removed", from: current.version, reason: `${key} is no longer in this revision; not checked` });
+      keys.push({
+        key,
+        verdict: "removed",
+        from: current.version,
+        reason: `${key} is no longer in this revision; not checked`,
+      });
     }
   }
   return {

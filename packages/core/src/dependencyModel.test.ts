@@ -16,8 +16,16 @@ interface ModelCase {
   errors?: { loc: string[]; msg: string }[];
 }
 
-const corpus = fixture("dependency-models.json") as { models: ModelCase[]; can_upgrade: { note: string; current: DependencyModel; incoming: DependencyModel; upgradable: boolean }[] };
-const real = fixture("real-dependencies.json") as { repo: string; path: string; commit: string; dependencies: unknown }[];
+const corpus = fixture("dependency-models.json") as {
+  models: ModelCase[];
+  can_upgrade: { note: string; current: DependencyModel; incoming: DependencyModel; upgradable: boolean }[];
+};
+const real = fixture("real-dependencies.json") as {
+  repo: string;
+  path: string;
+  commit: string;
+  dependencies: unknown;
+}[];
 
 describe("DependencyModel schema against pydantic + poetry-core (dependency-models.json)", () => {
   it.each(corpus.models.map((c) => [c.note, c] as const))("%s", (_note, c) => {
@@ -26,7 +34,9 @@ describe("DependencyModel schema against pydantic + poetry-core (dependency-mode
     if (result.success) {
       expect(result.output).toEqual(c.dict);
     } else {
-      const fields = [...new Set(result.issues.map((i) => (i.path === "(root)" ? "__root__" : i.path.split(".")[0])))].sort();
+      const fields = [
+        ...new Set(result.issues.map((i) => (i.path === "(root)" ? "__root__" : i.path.split(".")[0]))),
+      ].sort();
       expect(fields).toEqual([...(c.failed_fields ?? [])].sort());
       const messages = result.issues.map((i) => i.message).sort();
       expect(messages).toEqual((c.errors ?? []).map((e) => e.msg).sort());
@@ -46,7 +56,8 @@ describe("DependencyModel schema against pydantic + poetry-core (dependency-mode
  * that it is rejected for exactly that reason and nothing else.
  */
 const REJECTED_BY_THE_ORIGINAL_TOO: Record<string, string> = {
-  "canonical/opensearch-operator src/dependency.json@99cc91db": "upgrade_supported value ~2.9.0 greater than version value 2.10.0 for opensearch.",
+  "canonical/opensearch-operator src/dependency.json@99cc91db":
+    "upgrade_supported value ~2.9.0 greater than version value 2.10.0 for opensearch.",
 };
 
 describe("real DEPENDENCIES objects from public charms (real-dependencies.json)", () => {
@@ -59,7 +70,12 @@ describe("real DEPENDENCIES objects from public charms (real-dependencies.json)"
 
   it("every object parses structurally: all its constraints and versions parse", () => {
     for (const r of real) {
-      for (const model of Object.values(r.dependencies as Record<string, { upgrade_supported: string; version: string; dependencies: Record<string, string> }>)) {
+      for (const model of Object.values(
+        r.dependencies as Record<
+          string,
+          { upgrade_supported: string; version: string; dependencies: Record<string, string> }
+        >,
+      )) {
         expect(() => parseConstraint(model.upgrade_supported)).not.toThrow();
         expect(() => parseVersion(model.version)).not.toThrow();
         for (const c of Object.values(model.dependencies)) expect(() => parseConstraint(c)).not.toThrow();
@@ -71,7 +87,10 @@ describe("real DEPENDENCIES objects from public charms (real-dependencies.json)"
 describe("parseDependencies", () => {
   it("throws a DependencyError listing every problem with its path", () => {
     try {
-      parseDependencies({ a: { dependencies: { z: "^^3" }, name: "a", upgrade_supported: ">90", version: "100" }, b: { name: "b" } });
+      parseDependencies({
+        a: { dependencies: { z: "^^3" }, name: "a", upgrade_supported: ">90", version: "100" },
+        b: { name: "b" },
+      });
       expect.unreachable();
     } catch (error) {
       expect(isUpgradeError(error)).toBe(true);

@@ -168,7 +168,13 @@ export const DependencyModelSchema: v.GenericSchema<unknown, DependencyModel> = 
 
 /** A valibot path item for `key` of `input`, so issues carry the path of the bad value. */
 function pathItem(input: unknown, key: PropertyKey): v.IssuePathItem {
-  return { type: "object", origin: "value", input: input as Record<string, unknown>, key: String(key), value: undefined };
+  return {
+    type: "object",
+    origin: "value",
+    input: input as Record<string, unknown>,
+    key: String(key),
+    value: undefined,
+  };
 }
 
 /** valibot schema of a whole DEPENDENCIES object: a map of keys to {@link DependencyModelSchema}. */
@@ -203,7 +209,9 @@ export function safeParseDependencies(input: unknown): DependenciesResult {
 /** Validate one model (one value of a DEPENDENCIES object), collecting every problem instead of throwing. */
 export function safeParseDependencyModel(
   input: unknown,
-): { readonly success: true; readonly output: DependencyModel } | { readonly success: false; readonly issues: readonly DependencyIssue[] } {
+):
+  | { readonly success: true; readonly output: DependencyModel }
+  | { readonly success: false; readonly issues: readonly DependencyIssue[] } {
   const result = v.safeParse(DependencyModelSchema, input);
   if (result.success) return { success: true, output: result.output };
   return { success: false, issues: result.issues.map((issue) => ({ path: issuePath(issue), message: issue.message })) };

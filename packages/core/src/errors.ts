@@ -104,7 +104,7 @@ export class ConstraintParseError extends UpgradeError {
     super(
       `Could not parse version constraint: ${JSON.stringify(text)}${detail ? ` (${detail})` : ""}`,
       "the text is not in Poetry's constraint language",
-      "write a constraint such as \"^1.2\", \">=1.0,<2.0\", \"~=3.6\" or \"1.2.*\"",
+      'write a constraint such as "^1.2", ">=1.0,<2.0", "~=3.6" or "1.2.*"',
     );
     this.text = text;
     this.part = part ?? text;
@@ -120,7 +120,7 @@ export class InvalidVersionError extends UpgradeError {
     super(
       `Invalid PEP 440 version: ${JSON.stringify(text)}`,
       "versions are compared as PEP 440 versions, as poetry-core does",
-      "use a version such as \"1.2.3\", \"14.7\", \"2.0.0rc1\" or \"1.0.post1\"",
+      'use a version such as "1.2.3", "14.7", "2.0.0rc1" or "1.0.post1"',
     );
     this.text = text;
   }

@@ -18,7 +18,14 @@ function raw(states: Record<number, string>, app: Record<string, string>, leader
 }
 
 function at(unit: number, bags: PeerDatabags, deps = NEW.dependencies): UpgradeState {
-  return createUpgradeState({ app: "db", unit, substrate: "vm", dependencies: deps, view: readPeerView(bags), settings: { pauseAfterUnitUpgrade: "none" } });
+  return createUpgradeState({
+    app: "db",
+    unit,
+    substrate: "vm",
+    dependencies: deps,
+    view: readPeerView(bags),
+    settings: { pauseAfterUnitUpgrade: "none" },
+  });
 }
 
 describe("force-upgrade: named overrides, never a blanket force", () => {
@@ -32,22 +39,41 @@ describe("force-upgrade: named overrides, never a blanket force", () => {
     });
     expect(state.value).toBe("ready");
     expect(of(effects, "writeUnitData")[0]?.data["upgrade-skipped-checks"]).toBe('["version-compatibility"]');
-    expect(of(effects, "log").some((e) => e.level === "warning" && /skipped the version-compatibility check/.test(e.message))).toBe(true);
+    expect(
+      of(effects, "log").some(
+        (e) => e.level === "warning" && /skipped the version-compatibility check/.test(e.message),
+      ),
+    ).toBe(true);
     expect(of(effects, "actionResult")[0]?.results["skipped-checks"]).toBe("version-compatibility");
   });
 
   it("check-health=false completes an upgraded unit waiting on its health check", () => {
     const bags = raw({ 0: "ready", 1: "upgrading" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, false);
-    const { state, effects } = reduce(at(1, bags), { type: "forceUpgrade", view: readPeerView(bags), checkCompatibility: true, checkHealth: false });
+    const { state, effects } = reduce(at(1, bags), {
+      type: "forceUpgrade",
+      view: readPeerView(bags),
+      checkCompatibility: true,
+      checkHealth: false,
+    });
     expect(state.value).toBe("completed");
     expect(of(effects, "actionResult")[0]?.results.message).toBe("Forced: skipped health on db/1.");
   });
 
   it("refuses to skip nothing, and refuses a check the unit is not waiting on", () => {
     const bags = raw({ 0: "ready", 1: "upgrading" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, false);
-    const none = reduce(at(1, bags), { type: "forceUpgrade", view: readPeerView(bags), checkCompatibility: true, checkHealth: true });
+    const none = reduce(at(1, bags), {
+      type: "forceUpgrade",
+      view: readPeerView(bags),
+      checkCompatibility: true,
+      checkHealth: true,
+    });
     expect(of(none.effects, "actionFail")[0]?.message).toMatch(/must skip at least one check/);
-    const wrong = reduce(at(0, bags), { type: "forceUpgrade", view: readPeerView(bags), checkCompatibility: false, checkHealth: false });
+    const wrong = reduce(at(0, bags), {
+      type: "forceUpgrade",
+      view: readPeerView(bags),
+      checkCompatibility: false,
+      checkHealth: false,
+    });
     expect(wrong.state.value).toBe("ready");
     expect(of(wrong.effects, "actionFail")[0]?.message).toMatch(/^Nothing to force on db\/0 \(it is ready\)/);
   });
@@ -69,23 +95,52 @@ describe("health gate", () => {
     expect(next.state.value).toBe("ready");
     expect(of(next.effects, "explain")[0]?.reason).toMatch(/db\/1 upgrades before db\/0|db\/1 is upgrading/);
     // retried on later events: the grant is asked again
-    expect(reduce(at(1, bags), { type: "tick", view: readPeerView(bags) }).effects.map((e) => e.type)).toContain("grantUpgrade");
+    expect(reduce(at(1, bags), { type: "tick", view: readPeerView(bags) }).effects.map((e) => e.type)).toContain(
+      "grantUpgrade",
+    );
   });
 });
 
 describe("application status (leader)", () => {
   it("names the progress, the next step and the rollback command, within 120 characters", () => {
-    const running = raw({ 0: "ready", 1: "ready", 2: "completed" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, true);
-    const app = of(reduce(at(0, running), { type: "relationChanged", view: readPeerView(running) }).effects, "setAppStatus").at(-1);
-    expect(app).toEqual({ type: "setAppStatus", status: "maintenance", message: "Upgrading db (1/3 done): db/1 next; to roll back: juju refresh db --revision <previous>" });
-    const paused = createUpgradeState({ app: "db", unit: 0, substrate: "vm", dependencies: NEW.dependencies, view: readPeerView(running) });
-    const pausedStatus = of(reduce(paused, { type: "relationChanged", view: readPeerView(running) }).effects, "setAppStatus").at(-1);
+    const running = raw(
+      { 0: "ready", 1: "ready", 2: "completed" },
+      { dependencies: stored, "upgrade-stack": "[0, 1]" },
+      true,
+    );
+    const app = of(
+      reduce(at(0, running), { type: "relationChanged", view: readPeerView(running) }).effects,
+      "setAppStatus",
+    ).at(-1);
+    expect(app).toEqual({
+      type: "setAppStatus",
+      status: "maintenance",
+      message: "Upgrading db (1/3 done): db/1 next; to roll back: juju refresh db --revision <previous>",
+    });
+    const paused = createUpgradeState({
+      app: "db",
+      unit: 0,
+      substrate: "vm",
+      dependencies: NEW.dependencies,
+      view: readPeerView(running),
+    });
+    const pausedStatus = of(
+      reduce(paused, { type: "relationChanged", view: readPeerView(running) }).effects,
+      "setAppStatus",
+    ).at(-1);
     expect(pausedStatus?.status).toBe("waiting");
-    expect(pausedStatus?.message).toBe("Paused (1/3 upgraded): check them, then run resume-upgrade on db/0; or roll back: juju refresh db --revision <previous>");
+    expect(pausedStatus?.message).toBe(
+      "Paused (1/3 upgraded): check them, then run resume-upgrade on db/0; or roll back: juju refresh db --revision <previous>",
+    );
     const failed = raw({ 0: "ready", 1: "failed" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, true);
-    const failedStatus = of(reduce(at(0, failed), { type: "relationChanged", view: readPeerView(failed) }).effects, "setAppStatus").at(-1);
+    const failedStatus = of(
+      reduce(at(0, failed), { type: "relationChanged", view: readPeerView(failed) }).effects,
+      "setAppStatus",
+    ).at(-1);
     expect(failedStatus?.status).toBe("blocked");
-    expect(failedStatus?.message).toBe("db/1 failed its upgrade. Run pre-upgrade-check on the leader, then roll back: juju refresh db --revision <previous>");
+    expect(failedStatus?.message).toBe(
+      "db/1 failed its upgrade. Run pre-upgrade-check on the leader, then roll back: juju refresh db --revision <previous>",
+    );
     for (const s of [app, pausedStatus, failedStatus]) expect(s?.message.length).toBeLessThanOrEqual(120);
   });
 
@@ -95,22 +150,34 @@ describe("application status (leader)", () => {
       { type: "setAppStatus", status: "active", message: "" },
     ]);
     const running = raw({ 0: "ready", 1: "ready" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, false);
-    expect(of(reduce(at(0, running), { type: "tick", view: readPeerView(running) }).effects, "setAppStatus")).toEqual([]);
+    expect(of(reduce(at(0, running), { type: "tick", view: readPeerView(running) }).effects, "setAppStatus")).toEqual(
+      [],
+    );
   });
 });
 
 describe("the plan", () => {
   it("pre-upgrade-check returns the order, where the roll pauses, the running versions and the checks it ran", () => {
     const bags = raw({ 0: "idle", 1: "idle", 2: "idle" }, { dependencies: stored }, true);
-    const state = createUpgradeState({ app: "db", unit: 0, substrate: "vm", dependencies: OLD.dependencies, view: readPeerView(bags) });
+    const state = createUpgradeState({
+      app: "db",
+      unit: 0,
+      substrate: "vm",
+      dependencies: OLD.dependencies,
+      view: readPeerView(bags),
+    });
     const ran = reduce(state, { type: "preUpgradeCheck", view: readPeerView(bags) });
-    const results = of(reduce(ran.state, { type: "preUpgradeCheckPassed", stack: [0, 1, 2] }).effects, "actionResult")[0]?.results;
+    const results = of(
+      reduce(ran.state, { type: "preUpgradeCheckPassed", stack: [0, 1, 2] }).effects,
+      "actionResult",
+    )[0]?.results;
     expect(results).toEqual({
       message: "Pre-upgrade check passed. Upgrade order: db/2, db/1, db/0. Now run juju refresh db.",
       "upgrade-order": "db/2, db/1, db/0",
       pauses: "after db/2 (pause-after-unit-upgrade=first), until resume-upgrade",
       "running-versions": "workload 1.0.0 (upgrade_supported >=1)",
-      compatibility: "checked on upgrade-charm by db/0: each key's running version against the new revision's upgrade_supported",
+      compatibility:
+        "checked on upgrade-charm by db/0: each key's running version against the new revision's upgrade_supported",
       checks: "peer data valid; every unit idle; the charm's pre-upgrade check passed",
       rollback: "juju refresh db --revision <previous>",
     });
@@ -121,7 +188,10 @@ describe("the plan", () => {
       app: "db",
       substrate: "k8s" as const,
       leader: 1,
-      databags: { units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/4": { state: "idle" } }, app: { dependencies: stored } },
+      databags: {
+        units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/4": { state: "idle" } },
+        app: { dependencies: stored },
+      },
       settings: { pauseAfterUnitUpgrade: "all" },
     };
     const { results, problems } = planFromSnapshot(snapshot);

@@ -18,7 +18,13 @@ const hostile = fc.oneof(
 
 const databags = fc.record({
   leader: fc.boolean(),
-  units: fc.dictionary(fc.oneof(fc.string(), fc.nat({ max: 9 }).map((n) => `db/${n}`)), fc.dictionary(fc.constantFrom("state", "x", "upgrade-stack"), hostile)),
+  units: fc.dictionary(
+    fc.oneof(
+      fc.string(),
+      fc.nat({ max: 9 }).map((n) => `db/${n}`),
+    ),
+    fc.dictionary(fc.constantFrom("state", "x", "upgrade-stack"), hostile),
+  ),
   app: fc.dictionary(fc.constantFrom("upgrade-stack", "dependencies", "state", "other"), hostile),
 });
 
@@ -37,26 +43,35 @@ const events = fc.constantFrom<UpgradeEvent["type"]>(
 describe("hostile peer data", () => {
   it("never throws, and never writes a stack that loses a unit or lists one twice", () => {
     fc.assert(
-      fc.property(databags, fc.nat({ max: 9 }), fc.array(events, { minLength: 1, maxLength: 4 }), fc.constantFrom("vm", "k8s" as const), (raw, unit, types, substrate) => {
-        const view = readPeerView(raw);
-        let state = createUpgradeState({ app: "db", unit, substrate, dependencies: NEW.dependencies, view });
-        for (const type of types) {
-          const event = (type === "upgradeCompleted" || type === "upgradeFailed" ? { type } : { type, view }) as UpgradeEvent;
-          const result = reduce(state, event);
-          state = result.state;
-          for (const effect of result.effects) {
-            if (effect.type !== "writeAppData" || effect.data["upgrade-stack"] === undefined) continue;
-            const written = JSON.parse(effect.data["upgrade-stack"]) as number[];
-            expect(new Set(written).size).toBe(written.length);
-            // every unit that was on a valid stack and has not completed is still on it
-            for (const id of view.stack ?? []) {
-              const member = view.units.find((u) => u.id === id);
-              if (member && member.state !== "completed" && effect.data["upgrade-stack"] !== "[]") expect(written).toContain(id);
+      fc.property(
+        databags,
+        fc.nat({ max: 9 }),
+        fc.array(events, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom("vm", "k8s" as const),
+        (raw, unit, types, substrate) => {
+          const view = readPeerView(raw);
+          let state = createUpgradeState({ app: "db", unit, substrate, dependencies: NEW.dependencies, view });
+          for (const type of types) {
+            const event = (
+              type === "upgradeCompleted" || type === "upgradeFailed" ? { type } : { type, view }
+            ) as UpgradeEvent;
+            const result = reduce(state, event);
+            state = result.state;
+            for (const effect of result.effects) {
+              if (effect.type !== "writeAppData" || effect.data["upgrade-stack"] === undefined) continue;
+              const written = JSON.parse(effect.data["upgrade-stack"]) as number[];
+              expect(new Set(written).size).toBe(written.length);
+              // every unit that was on a valid stack and has not completed is still on it
+              for (const id of view.stack ?? []) {
+                const member = view.units.find((u) => u.id === id);
+                if (member && member.state !== "completed" && effect.data["upgrade-stack"] !== "[]")
+                  expect(written).toContain(id);
+              }
             }
+            expect(() => JSON.parse(JSON.stringify(result))).not.toThrow();
           }
-          expect(() => JSON.parse(JSON.stringify(result))).not.toThrow();
-        }
-      }),
+        },
+      ),
       { numRuns: 120 },
     );
   });

@@ -5,7 +5,14 @@ describe("wire compatibility with the Python library", () => {
   it("encodes the stack and dependencies as json.dumps does", () => {
     expect(encodeStack([0, 2, 1])).toBe("[0, 2, 1]");
     expect(encodeStack([])).toBe("[]");
-    const deps = { gandalf_the_white: { dependencies: { gandalf_the_grey: ">5" }, name: "gandalf", upgrade_supported: ">1.2", version: "7" } };
+    const deps = {
+      gandalf_the_white: {
+        dependencies: { gandalf_the_grey: ">5" },
+        name: "gandalf",
+        upgrade_supported: ">1.2",
+        version: "7",
+      },
+    };
     // the example in the original's documentation, byte for byte
     expect(encodeDependencies(deps)).toBe(
       '{"gandalf_the_white": {"dependencies": {"gandalf_the_grey": ">5"}, "name": "gandalf", "upgrade_supported": ">1.2", "version": "7"}}',
@@ -21,7 +28,8 @@ describe("wire compatibility with the Python library", () => {
       units: { "kafka/0": { state: "ready" }, "kafka/2": { state: "completed" }, "kafka/1": {} },
       app: {
         "upgrade-stack": "[0, 1]",
-        dependencies: '{"kafka_service": {"dependencies": {"zookeeper": "^3"}, "name": "kafka", "upgrade_supported": ">=0.8", "version": "3.3.2"}}',
+        dependencies:
+          '{"kafka_service": {"dependencies": {"zookeeper": "^3"}, "name": "kafka", "upgrade_supported": ">=0.8", "version": "3.3.2"}}',
       },
     });
     expect(view.problems).toEqual([]);
@@ -50,7 +58,9 @@ describe("wire compatibility with the Python library", () => {
       [null, "upgrade-stack"],
       [null, "dependencies"],
     ]);
-    expect(view.problems[0]?.message).toMatch(/state must be one of recovery, failed, idle, ready, upgrading, completed, got "upgraded"/);
+    expect(view.problems[0]?.message).toMatch(
+      /state must be one of recovery, failed, idle, ready, upgrading, completed, got "upgraded"/,
+    );
     expect(view.problems[2]?.message).toMatch(/unit numbers/);
     expect(view.stack).toBeNull();
   });

@@ -33,6 +33,23 @@ export const KEYS = {
   skipped: "upgrade-skipped-checks",
   /** Unit databag (charm-upgrade only): why this unit holds the roll (a backup, a scale-out); absent otherwise. */
   hold: "upgrade-hold",
+  /**
+   * Unit databag (charm-upgrade only): the charm this unit runs, as Juju names it in its `.juju-charm`
+   * (`ch:amd64/jammy/db-381`), written when it changes. What a unit runs is observed, not inferred from its state:
+   * a pod restarted on the old revision, a refresh back to the old charm, a unit not yet reached by `juju refresh`.
+   */
+  charm: "upgrade-running-charm",
+  /**
+   * App databag (charm-upgrade only): the stack as pre-upgrade-check planned it (JSON list of unit numbers), so a
+   * refresh back mid-roll can roll the upgraded units back newest first.
+   */
+  plan: "upgrade-plan",
+  /**
+   * App databag (charm-upgrade only): the charm the application runs at rest, recorded by the leader when the
+   * application settles (deployed, or a roll ended). pre-upgrade-check records it as the roll's origin
+   * (`upgrade-from-charm`): the leader's own charm is not that if `juju refresh` came first.
+   */
+  settledCharm: "upgrade-settled-charm",
 } as const;
 
 /**
@@ -56,6 +73,8 @@ export interface UnitView {
   readonly hold?: string;
   /** Checks the operator skipped on this unit with force-upgrade (its record of the upgrade). */
   readonly skipped?: readonly string[];
+  /** The charm it runs (`KEYS.charm`), when it recorded one. */
+  readonly charm?: string;
 }
 
 /** A databag value that failed validation: which databag (`unit` name, or `null` for the app), which key, what. */
@@ -89,6 +108,10 @@ export interface PeerView {
    * (see `KEYS.rollbackPending`). Empty when unset or invalid (a problem is reported); ignored outside a rollback.
    */
   readonly rollbackPending?: readonly number[];
+  /** The stack as pre-upgrade-check planned it, or `null` when not recorded (or invalid). */
+  readonly plan?: readonly number[] | null;
+  /** The charm the application runs at rest (`KEYS.settledCharm`), or `null` when not recorded (or invalid). */
+  readonly settledCharm?: string | null;
   /** The charm the application ran before this upgrade (`ch:amd64/jammy/db-381`), or `null` when not recorded. */
   readonly fromCharm?: string | null;
   readonly problems: readonly PeerProblem[];
@@ -111,7 +134,11 @@ export const StackSchema = v.pipe(
   v.string(),
   v.parseJson(undefined, "upgrade-stack is not valid JSON"),
   v.array(
-    v.pipe(v.number("stack entries must be unit numbers"), v.safeInteger("stack entries must be integers"), v.minValue(0, "stack entries must be >= 0")),
+    v.pipe(
+      v.number("stack entries must be unit numbers"),
+      v.safeInteger("stack entries must be integers"),
+      v.minValue(0, "stack entries must be >= 0"),
+    ),
     "upgrade-stack must be a JSON array",
   ),
   v.check((stack) => new Set(stack).size === stack.length, "upgrade-stack lists a unit twice"),
@@ -129,8 +156,7 @@ const SkippedSchema = v.pipe(v.string(), v.parseJson(), v.array(v.pipe(v.string(
 /** `upgrade-resumed`, `upgrade-partition`: one unit number, as JSON. */
 const UnitNumberSchema = v.pipe(v.string(), v.parseJson(), v.number(), v.safeInteger(), v.minValue(0));
 
-const message = (issues: readonly v.BaseIssue<unknown>[]) =>
-  issues.map((issue) => issue.message).join("; ");
+const message = (issues: readonly v.BaseIssue<unknown>[]) => issues.map((issue) => issue.message).join("; ");
 
 /** Trim long untrusted text before it reaches a status or a log line. */
 function clip(text: string, max = 60): string {
@@ -155,20 +181,43 @@ export function readPeerView(raw: PeerDatabags): PeerView {
     if (rawState !== undefined && rawState !== "") {
       const parsed = v.safeParse(StateSchema, rawState);
       if (parsed.success) state = parsed.output;
-      else problems.push({ unit: name, key: KEYS.state, message: `${message(parsed.issues)}, got ${JSON.stringify(clip(String(rawState)))}` });
+      else
+        problems.push({
+          unit: name,
+          key: KEYS.state,
+          message: `${message(parsed.issues)}, got ${JSON.stringify(clip(String(rawState)))}`,
+        });
     }
     if (units.some((unit) => unit.id === id.output)) {
       problems.push({ unit: name, key: "(unit name)", message: `unit number ${id.output} appears twice` });
       continue;
     }
     const hold = bag?.[KEYS.hold];
-    const unit: { id: number; state: UnitState | null; hold?: string; skipped?: string[] } = { id: id.output, state };
+    const unit: { id: number; state: UnitState | null; hold?: string; skipped?: string[]; charm?: string } = {
+      id: id.output,
+      state,
+    };
+    const charm = bag?.[KEYS.charm];
+    if (charm !== undefined && charm !== "") {
+      if (typeof charm === "string" && CHARM_PATTERN.test(charm)) unit.charm = charm;
+      else
+        problems.push({
+          unit: name,
+          key: KEYS.charm,
+          message: `must be a charm URL like ch:amd64/jammy/db-381, got ${JSON.stringify(clip(String(charm)))}`,
+        });
+    }
     if (typeof hold === "string" && hold !== "") unit.hold = clip(hold, 100);
     const skipped = bag?.[KEYS.skipped];
     if (skipped) {
       const parsed = v.safeParse(SkippedSchema, skipped);
       if (parsed.success) unit.skipped = parsed.output;
-      else problems.push({ unit: name, key: KEYS.skipped, message: `must be a JSON list of check names, got ${JSON.stringify(clip(String(skipped)))}` });
+      else
+        problems.push({
+          unit: name,
+          key: KEYS.skipped,
+          message: `must be a JSON list of check names, got ${JSON.stringify(clip(String(skipped)))}`,
+        });
     }
     units.push(unit);
   }
@@ -179,7 +228,12 @@ export function readPeerView(raw: PeerDatabags): PeerView {
   if (rawStack !== undefined && rawStack !== "") {
     const parsed = v.safeParse(StackSchema, rawStack);
     if (parsed.success) stack = parsed.output.length ? parsed.output : null;
-    else problems.push({ unit: null, key: KEYS.stack, message: `${message(parsed.issues)}, got ${JSON.stringify(clip(String(rawStack)))}` });
+    else
+      problems.push({
+        unit: null,
+        key: KEYS.stack,
+        message: `${message(parsed.issues)}, got ${JSON.stringify(clip(String(rawStack)))}`,
+      });
   }
 
   let dependencies: Dependencies | null = null;
@@ -209,7 +263,11 @@ export function readPeerView(raw: PeerDatabags): PeerView {
     if (rawValue === undefined || rawValue === "") return null;
     const parsed = v.safeParse(UnitNumberSchema, rawValue);
     if (parsed.success) return parsed.output;
-    problems.push({ unit: null, key, message: `${key} must be a unit number, got ${JSON.stringify(clip(String(rawValue)))}` });
+    problems.push({
+      unit: null,
+      key,
+      message: `${key} must be a unit number, got ${JSON.stringify(clip(String(rawValue)))}`,
+    });
     return null;
   };
   const resumed = unitNumber(KEYS.resumed);
@@ -230,13 +288,45 @@ export function readPeerView(raw: PeerDatabags): PeerView {
       });
     }
   }
-  let fromCharm: string | null = null;
-  const rawCharm = raw.app?.[KEYS.fromCharm];
-  if (rawCharm !== undefined && rawCharm !== "") {
-    if (typeof rawCharm === "string" && CHARM_PATTERN.test(rawCharm)) fromCharm = rawCharm;
-    else problems.push({ unit: null, key: KEYS.fromCharm, message: `must be a charm URL like ch:amd64/jammy/db-381, got ${JSON.stringify(clip(String(rawCharm)))}` });
+  let plan: readonly number[] | null = null;
+  const rawPlan = raw.app?.[KEYS.plan];
+  if (rawPlan !== undefined && rawPlan !== "") {
+    const parsed = v.safeParse(StackSchema, rawPlan);
+    if (parsed.success) plan = parsed.output;
+    else
+      problems.push({
+        unit: null,
+        key: KEYS.plan,
+        message: `must be a JSON list of distinct unit numbers, got ${JSON.stringify(clip(String(rawPlan)))}`,
+      });
   }
-  return { leader: raw.leader === true, units, stack, dependencies, resumed, partition, rollback, rollbackPending, fromCharm, problems };
+  const charmIn = (key: string): string | null => {
+    const rawCharm = raw.app?.[key];
+    if (rawCharm === undefined || rawCharm === "") return null;
+    if (typeof rawCharm === "string" && CHARM_PATTERN.test(rawCharm)) return rawCharm;
+    problems.push({
+      unit: null,
+      key,
+      message: `must be a charm URL like ch:amd64/jammy/db-381, got ${JSON.stringify(clip(String(rawCharm)))}`,
+    });
+    return null;
+  };
+  const fromCharm = charmIn(KEYS.fromCharm);
+  const settledCharm = charmIn(KEYS.settledCharm);
+  return {
+    leader: raw.leader === true,
+    units,
+    stack,
+    dependencies,
+    resumed,
+    partition,
+    rollback,
+    rollbackPending,
+    plan,
+    fromCharm,
+    settledCharm,
+    problems,
+  };
 }
 
 /** Encode a stack the way the Python library does (`json.dumps([0, 2, 1])` → `"[0, 2, 1]"`). */
@@ -254,7 +344,10 @@ export function encodeDependencies(dependencies: Dependencies): string {
 
 /** `JSON.stringify` for a string, with Python's `ensure_ascii` escaping of non-ASCII characters. */
 function pythonString(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(text).replace(
+    /[\u007f-\uffff]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function pythonJson(value: unknown): string {

@@ -12,7 +12,10 @@ import type { UpgradeContext } from "./upgradeContext.js";
  * it from a snapshot): the order of units, where the roll will pause, the running versions per DEPENDENCIES key
  * with their compatibility rule, and the checks that ran. Everything an operator needs before `juju refresh`.
  */
-export function planResults(context: UpgradeContext, stack: readonly number[]): Readonly<Record<string, string>> & { readonly message: string } {
+export function planResults(
+  context: UpgradeContext,
+  stack: readonly number[],
+): Readonly<Record<string, string>> & { readonly message: string } {
   const upgradeOrder = [...stack].reverse();
   const order = upgradeOrder.map((id) => unitName(context, id)).join(", ");
   const { pauseAfter, problem } = context.settings;
@@ -26,7 +29,10 @@ export function planResults(context: UpgradeContext, stack: readonly number[]): 
   const running = Object.entries(context.view.dependencies ?? context.dependencies)
     .map(([key, model]) => `${key} ${model.version} (upgrade_supported ${model.upgrade_supported})`)
     .join("; ");
-  const checker = context.substrate === "vm" ? unitName(context, context.unit) : `the highest unit (${unitName(context, first ?? 0)})`;
+  const checker =
+    context.substrate === "vm"
+      ? unitName(context, context.unit)
+      : `the highest unit (${unitName(context, first ?? 0)})`;
   return {
     message: `Pre-upgrade check passed. Upgrade order: ${order}. Now run juju refresh ${context.app}.`,
     "upgrade-order": order,
@@ -34,8 +40,17 @@ export function planResults(context: UpgradeContext, stack: readonly number[]): 
     "running-versions": running,
     compatibility: `checked on upgrade-charm by ${checker}: each key's running version against the new revision's upgrade_supported`,
     checks: `peer data valid; every unit idle; the charm's pre-upgrade check passed${context.substrate === "k8s" ? "; the charm may patch its StatefulSet" : ""}`,
-    // The charm running now is what a rollback returns to.
-    rollback: rollbackCommand({ app: context.app, view: { ...context.view, fromCharm: context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null } }),
+    // The charm the application runs at rest (the leader's own, unless juju refresh came first) is what a
+    // rollback returns to.
+    rollback: rollbackCommand({
+      app: context.app,
+      view: {
+        ...context.view,
+        fromCharm:
+          context.view.settledCharm ??
+          (context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null),
+      },
+    }),
   };
 }
 
@@ -54,7 +69,10 @@ export interface PlanSnapshot {
  * `pre-upgrade-check` ran), else the order the library would use (K8s: highest ordinal first; machines: the
  * leader last, the others highest number first — the charm's `buildUpgradeStack` may choose differently).
  */
-export function planFromSnapshot(snapshot: PlanSnapshot): { readonly results: Record<string, string>; readonly problems: readonly string[] } {
+export function planFromSnapshot(snapshot: PlanSnapshot): {
+  readonly results: Record<string, string>;
+  readonly problems: readonly string[];
+} {
   const view = readPeerView({ ...snapshot.databags, leader: true });
   const ids = view.units.map((unit) => unit.id);
   const stack =
@@ -75,9 +93,14 @@ export function planFromSnapshot(snapshot: PlanSnapshot): { readonly results: Re
     workloadKey: null,
   };
   const results = planResults(context, stack);
-  const busy = view.units.filter((unit) => unit.state !== "idle").map((unit) => `${unitName(context, unit.id)} is ${unit.state ?? "without a state"}`);
+  const busy = view.units
+    .filter((unit) => unit.state !== "idle")
+    .map((unit) => `${unitName(context, unit.id)} is ${unit.state ?? "without a state"}`);
   return {
-    results: { ...results, message: results.message.replace("Pre-upgrade check passed. ", view.stack ? "Planned. " : "Proposed. ") },
+    results: {
+      ...results,
+      message: results.message.replace("Pre-upgrade check passed. ", view.stack ? "Planned. " : "Proposed. "),
+    },
     problems: [...view.problems.map((p) => `${p.unit ?? "application databag"} ${p.key}: ${p.message}`), ...busy],
   };
 }

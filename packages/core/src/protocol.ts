@@ -66,7 +66,58 @@ export function rollState(view: PeerView): UnitState | null {
 
 /** True when a unit has failed and no recovery has started: nothing may progress. */
 export function haltedByFailure(view: PeerView): boolean {
-  return view.units.some((unit) => unit.state === "failed") && !inRecovery(view);
+  return view.units.some((unit) => unit.state === "failed") && !inRecovery(view) && view.rollback !== true;
+}
+
+/**
+ * Whether unit `id` runs the charm the roll is going to, from what it observed of itself (`KEYS.charm`): forward,
+ * any charm but the one the roll came from (`upgrade-from-charm`); in a rollback, that one. `null` when unknown (no
+ * charm recorded, by the unit or at pre-upgrade-check): then the unit's state is all there is to go by, as before.
+ * A unit's state says what it did; this says what it runs — a pod restarted on the old revision (LP#2021891), a
+ * machine not yet reached by `juju refresh`, a refresh back.
+ */
+export function onRollTarget(view: PeerView, id: number): boolean | null {
+  const from = view.fromCharm ?? null;
+  const charm = view.units.find((unit) => unit.id === id)?.charm ?? null;
+  if (from === null || charm === null) return null;
+  return view.rollback === true ? charm === from : charm !== from;
+}
+
+/**
+ * `juju refresh` back to the charm the roll came from, seen while the roll goes forward: a unit that took part in
+ * it (it upgraded, is upgrading, or failed) received the old charm, and so is `ready` again on it (a unit that
+ * never upgraded goes back to idle on receiving the old charm). Only `ready` says so: no unit is granted, upgrading
+ * or completed on the old charm in a forward roll, so any other state on it is not a refresh back. The leader then
+ * turns the roll around (see {@link rollbackStack}).
+ */
+export function refreshedBack(view: PeerView): boolean {
+  if (view.rollback === true || !view.fromCharm) return false;
+  return view.units.some((unit) => unit.state === "ready" && unit.charm === view.fromCharm);
+}
+
+/**
+ * The stack of a rollback started by a refresh back: the units whose workload may be new (upgrading, completed,
+ * failed, or already ready again on the old charm) — units that never upgraded are left alone. Machines: newest
+ * first (the reverse of the planned order, `KEYS.plan`), the leader last as in any roll. Kubernetes: highest
+ * ordinal first, the only order the StatefulSet knows.
+ */
+export function rollbackStack(view: PeerView, substrate: "vm" | "k8s", leader: number): readonly number[] {
+  const moved = view.units
+    .filter(
+      (unit) =>
+        unit.state === "upgrading" ||
+        unit.state === "completed" ||
+        unit.state === "failed" ||
+        unit.state === "recovery" ||
+        (unit.state === "ready" && (unit.charm === undefined || unit.charm === view.fromCharm)),
+    )
+    .map((unit) => unit.id);
+  if (substrate === "k8s") return moved.sort((a, b) => a - b);
+  const plan = view.plan ?? [];
+  const place = (id: number) => plan.indexOf(id);
+  // The last element goes first: the smallest planned position among the upgraded is the newest upgraded.
+  const order = moved.sort((a, b) => place(b) - place(a) || b - a);
+  return order.includes(leader) ? [leader, ...order.filter((id) => id !== leader)] : order;
 }
 
 /** True when the leader has entered recovery (a rollback is being prepared or runs). */
@@ -108,7 +159,7 @@ export function grantBlocker(context: UpgradeContext): string | null {
   const others = participants(view).filter((unit) => unit.id !== context.unit);
   const failed = others.find((unit) => unit.state === "failed");
   const recovery = others.find((unit) => unit.state === "recovery");
-  if (failed && !recovery) return `${unitName(context, failed.id)} failed its upgrade`;
+  if (failed && !recovery && view.rollback !== true) return `${unitName(context, failed.id)} failed its upgrade`;
   if (recovery) return `${unitName(context, recovery.id)} is in recovery; waiting for it to run upgrade-charm`;
   // A unit that is not next waits whatever the others do, so it need not read their databags (needsPeers): it then
   // says only this (the leader, which reads them all, says why the roll is halted).
@@ -117,6 +168,9 @@ export function grantBlocker(context: UpgradeContext): string | null {
     const place =
       position > 0 ? ` (#${position} in the upgrade order)` : " (not on the upgrade stack yet; the leader adds it)";
     return `${unitName(context, top)} upgrades before ${me}${place}`;
+  }
+  if (onRollTarget(view, context.unit) === false) {
+    return `${me} runs ${view.units.find((u) => u.id === context.unit)?.charm ?? "another charm"}, not the charm ${view.rollback ? "the rollback returns to" : "the upgrade installs"}: waiting for juju refresh to reach it`;
   }
   const upgrading = others.find((unit) => unit.state === "upgrading");
   if (upgrading) return `${unitName(context, upgrading.id)} is upgrading; one unit upgrades at a time`;
@@ -127,13 +181,15 @@ export function grantBlocker(context: UpgradeContext): string | null {
     return `waiting for the leader to see ${me} receive the charm again`;
   }
   const stacked = new Set(view.stack ?? []);
-  const behind = others.find((unit) => stacked.has(unit.id) && unit.state !== "ready");
+  const behind = others.find(
+    (unit) => stacked.has(unit.id) && (unit.state !== "ready" || onRollTarget(view, unit.id) === false),
+  );
   if (behind) {
     const name = unitName(context, behind.id);
     if (behind.state === null) return `${name} has not written its state yet`;
     if (behind.state === "completed")
       return `waiting for ${name} to receive the charm again (it completed an earlier attempt)`;
-    return `waiting for ${name} to receive the new charm (it is still ${behind.state})`;
+    return `waiting for ${name} to receive the ${view.rollback ? "old" : "new"} charm (it is still ${behind.state})`;
   }
   return holdBlocker(context) ?? pauseBlocker(context);
 }
@@ -217,9 +273,21 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   const pendingChanged = pending.length !== pendingBefore.length || appKeyInvalid(view, KEYS.rollbackPending);
   const held = new Set(pending);
   const popped: number[] = [];
+  // In a rollback, a unit still on the stack but idle never upgraded (or ran its rollback before the plan was made):
+  // nothing to roll back there.
+  if (view.rollback === true) {
+    const untouched = stack.filter((id) => stateOf(view, id) === "idle" && onRollTarget(view, id) !== false);
+    if (untouched.length) {
+      stack = stack.filter((id) => !untouched.includes(id));
+      notes.push(
+        `${untouched.map((id) => unitName(context, id)).join(", ")} never upgraded; nothing to roll back there`,
+      );
+    }
+  }
+  // A unit leaves the stack done only when it completed *and* runs the charm the roll goes to.
   for (
     let top = stack.at(-1);
-    top !== undefined && !held.has(top) && stateOf(view, top) === "completed";
+    top !== undefined && !held.has(top) && stateOf(view, top) === "completed" && onRollTarget(view, top) !== false;
     top = stack.at(-1)
   ) {
     popped.push(top);
@@ -227,7 +295,7 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   }
   if (popped.length)
     notes.push(`${popped.map((id) => unitName(context, id)).join(", ")} completed; removed from the upgrade stack`);
-  if (context.substrate === "vm" && !inRecovery(view)) {
+  if (context.substrate === "vm" && !inRecovery(view) && view.rollback !== true) {
     const stacked = new Set(stack);
     const missing = view.units.filter((unit) => unit.state === "ready" && !stacked.has(unit.id)).map((unit) => unit.id);
     if (missing.length) {

@@ -99,7 +99,10 @@ describe("reduce", () => {
     expect(ran.types).toEqual(["runPreUpgradeCheck", "setAppStatus"]);
     expect(of(ran.effects, "setAppStatus")).toEqual([{ type: "setAppStatus", status: "active", message: "" }]);
     const passed = step(ran.state, { type: "preUpgradeCheckPassed", stack: [0, 1] });
-    expect(of(passed.effects, "writeAppData")).toEqual([{ type: "writeAppData", data: { "upgrade-stack": "[0, 1]" } }]);
+    expect(of(passed.effects, "writeAppData")).toEqual([
+      // the stack, and the plan as made (a refresh back rolls the upgraded units back from it)
+      { type: "writeAppData", data: { "upgrade-stack": "[0, 1]", "upgrade-plan": "[0, 1]" } },
+    ]);
     expect(of(passed.effects, "actionResult")[0]?.results["upgrade-order"]).toBe("db/1, db/0");
   });
 

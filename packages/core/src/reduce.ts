@@ -1,9 +1,10 @@
-import { transition } from "xstate";
+import type { AnyActorScope, ExecutableActionObject } from "xstate";
+import { createActor } from "xstate";
 import { appStatusOf } from "./appStatus.js";
 import type { Effect } from "./effects.js";
 import { isEffectType } from "./effects.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
-import { KEYS } from "./peerView.js";
+import { CHARM_PATTERN, KEYS } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import { ownState, withOwnState } from "./protocol.js";
 import { unitStatusDuringUpgrade } from "./unitStatus.js";
@@ -25,6 +26,40 @@ export interface ReduceResult {
   readonly state: UpgradeState;
   readonly effects: readonly Effect[];
 }
+
+/**
+ * xstate's pure `transition(machine, snapshot, event)`, without its cost on every call: xstate builds a throwaway
+ * actor (and computes the machine's initial state, context factory included) for each call to collect the actions
+ * a transition emits. The machine spawns no child and has no side effect, so one inert actor scope, made once with
+ * a placeholder input, serves every step; each call collects its own actions.
+ */
+const transition = (() => {
+  let scope: AnyActorScope | null = null;
+  let collected: ExecutableActionObject[] = [];
+  return (snapshot: ReturnType<typeof upgradeMachine.resolveState>, event: UpgradeEvent) => {
+    if (!scope) {
+      const self = createActor(upgradeMachine, {
+        input: { app: "app", unit: 0, substrate: "vm", dependencies: {}, view: null },
+      });
+      scope = {
+        self,
+        id: "",
+        sessionId: "",
+        logger: () => {},
+        defer: () => {},
+        emit: () => {},
+        stopChild: () => {},
+        system: self.system,
+        actionExecutor: (action) => {
+          collected.push(action);
+        },
+      } as AnyActorScope;
+    }
+    collected = [];
+    const next = upgradeMachine.transition(snapshot, event, scope);
+    return [next, collected] as const;
+  };
+})();
 
 /** Juju shows 120 characters of a status message. */
 function clipStatus(text: string): string {
@@ -92,10 +127,18 @@ function adoptView(context: UpgradeContext, event: UpgradeEvent): Adopted {
     effects.push({ type: "writeUnitData", data: { [KEYS.hold]: hold ?? "" } });
     view = {
       ...view,
-      units: view.units.map((u) =>
-        u.id === context.unit ? (hold ? { ...u, hold } : { id: u.id, state: u.state }) : u,
-      ),
+      units: view.units.map((u) => {
+        if (u.id !== context.unit) return u;
+        const { hold: _, ...rest } = u;
+        return hold ? { ...rest, hold } : rest;
+      }),
     };
+  }
+  // What this unit runs is observed, for every unit to see: its charm, recorded when it changes (upgrade-charm).
+  const charm = context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null;
+  if (related && mine && charm !== null && mine.charm !== charm) {
+    effects.push({ type: "writeUnitData", data: { [KEYS.charm]: charm } });
+    view = { ...view, units: view.units.map((u) => (u.id === context.unit ? { ...u, charm } : u)) };
   }
   for (const problem of view.problems) {
     const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
@@ -147,7 +190,7 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
     // for it, if any: the machine's handlers are chosen by the state value, so it must say what the view says.
     const start = state.value === "unset" ? (ownState(adopted.context) ?? "unset") : state.value;
     const snapshot = upgradeMachine.resolveState({ value: start, context: adopted.context });
-    const [next, actions] = transition(upgradeMachine, snapshot, event);
+    const [next, actions] = transition(snapshot, event);
     const value = next.value as MachineStateValue;
     const effects = [...adopted.effects, ...toEffects(actions as readonly { type: string; params?: unknown }[])].map(
       (effect) =>

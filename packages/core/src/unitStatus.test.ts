@@ -12,11 +12,26 @@ import { contextFromInput } from "./upgradeMachine.js";
 const stored = JSON.stringify(OLD.dependencies);
 
 function bags(states: Record<number, string>, app: Record<string, string>, leader = false): PeerDatabags {
-  return { leader, units: Object.fromEntries(Object.entries(states).map(([id, state]) => [`db/${id}`, { state }])), app };
+  return {
+    leader,
+    units: Object.fromEntries(Object.entries(states).map(([id, state]) => [`db/${id}`, { state }])),
+    app,
+  };
 }
 
-function context(raw: PeerDatabags, unit = 1, extra: { charm?: string; workloadVersion?: string } = {}): UpgradeContext {
-  return contextFromInput({ app: "db", unit, substrate: "vm", dependencies: NEW.dependencies, view: readPeerView(raw), ...extra });
+function context(
+  raw: PeerDatabags,
+  unit = 1,
+  extra: { charm?: string; workloadVersion?: string } = {},
+): UpgradeContext {
+  return contextFromInput({
+    app: "db",
+    unit,
+    substrate: "vm",
+    dependencies: NEW.dependencies,
+    view: readPeerView(raw),
+    ...extra,
+  });
 }
 
 describe("rollbackCommand", () => {
@@ -25,7 +40,9 @@ describe("rollbackCommand", () => {
     expect(rollbackCommand({ app: "db", view: view("ch:amd64/jammy/db-381") })).toBe("juju refresh db --revision 381");
   });
   it("a local charm has no revision to go back to: it names the file", () => {
-    expect(rollbackCommand({ app: "db", view: view("local:jammy/db-3") })).toBe("juju refresh db --path <the previous .charm file>");
+    expect(rollbackCommand({ app: "db", view: view("local:jammy/db-3") })).toBe(
+      "juju refresh db --path <the previous .charm file>",
+    );
   });
   it("nothing recorded (a plan made by the Python library): a placeholder", () => {
     expect(rollbackCommand({ app: "db", view: view(null) })).toBe("juju refresh db --revision <previous>");
@@ -35,12 +52,21 @@ describe("rollbackCommand", () => {
 describe("upgrade-from-charm", () => {
   it("the leader records its charm with the plan, and the plan's result gives the rollback command", () => {
     const raw = bags({ 0: "idle", 1: "idle" }, { dependencies: stored }, true);
-    const state = createUpgradeState({ app: "db", unit: 0, substrate: "vm", dependencies: OLD.dependencies, view: readPeerView(raw), charm: "ch:amd64/jammy/db-381" });
+    const state = createUpgradeState({
+      app: "db",
+      unit: 0,
+      substrate: "vm",
+      dependencies: OLD.dependencies,
+      view: readPeerView(raw),
+      charm: "ch:amd64/jammy/db-381",
+    });
     const checked = reduce(state, { type: "preUpgradeCheck", view: readPeerView(raw) });
     const planned = reduce(checked.state, { type: "preUpgradeCheckPassed", stack: [0, 1] });
     const write = planned.effects.find((e) => e.type === "writeAppData");
     expect(write).toMatchObject({ data: { "upgrade-from-charm": "ch:amd64/jammy/db-381" } });
-    expect(planned.effects.find((e) => e.type === "actionResult")).toMatchObject({ results: { rollback: "juju refresh db --revision 381" } });
+    expect(planned.effects.find((e) => e.type === "actionResult")).toMatchObject({
+      results: { rollback: "juju refresh db --revision 381" },
+    });
   });
 
   it("a value that is not a charm URL is reported, never pasted into a command", () => {
@@ -65,19 +91,32 @@ describe("unit statuses during an upgrade", () => {
   });
 
   it("a rollback's unit whose completion is stale shows no version rather than a wrong one", () => {
-    const raw = bags({ 0: "recovery", 1: "ready" }, { ...running, "upgrade-rollback": "true", "upgrade-rollback-pending": "[1]" });
+    const raw = bags(
+      { 0: "recovery", 1: "ready" },
+      { ...running, "upgrade-rollback": "true", "upgrade-rollback-pending": "[1]" },
+    );
     expect(runningWorkload(context(raw, 1), "ready")).toBeNull();
   });
 
   it("a waiting unit's status gives its situation, its version and the exact rollback command", () => {
     const raw = bags({ 0: "ready", 1: "ready", 2: "ready" }, running);
-    const status = unitStatusDuringUpgrade(context(raw), "ready", { type: "setUnitStatus", status: "waiting", message: "db/2 upgrades before db/1 (#2 in the upgrade order)" });
-    expect(status.message).toBe("db/2 upgrades before db/1 (#2 in the upgrade order) | workload 1.0.0 | roll back: juju refresh db --revision 381");
+    const status = unitStatusDuringUpgrade(context(raw), "ready", {
+      type: "setUnitStatus",
+      status: "waiting",
+      message: "db/2 upgrades before db/1 (#2 in the upgrade order)",
+    });
+    expect(status.message).toBe(
+      "db/2 upgrades before db/1 (#2 in the upgrade order) | workload 1.0.0 | roll back: juju refresh db --revision 381",
+    );
   });
 
   it("halted by a failure, the rollback starts with pre-upgrade-check", () => {
     const raw = bags({ 0: "ready", 1: "failed", 2: "ready" }, running);
-    const status = unitStatusDuringUpgrade(context(raw), "failed", { type: "setUnitStatus", status: "blocked", message: "disk full" });
+    const status = unitStatusDuringUpgrade(context(raw), "failed", {
+      type: "setUnitStatus",
+      status: "blocked",
+      message: "disk full",
+    });
     expect(status.message).toBe("disk full | roll back: pre-upgrade-check, then juju refresh db --revision 381");
   });
 
@@ -94,9 +133,23 @@ describe("unit statuses during an upgrade", () => {
     const state = fc.constantFrom("ready", "upgrading", "completed", "failed", "recovery" as const);
     fc.assert(
       fc.property(appName, revision, base, state, fc.boolean(), (app, rev, message, value, halted) => {
-        const appData = { dependencies: stored, "upgrade-stack": "[1, 0]", ...(rev === null ? {} : { "upgrade-from-charm": `ch:amd64/jammy/${app}-${rev}` }) };
-        const raw = { leader: false, units: { [`${app}/0`]: { state: halted ? "failed" : "ready" }, [`${app}/1`]: { state: value } }, app: appData };
-        const ctx = contextFromInput({ app, unit: 1, substrate: "vm", dependencies: NEW.dependencies, view: readPeerView(raw) });
+        const appData = {
+          dependencies: stored,
+          "upgrade-stack": "[1, 0]",
+          ...(rev === null ? {} : { "upgrade-from-charm": `ch:amd64/jammy/${app}-${rev}` }),
+        };
+        const raw = {
+          leader: false,
+          units: { [`${app}/0`]: { state: halted ? "failed" : "ready" }, [`${app}/1`]: { state: value } },
+          app: appData,
+        };
+        const ctx = contextFromInput({
+          app,
+          unit: 1,
+          substrate: "vm",
+          dependencies: NEW.dependencies,
+          view: readPeerView(raw),
+        });
         const out = unitStatusDuringUpgrade(ctx, value, { type: "setUnitStatus", status: "waiting", message }).message;
         expect(out.length).toBeLessThanOrEqual(120);
         const command = rollbackCommand(ctx);

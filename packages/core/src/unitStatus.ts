@@ -69,10 +69,16 @@ export function unitStatusDuringUpgrade(
   const short = base.replace(/ \([^()]*\)$/, "");
   const withVersion = `${version ? ` | workload ${version}` : ""}${rollback}`;
   // Priorities: the rollback command whole, the base message's point, the version, the base's detail.
-  for (const [text, suffix] of [[base, withVersion], [short, withVersion], [base, rollback], [short, rollback]] as const) {
+  for (const [text, suffix] of [
+    [base, withVersion],
+    [short, withVersion],
+    [base, rollback],
+    [short, rollback],
+  ] as const) {
     if (text.length + suffix.length <= WIDTH) return { ...status, message: `${text}${suffix}` };
   }
-  if (WIDTH - rollback.length >= MIN_BASE) return { ...status, message: `${clip(base, WIDTH - rollback.length)}${rollback}` };
+  if (WIDTH - rollback.length >= MIN_BASE)
+    return { ...status, message: `${clip(base, WIDTH - rollback.length)}${rollback}` };
   return { ...status, message: clip(base, WIDTH) };
 }
 

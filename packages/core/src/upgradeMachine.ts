@@ -15,12 +15,15 @@ import {
   haltedByFailure,
   inRecovery,
   maintainStack,
+  onRollTarget,
   ownState,
   holdBlocker,
   pauseBlocker,
   rollingBack,
   planProblem,
+  refreshedBack,
   repairStack,
+  rollbackStack,
   sameUnits,
   staleOnStack,
   topOfStack,
@@ -153,10 +156,30 @@ export const upgradeMachine = setup({
     ...effectActions,
 
     /** Leader: keep the stack true to the cluster (see `maintainStack`) and write it when it changed. */
-    maintainStack: enqueueActions(({ context, enqueue }) => {
-      const { view } = context;
+    maintainStack: enqueueActions(({ context: start, enqueue }) => {
+      let context = start;
+      let { view } = context;
       if (!view.leader || !view.stack || !context.related) return;
       if (view.problems.some((p) => p.unit === null && p.key === KEYS.stack)) return;
+      // `juju refresh` back to the charm the roll came from: turn the roll around, no pre-upgrade-check needed.
+      if (refreshedBack(view)) {
+        const stack = rollbackStack(view, context.substrate, context.unit);
+        const pending = context.substrate === "vm" ? staleOnStack(view, stack) : [];
+        const order = [...stack].reverse().map((id) => unitName(context, id));
+        emit(enqueue, {
+          type: "log",
+          level: "warning",
+          message: `juju refresh back to ${view.fromCharm}: rolling back ${order.length ? order.join(", ") : "no unit"} (units that never upgraded are left alone)`,
+        });
+        const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack), [KEYS.rollback]: "true" };
+        if (!sameUnits(pending, view.rollbackPending ?? []))
+          data[KEYS.rollbackPending] = pending.length ? encodeStack(pending) : "";
+        emit(enqueue, { type: "writeAppData", data });
+        view = { ...view, stack: stack.length ? stack : null, rollback: true, rollbackPending: pending };
+        enqueue.assign({ view });
+        if (!view.stack) return;
+        context = { ...context, view };
+      }
       if (haltedByFailure(view)) return;
       if (context.substrate === "vm" && inRecovery(view)) return;
       const update = maintainStack(context);
@@ -186,7 +209,10 @@ export const upgradeMachine = setup({
         if (update.changed) emit(enqueue, { type: "log", level: "info", message: `Partition not moved: ${waiting}` });
         return;
       }
-      if (nextView.partition === top) return;
+      // The partition only goes down during a roll: every pod at or above it may already run the new revision, so
+      // raising it would strand them (and hangs Juju's agent: LP#2073473). A partition at or below the top lets it
+      // through already.
+      if (nextView.partition !== null && nextView.partition !== undefined && nextView.partition <= top) return;
       emit(enqueue, { type: "setPartition", partition: top });
       emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(top) } });
       enqueue.assign({ view: { ...nextView, partition: top } });
@@ -213,10 +239,28 @@ export const upgradeMachine = setup({
     /** Leader: persist this code's DEPENDENCIES when none are stored (the original overwrote, or crashed later). */
     storeDependenciesIfMissing: enqueueActions(({ context, enqueue }) => {
       const { view } = context;
-      if (!view.leader || !context.related || view.dependencies) return;
-      if (view.problems.some((p) => p.unit === null && p.key === KEYS.dependencies)) return;
-      emit(enqueue, { type: "writeAppData", data: { [KEYS.dependencies]: encodeDependencies(context.dependencies) } });
-      enqueue.assign({ view: { ...view, dependencies: context.dependencies } });
+      if (!view.leader || !context.related) return;
+      const data: Record<string, string> = {};
+      let next: PeerView = view;
+      if (!view.dependencies && !appKeyInvalid(view, KEYS.dependencies)) {
+        data[KEYS.dependencies] = encodeDependencies(context.dependencies);
+        next = { ...next, dependencies: context.dependencies };
+      }
+      // What the application runs at rest, recorded once, while nothing is rolling (see KEYS.settledCharm).
+      const charm = context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null;
+      if (
+        charm &&
+        !view.settledCharm &&
+        !view.stack &&
+        !view.rollback &&
+        view.units.every((u) => u.state === "idle" || u.state === null)
+      ) {
+        data[KEYS.settledCharm] = charm;
+        next = { ...next, settledCharm: charm };
+      }
+      if (!Object.keys(data).length) return;
+      emit(enqueue, { type: "writeAppData", data });
+      enqueue.assign({ view: next });
     }),
 
     /** upgrade-charm without a plan: on machines keep the event until there is one; on K8s (any pod restart) say so. */
@@ -269,6 +313,36 @@ export const upgradeMachine = setup({
       enqueue.assign({ view: withOwnState(context.view, context.unit, "ready") });
       emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "ready" } });
       emit(enqueue, { type: "setUnitStatus", status: "waiting", message: "other units upgrading first..." });
+    }),
+
+    /**
+     * upgrade-charm brought the charm the roll came from to a unit that never upgraded its workload: a pod
+     * restarted on the old revision (evicted, rescheduled: Juju runs upgrade-charm anyway, LP#2021891), or a refresh
+     * back reaching a machine that had not upgraded yet. Nothing to do: it is idle on the old code, and says so.
+     */
+    backOnOldCharm: enqueueActions(({ context, enqueue }) => {
+      const me = unitName(context, context.unit);
+      const reason =
+        context.substrate === "k8s"
+          ? `${me} restarted on the revision it ran before (${context.charm}): it is not upgraded; it waits for its turn`
+          : `${me} received ${context.charm} again before it upgraded: nothing to roll back here`;
+      if (ownState(context) !== "idle") {
+        enqueue.assign({ view: withOwnState(context.view, context.unit, "idle") });
+        emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "idle" } });
+        emit(enqueue, { type: "setUnitStatus", status: "active", message: "" });
+      }
+      emit(enqueue, { type: "explain", reason });
+      emit(enqueue, { type: "log", level: "info", message: reason });
+    }),
+
+    /** A rollback returns to a known-good revision: its health gate does not hold the roll (it is logged). */
+    completeRollbackUnchecked: enqueueActions(({ context, event, enqueue }) => {
+      const reason = event.type === "upgradePending" ? event.reason : "the post-upgrade health check has not passed";
+      emit(enqueue, {
+        type: "log",
+        level: "warning",
+        message: `${unitName(context, context.unit)} rolled back; its health check does not pass yet (${reason}), which a rollback to the known-good revision does not wait for`,
+      });
     }),
 
     /** Kubernetes: the pod restarted on the new charm; it is upgrading, and the charm finishes the job. */
@@ -352,13 +426,18 @@ export const upgradeMachine = setup({
         stack = event.stack;
       }
       // A new plan: forget the unit an earlier upgrade's resume-upgrade released.
-      const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack) };
+      // The plan is kept as made, so that a refresh back can roll the upgraded units back newest first.
+      const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack), [KEYS.plan]: encodeStack(stack) };
       if (context.view.resumed != null) data[KEYS.resumed] = "";
       if (context.view.rollback) data[KEYS.rollback] = "";
       if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
         data[KEYS.rollbackPending] = "";
-      // What the application runs before juju refresh: the target of the rollback command statuses give.
-      if (context.charm !== null && CHARM_PATTERN.test(context.charm)) data[KEYS.fromCharm] = context.charm;
+      // What the application runs before juju refresh: the target of the rollback command statuses give. The charm
+      // it runs at rest, when recorded: the leader's own is the new one if `juju refresh` came first.
+      const from =
+        context.view.settledCharm ??
+        (context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null);
+      if (from !== null) data[KEYS.fromCharm] = from;
       else if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
       if (context.substrate === "k8s" && stack.length) {
         const first = stack[stack.length - 1] ?? 0;
@@ -371,6 +450,7 @@ export const upgradeMachine = setup({
         view: {
           ...context.view,
           stack,
+          plan: stack,
           resumed: null,
           rollback: false,
           rollbackPending: [],
@@ -398,7 +478,9 @@ export const upgradeMachine = setup({
       // Release the unit on top: recorded in the app databag so every unit (and the next hook) sees it.
       emit(enqueue, { type: "writeAppData", data: { [KEYS.resumed]: String(top) } });
       enqueue.assign({ view: { ...context.view, resumed: top } });
-      if (context.substrate === "k8s") {
+      // Kubernetes: the partition only goes down during a roll (see maintainStack).
+      const partition = context.view.partition ?? null;
+      if (context.substrate === "k8s" && (partition === null || top < partition)) {
         emit(enqueue, { type: "setPartition", partition: top });
         emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(top) } });
         enqueue.assign({ view: { ...context.view, resumed: top, partition: top } });
@@ -445,6 +527,10 @@ export const upgradeMachine = setup({
         if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
           data[KEYS.rollbackPending] = "";
         if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
+        if (context.view.plan || appKeyInvalid(context.view, KEYS.plan)) data[KEYS.plan] = "";
+        // The application now runs this charm at rest (the rollback command of the next roll returns to it).
+        const charm = context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null;
+        if (charm && context.view.settledCharm !== charm) data[KEYS.settledCharm] = charm;
         if (Object.keys(data).length) emit(enqueue, { type: "writeAppData", data });
         enqueue.assign({
           view: {
@@ -454,6 +540,11 @@ export const upgradeMachine = setup({
             rollback: false,
             rollbackPending: [],
             fromCharm: null,
+            plan: null,
+            settledCharm:
+              context.charm !== null && CHARM_PATTERN.test(context.charm)
+                ? context.charm
+                : (context.view.settledCharm ?? null),
           },
         });
       }
@@ -558,6 +649,16 @@ export const upgradeMachine = setup({
       const report = compatibility(context);
       return report !== null && !report.compatible;
     },
+    /**
+     * upgrade-charm brought the charm the roll came from (see {@link backOnOldCharm}) to a unit that has not
+     * upgraded (idle, or ready on machines) while the roll goes forward.
+     */
+    receivedOldCharm: ({ context }) =>
+      context.view.rollback !== true &&
+      onRollTarget(context.view, context.unit) === false &&
+      (ownState(context) === "idle" || ownState(context) === "ready" || ownState(context) === null),
+    /** A rollback is under way (recorded by recovery or by a refresh back). */
+    rollbackUnderway: ({ context }) => context.view.rollback === true,
     /** Machines: this unit is on top of the stack, ready, every participant ready, and nobody else upgrading. */
     grantable: ({ context }) => context.substrate === "vm" && context.related && grantBlocker(context) === null,
     /** force-upgrade with check-compatibility=false. */
@@ -570,7 +671,10 @@ export const upgradeMachine = setup({
       !context.view.stack &&
       !context.view.problems.some((p) => p.unit === null && p.key === KEYS.stack) &&
       context.view.units.every(
-        (unit) => unit.state === "idle" || unit.state === "completed" || unit.state === "recovery",
+        (unit) =>
+          (unit.state === "idle" || unit.state === "completed" || unit.state === "recovery") &&
+          // …and each runs the charm the roll goes to (as far as it recorded): the roll is over for all, not for some.
+          onRollTarget(context.view, unit.id) !== false,
       ),
   },
 }).createMachine({
@@ -589,12 +693,13 @@ export const upgradeMachine = setup({
       { target: ".idle", actions: ["becomeIdle", "storeDependenciesIfMissing"] },
     ],
     // Re-evaluation with the fresh view: the leader keeps the stack true. `ready` and `upgrading` add to it.
-    relationChanged: { actions: "maintainStack" },
-    tick: { actions: "maintainStack" },
+    relationChanged: { actions: ["storeDependenciesIfMissing", "maintainStack"] },
+    tick: { actions: ["storeDependenciesIfMissing", "maintainStack"] },
     leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack"] },
     upgradeCharm: [
       { guard: "noRelation", actions: "defer" },
       { guard: "stackUnset", actions: "noStackOnUpgrade" },
+      { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
       { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
       { guard: "isK8s", target: ".upgrading", actions: ["restartedOnK8s", "maintainStack"] },
       { target: ".ready", actions: ["becomeReady", "maintainStack", "explainWait"] },
@@ -631,8 +736,8 @@ export const upgradeMachine = setup({
     ready: {
       on: {
         // Machines: a ready unit that may not go yet says why.
-        relationChanged: { actions: ["maintainStack", "explainWait"] },
-        tick: { actions: ["maintainStack", "explainWait"] },
+        relationChanged: { actions: ["storeDependenciesIfMissing", "maintainStack", "explainWait"] },
+        tick: { actions: ["storeDependenciesIfMissing", "maintainStack", "explainWait"] },
         leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack", "explainWait"] },
       },
       always: [{ guard: "grantable", target: "upgrading", actions: "grant" }],
@@ -640,11 +745,18 @@ export const upgradeMachine = setup({
     upgrading: {
       on: {
         // Still upgrading from an earlier hook: ask the charm again (its handler is idempotent).
-        relationChanged: { actions: ["maintainStack", "grantUpgrade"] },
-        tick: { actions: ["maintainStack", "grantUpgrade"] },
+        relationChanged: { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
+        tick: { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
         leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
         upgradeCompleted: { target: "completed", actions: ["markCompleted", "maintainStack"] },
-        upgradePending: { actions: "reportUnhealthy" },
+        upgradePending: [
+          {
+            guard: "rollbackUnderway",
+            target: "completed",
+            actions: ["completeRollbackUnchecked", "markCompleted", "maintainStack"],
+          },
+          { actions: "reportUnhealthy" },
+        ],
         // The unit is upgraded and waits on its health check: check-health=false lets it complete.
         forceUpgrade: [
           actionNeedsRelation,

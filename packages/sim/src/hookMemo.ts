@@ -18,6 +18,8 @@ const WRITES: ReadonlySet<string> = new Set([
 /** What one run of a hook did, to do it again without running it. */
 interface Recorded {
   readonly writes: readonly (readonly [string, readonly string[], string | undefined])[];
+  /** The calls that only read (logged again on a replay, so that the hook's record says what it read). */
+  readonly reads: readonly (readonly [string, readonly string[]])[];
   readonly result: DispatchResult | null;
   readonly error: unknown;
   /** The unit's part of the charm's world after the hook. */
@@ -50,6 +52,10 @@ export class HookMemo {
   private key(model: JujuModel, charm: SimCharm, run: HookRun): string {
     const id = run.unit;
     return JSON.stringify([
+      // Whose hook: the model's application and substrate, and how the charm is set up (one cache may serve many).
+      model.app,
+      model.substrate,
+      charm.fingerprint,
       id,
       run.kind,
       run.hook.name,
@@ -68,6 +74,7 @@ export class HookMemo {
       charm.unhealthy.get(id) ?? null,
       [...charm.holds],
       charm.isRestarting(id),
+      charm.failPreUpgradeCheck ?? null,
       charm.workloads.get(id) ?? null,
     ]);
   }
@@ -86,6 +93,7 @@ export class HookMemo {
     const known = this.cache.get(key);
     if (known) {
       this.stats.hits++;
+      for (const [tool, args] of known.reads) run.tools.calls.push({ tool, args: [...args], stdin: undefined });
       for (const [tool, args, stdin] of known.writes) run.tools.runSync(tool, args, stdin);
       if (known.workload === undefined) charm.workloads.delete(run.unit);
       else charm.workloads.set(run.unit, known.workload);
@@ -97,12 +105,14 @@ export class HookMemo {
     }
     this.stats.misses++;
     const writes: [string, readonly string[], string | undefined][] = [];
+    const reads: [string, readonly string[]][] = [];
     const grants: CharmGrant[] = [];
     const stopRecording = charm.recordGrants(grants);
     const partitionBefore = model.partition;
     const tools: SyncHookToolRunner = (tool, args, stdin) => {
       const output = run.tools.runSync(tool, args, stdin);
       if (WRITES.has(tool)) writes.push([tool, [...args], stdin]);
+      else reads.push([tool, [...args]]);
       return output;
     };
     let result: DispatchResult | null = null;
@@ -117,6 +127,7 @@ export class HookMemo {
     if (this.cache.size >= this.limit) this.cache = new Map();
     this.cache.set(key, {
       writes,
+      reads,
       result,
       error,
       workload: charm.workloads.get(run.unit),

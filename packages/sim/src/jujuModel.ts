@@ -321,7 +321,7 @@ export class JujuModel {
     }
     const unit = this.units.get(writer);
     if (!unit) throw new RangeError(`no unit ${writer}`);
-    Object.assign((this.databags[unit.name] ??= {}), data);
+    this.databags[unit.name] = { ...this.databags[unit.name], ...data };
     unit.version++;
   }
 
@@ -596,8 +596,11 @@ export class JujuModel {
       if (run.kind === "hook") unit.agent.retry = run.hook;
       return committed;
     }
-    unit.agent.retry = null;
-    if (run.kind === "hook") this.ran(unit, run);
+    // An action leaves a hook awaiting its retry as it was; a hook that ran is no longer owed.
+    if (run.kind === "hook") {
+      unit.agent.retry = null;
+      this.ran(unit, run);
+    }
     return committed;
   }
 

@@ -60,6 +60,11 @@ export interface SimCharmOptions {
  */
 export class SimCharm {
   readonly revisions: ReadonlyMap<number, Dependencies>;
+  /**
+   * What distinguishes this charm's behaviour from another's with the same world (a cache of hooks shared by
+   * several simulations must not mix them up). `failPreUpgradeCheck` is part of a hook's inputs: see `HookMemo`.
+   */
+  readonly fingerprint: string;
   private readonly options: SimCharmOptions;
   workloads = new Map<number, string>();
   failing = new Set<number>();
@@ -70,6 +75,7 @@ export class SimCharm {
 
   constructor(options: SimCharmOptions) {
     this.options = options;
+    this.fingerprint = JSON.stringify([options.twoStepUpgrades === true, [...options.revisions.keys()]]);
     this.revisions = options.revisions;
     this.failPreUpgradeCheck = options.failPreUpgradeCheck;
   }
@@ -168,7 +174,7 @@ export class SimCharm {
       : twoStep || unhealthy !== undefined
         ? "pending"
         : "completed";
-    this.options.onGrant?.({
+    this.report({
       unit: id,
       revision,
       version,

@@ -190,6 +190,8 @@ interface UnitExtra {
   failures: number;
   error: string | null;
   crashNext: boolean;
+  /** The unit's last hook was a duplicated relation-changed: its rerun is recorded (a duplicate happens once). */
+  duplicated: boolean;
 }
 
 /** Consecutive real failures of a hook before the unit is left in error (Juju keeps retrying; we stop). */
@@ -294,7 +296,7 @@ export class Simulator {
       config: options.pauseAfterUnitUpgrade === undefined ? {} : { [CONFIG_KEY]: options.pauseAfterUnitUpgrade },
     });
     for (const unit of this.model.units.values()) {
-      this.extra.set(unit.id, { failures: 0, error: null, crashNext: false });
+      this.extra.set(unit.id, { failures: 0, error: null, crashNext: false, duplicated: false });
       this.charm.workloads.set(unit.id, this.charm.versionOf(revision));
       this.emit({ type: "unitAdded", unit: unit.name, revision, workloadVersion: this.charm.versionOf(revision) });
     }
@@ -389,7 +391,7 @@ export class Simulator {
     const id = this.model.addUnit();
     const unit = this.model.units.get(id);
     const revision = unit?.agent.charm ?? this.model.charm;
-    this.extra.set(id, { failures: 0, error: null, crashNext: false });
+    this.extra.set(id, { failures: 0, error: null, crashNext: false, duplicated: false });
     this.charm.workloads.set(id, this.charm.versionOf(revision));
     this.progress++;
     const name = `${this.app}/${id}`;
@@ -649,7 +651,10 @@ export class Simulator {
           unit: `${this.app}/${step.unit}`,
         });
       }
-      const duplicate = !crash && (relationHook ?? next)?.name === CHANGED && this.rolls(this.faults.duplicate);
+      // The agent died before recording the hook: it runs again, and that second run is recorded.
+      const duplicate =
+        !crash && !extra.duplicated && (relationHook ?? next)?.name === CHANGED && this.rolls(this.faults.duplicate);
+      extra.duplicated = duplicate;
       if (duplicate)
         this.emit({
           type: "fault",

@@ -15,7 +15,7 @@ export const INVARIANTS = {
   "grant-while-failed": "No unit is granted while a unit is `failed` and no unit is in `recovery` (the halt).",
   "stack-duplicate": "The committed upgrade stack is a JSON array of unit numbers that never lists a unit twice.",
   "stack-lost":
-    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs), finished the whole upgrade in that hook, or left the application; on Kubernetes also when recovery re-plans and its pod never left the old revision.",
+    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs), finished the whole upgrade in that hook, or left the application; in a rollback also when it never upgraded (idle on the charm the roll came from, with its workload); on Kubernetes also when recovery re-plans and its pod never left the old revision.",
   "done-on-old":
     "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the application's charm revision and the workload that revision installs.",
   partition:
@@ -135,12 +135,18 @@ export function stepBreaches(ctx: StepContext): Breach[] {
       (now === "completed" || was === "completed") &&
       (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
     const finishedHere = ctx.unit === id && now === "idle" && (onItsRevision || ctx.strictCompletion === false);
+    // A rollback leaves alone a unit that never upgraded: idle on the charm the roll came from, and its workload.
+    const untouched =
+      after.appData["upgrade-rollback"] === "true" &&
+      now === "idle" &&
+      unit.databag["upgrade-running-charm"] === after.appData["upgrade-from-charm"] &&
+      unit.workload === ctx.versionOf(unit.revision);
     const replanned =
       substrate === "k8s" &&
       ctx.unit !== null &&
       stateOf(after, ctx.unit) === "recovery" &&
       (was === "idle" || was === "");
-    if (!completed && !finishedHere && !replanned) {
+    if (!completed && !finishedHere && !replanned && !untouched) {
       breaches.push({
         invariant: "stack-lost",
         message: `app/${id} (${was || "no state"} -> ${now || "no state"}, workload ${unit.workload}, charm ${unit.revision}) left the stack [${beforeStack.join(", ")}] -> [${stackOf(after).join(", ")}]`,

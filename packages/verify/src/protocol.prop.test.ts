@@ -227,30 +227,26 @@ describe("protocol properties (the one model of Juju, the adapter that ships)", 
     );
   });
 
-  // KNOWN BUG (fails on main): a machine rollback grants and pops a unit still on the new charm. After recovery, a
-  // unit whose agent has not yet noticed the refresh back is granted, installs the new charm's workload again,
-  // reports `completed` and is popped (`done-on-old`); it ends idle on the old charm with the new workload, never
-  // rolled back. Being fixed in the core (a unit's own charm recorded, `onRollTarget`). A fixed seed makes it fail
-  // every time until then (without one, about one run in four of 25 scenarios meets it). Once fixed, this MUST
-  // become `it` again, without the seed; so must the regression test "machine rollback with 5 units" below.
-  it.fails("machines: rollback after a failure brings every unit back to idle on the old version", () => {
+  // Found here (fixed): after recovery, a unit whose agent had not yet noticed the refresh back was granted,
+  // installed the new charm's workload again, reported `completed` and was popped (`done-on-old`), ending idle on
+  // the old charm with the new workload. A unit's own charm is now in its databag, and a rollback grants and pops
+  // only units on the charm it goes to (`onRollTarget`).
+  it("machines: rollback after a failure brings every unit back to idle on the old version", () => {
     fc.assert(
       fc.property(scenario("vm"), fc.nat(), (s, f) => {
         const run = rollback(upgrade(s, f % s.units), s);
         allIdleOn(run, "1.0.0");
         expect(breachesOf(run, "stack-lost", "stack-duplicate", "done-on-old")).toEqual([]);
       }),
-      { numRuns: 25, seed: 193345233 },
+      { numRuns: 25 },
     );
   });
 
-  // KNOWN BUG (fails on main): a Kubernetes rollback pops units still on the new charm. After recovery the stack
-  // holds the units that completed the failed upgrade, still `completed`; the leader pops them as done while their
-  // pods still run the new revision (`done-on-old`; the StatefulSet rolls them back all the same, so the end state
-  // looks right). Being fixed in the core (a unit's own charm recorded, `onRollTarget`). A fixed seed makes it fail
-  // every time until then (without one, about half the runs of 25 scenarios meet it). Once fixed, this MUST become
-  // `it` again, without the seed; so must the regression test "Kubernetes rollback with 5 units" below.
-  it.fails("Kubernetes: rollback after a failure rolls every upgraded pod back and ends with every unit idle on the old version", () => {
+  // Found here (fixed): after recovery the stack held the units that completed the failed upgrade, still
+  // `completed`, and the leader popped them as done while their pods still ran the new revision (`done-on-old`; the
+  // StatefulSet rolled them back all the same, so the end state looked right). Now only units on the charm the
+  // rollback goes to are popped (`onRollTarget`).
+  it("Kubernetes: rollback after a failure rolls every upgraded pod back and ends with every unit idle on the old version", () => {
     fc.assert(
       fc.property(scenario("k8s"), fc.nat(), (s, f) => {
         const failing = f % s.units;
@@ -261,7 +257,7 @@ describe("protocol properties (the one model of Juju, the adapter that ships)", 
         expect(run.observe().units.map((u) => u.pod)).toEqual(ids(s.units).map(() => OLD));
         expect(breachesOf(run, "stack-lost", "stack-duplicate", "done-on-old", "partition")).toEqual([]);
       }),
-      { numRuns: 25, seed: -478213344 },
+      { numRuns: 25 },
     );
   });
 
@@ -404,11 +400,11 @@ describe("regressions: shrunk counterexamples", () => {
     expect(run.observe().units.map((u) => u.pod)).toEqual([NEW, NEW, NEW, NEW, NEW]);
   });
 
-  // KNOWN BUG (fails on main): see the Kubernetes rollback property above; this MUST become `it` once fixed.
-  it.fails("Kubernetes rollback with 5 units: no unit is popped as done while its pod still runs the new revision", () => {
+  // Regression (shrunk counterexample of the Kubernetes rollback property above).
+  it("Kubernetes rollback with 5 units: no unit is popped as done while its pod still runs the new revision", () => {
     // fast-check counterexample: {"units":5,"substrate":"k8s","leader":0,"picks":[0],"duplicates":[],"twoStep":true},
-    // failing unit 0. On main, the leader pops app/1, app/2 and app/3 (`completed` from the failed upgrade) in one
-    // hook after the refresh back, while they run charm revision 2 and workload 1.1.0.
+    // failing unit 0. Before the fix, the leader popped app/1, app/2 and app/3 (`completed` from the failed upgrade) in one
+    // hook after the refresh back, while they ran charm revision 2 and workload 1.1.0.
     const run = rollback(upgrade(k8sRollback, 0), k8sRollback);
     expect(breachesOf(run, "done-on-old", "stack-lost")).toEqual([]);
     allIdleOn(run, "1.0.0");
@@ -438,11 +434,11 @@ describe("regressions: shrunk counterexamples", () => {
     expect(stackOf(run.observe())).toEqual([0, 1, 2, 4, 3]);
   });
 
-  // KNOWN BUG (fails on main): see the machine rollback property above; this MUST become `it` once fixed.
-  it.fails("machine rollback with 5 units: no unit still on the new charm is granted and popped", () => {
+  // Regression (shrunk counterexample of the machine rollback property above).
+  it("machine rollback with 5 units: no unit still on the new charm is granted and popped", () => {
     // fast-check counterexample: {"units":5,"substrate":"vm","leader":0,"picks":[303314318,0],"duplicates":[],
-    // "twoStep":false}, failing unit 3. On main, app/2 is granted while it still runs charm revision 2, installs
-    // workload 1.1.0 again, is popped as completed, and ends idle on charm revision 1 with workload 1.1.0.
+    // "twoStep":false}, failing unit 3. Before the fix, app/2 was granted while it still ran charm revision 2, installed
+    // workload 1.1.0 again, was popped as completed, and ended idle on charm revision 1 with workload 1.1.0.
     const run = rollback(upgrade(vmRollback, 3), vmRollback);
     expect(breachesOf(run, "done-on-old", "stack-lost")).toEqual([]);
     allIdleOn(run, "1.0.0");

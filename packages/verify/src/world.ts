@@ -55,6 +55,8 @@ export interface HookTrace {
   readonly effects: readonly Effect[];
   /** The hook threw (a bug unless it was a fault). */
   readonly error: string | null;
+  /** The databags the hook read with `relation-get` (`null`: the application's): what its decisions could use. */
+  readonly read: ReadonlySet<string | null>;
 }
 
 /** Options of a {@link World}. */
@@ -133,6 +135,12 @@ export class World {
       hook: result.run.hook.name,
       effects: result.result?.effects ?? [],
       error: result.error ? (result.error instanceof Error ? result.error.message : String(result.error)) : null,
+      read: new Set(
+        result.run.tools.calls
+          .filter((call) => call.tool === "relation-get")
+          // relation-get --format=json -r <id> [--app] - <unit or application>
+          .map((call) => (call.args.includes("--app") ? null : (call.args.at(-1) ?? null))),
+      ),
     });
     return result;
   }

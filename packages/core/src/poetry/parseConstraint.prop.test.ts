@@ -30,19 +30,46 @@ const stableBound = fc
 const comparator = (bound: fc.Arbitrary<string>) =>
   fc.oneof(
     fc.tuple(fc.constantFrom("<", "<=", ">", ">=", "==", "!=", "", "^", "~", "~="), bound).map(([op, v]) => op + v),
-    fc.tuple(fc.constantFrom("", "==", "!="), fc.array(num, { minLength: 1, maxLength: 2 })).map(([op, p]) => `${op}${p.join(".")}.*`),
+    fc
+      .tuple(fc.constantFrom("", "==", "!="), fc.array(num, { minLength: 1, maxLength: 2 }))
+      .map(([op, p]) => `${op}${p.join(".")}.*`),
   );
 
 /** AND-groups of comparators, OR-ed: the shapes of real `upgrade_supported` values. */
 const constraintText = (bound: fc.Arbitrary<string>) =>
   fc
-    .array(fc.array(comparator(bound), { minLength: 1, maxLength: 3 }).map((and) => and.join(",")), { minLength: 1, maxLength: 2 })
+    .array(
+      fc.array(comparator(bound), { minLength: 1, maxLength: 3 }).map((and) => and.join(",")),
+      { minLength: 1, maxLength: 2 },
+    )
     .map((or) => or.join(" || "));
 
 describe("parseConstraint properties", () => {
   it("throws nothing but ConstraintParseError on arbitrary strings", () => {
     const tokens = fc.constantFrom(
-      ...["<", "<=", ">", ">=", "=", "==", "!=", "<>", "^", "~", "~=", "*", "x", ".*", ",", " ", "||", "|", "-", "\n", "\t"],
+      ...[
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "=",
+        "==",
+        "!=",
+        "<>",
+        "^",
+        "~",
+        "~=",
+        "*",
+        "x",
+        ".*",
+        ",",
+        " ",
+        "||",
+        "|",
+        "-",
+        "\n",
+        "\t",
+      ],
       ...["1", "1.2", "0.0.0.1", "2.0rc1", "1.0.post1", "1.0.dev0", "1!2", "+local", "v", "dev", "١", "a", "."],
     );
     const anyText = fc.oneof(
@@ -98,17 +125,26 @@ describe("parseConstraint properties", () => {
     //   2.0.dev0 < 2.0a0) and so does `>=2.0`, yet `1.*` ∩ `2.*` is empty; and `>=1.0` ∩ `<=1.0` collapses to the
     //   pin `==1.0`, which rejects 1.0.post1 that both halves allow.
     const plainProbe = fc
-      .tuple(release, fc.constantFrom("", "", "a0", "a1", "b2", "rc1", "RC1"), fc.constantFrom("", "", ".dev0", ".dev1"))
+      .tuple(
+        release,
+        fc.constantFrom("", "", "a0", "a1", "b2", "rc1", "RC1"),
+        fc.constantFrom("", "", ".dev0", ".dev1"),
+      )
       .map((parts) => parseVersion(parts.join("")));
     fc.assert(
-      fc.property(constraintText(stableBound), constraintText(stableBound), fc.array(plainProbe, { maxLength: 8 }), (a, b, probes) => {
-        const ca = parseConstraint(a);
-        const cb = parseConstraint(b);
-        const both = ca.intersect(cb);
-        for (const v of probes) {
-          expect(both.allows(v), `(${a}) ∩ (${b}) = ${both} at ${v}`).toBe(ca.allows(v) && cb.allows(v));
-        }
-      }),
+      fc.property(
+        constraintText(stableBound),
+        constraintText(stableBound),
+        fc.array(plainProbe, { maxLength: 8 }),
+        (a, b, probes) => {
+          const ca = parseConstraint(a);
+          const cb = parseConstraint(b);
+          const both = ca.intersect(cb);
+          for (const v of probes) {
+            expect(both.allows(v), `(${a}) ∩ (${b}) = ${both} at ${v}`).toBe(ca.allows(v) && cb.allows(v));
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -121,14 +157,20 @@ describe("parseConstraint properties", () => {
     //   which rejects 1.0 itself.
     const plainBound = fc.tuple(release, fc.constantFrom("", "", ".post1")).map((parts) => parts.join(""));
     fc.assert(
-      fc.property(constraintText(plainBound), constraintText(plainBound), fc.array(probe, { maxLength: 8 }), (a, b, probes) => {
-        const ca = parseConstraint(a);
-        const cb = parseConstraint(b);
-        const either = ca.union(cb);
-        for (const v of probes) {
-          if (ca.allows(v) || cb.allows(v)) expect(either.allows(v), `(${a}) ∪ (${b}) = ${either} at ${v}`).toBe(true);
-        }
-      }),
+      fc.property(
+        constraintText(plainBound),
+        constraintText(plainBound),
+        fc.array(probe, { maxLength: 8 }),
+        (a, b, probes) => {
+          const ca = parseConstraint(a);
+          const cb = parseConstraint(b);
+          const either = ca.union(cb);
+          for (const v of probes) {
+            if (ca.allows(v) || cb.allows(v))
+              expect(either.allows(v), `(${a}) ∪ (${b}) = ${either} at ${v}`).toBe(true);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

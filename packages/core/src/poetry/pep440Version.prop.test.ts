@@ -6,7 +6,10 @@ import { compareVersions, parseVersion } from "./pep440Version.js";
 
 // Small numbers on purpose: collisions (equal releases, equal tags) are where ordering bugs hide.
 const num = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 12 }));
-const digits = fc.oneof(num.map(String), num.map((n) => `0${n}`));
+const digits = fc.oneof(
+  num.map(String),
+  num.map((n) => `0${n}`),
+);
 const sep = fc.constantFrom("", ".", "-", "_");
 /** Labels as users write them, including the upper/mixed-case spellings poetry-core 1.4 keeps raw. */
 const preLabel = fc.constantFrom("a", "b", "c", "rc", "alpha", "beta", "pre", "preview", "A", "RC", "Alpha", "B", "Rc");
@@ -24,7 +27,9 @@ const versionText = fc
     post: fc.option(
       fc.oneof(
         num.map((n) => `-${n}`),
-        fc.tuple(sep, postLabel, sep, fc.option(num, { nil: undefined })).map(([s1, l, s2, n]) => `${s1}${l}${n === undefined ? "" : s2 + n}`),
+        fc
+          .tuple(sep, postLabel, sep, fc.option(num, { nil: undefined }))
+          .map(([s1, l, s2, n]) => `${s1}${l}${n === undefined ? "" : s2 + n}`),
       ),
       { nil: undefined },
     ),
@@ -58,7 +63,14 @@ describe("parseVersion properties", () => {
     fc.assert(
       fc.property(version, (v) => {
         const again = parseVersion(v.toString());
-        expect(fields(v.toString())).toEqual({ epoch: v.epoch, release: v.release, pre: v.pre, post: v.post, dev: v.dev, local: v.local });
+        expect(fields(v.toString())).toEqual({
+          epoch: v.epoch,
+          release: v.release,
+          pre: v.pre,
+          post: v.post,
+          dev: v.dev,
+          local: v.local,
+        });
         expect(compareVersions(again, v)).toBe(0);
       }),
     );

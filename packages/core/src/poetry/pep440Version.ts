@@ -157,7 +157,10 @@ const PHASE_NORMALIZATIONS: Readonly<Record<string, string>> = {
 };
 
 function tag(label: string, n: string | undefined): ExactTag {
-  return { label: Object.hasOwn(PHASE_NORMALIZATIONS, label) ? (PHASE_NORMALIZATIONS[label] as string) : label, n: BigInt(n ?? 0) };
+  return {
+    label: Object.hasOwn(PHASE_NORMALIZATIONS, label) ? (PHASE_NORMALIZATIONS[label] as string) : label,
+    n: BigInt(n ?? 0),
+  };
 }
 
 function localPart(str: string): LocalPart {
@@ -354,7 +357,14 @@ export function stripPost(v: Pep440Version): Pep440Version {
  */
 export function firstPrerelease(v: Pep440Version): Pep440Version {
   const e = exactOf(v);
-  return makeVersion({ epoch: e.epoch, parts: e.parts, pre: { label: "a", n: 0n }, post: null, dev: null, local: null });
+  return makeVersion({
+    epoch: e.epoch,
+    parts: e.parts,
+    pre: { label: "a", n: 0n },
+    post: null,
+    dev: null,
+    local: null,
+  });
 }
 
 /** True when the two releases compare equal after padding to three (`1.0` vs `1.0.0`), epochs ignored as upstream. */
@@ -380,7 +390,14 @@ export function versionFromParts(...parts: readonly bigint[]): Pep440Version {
 export function stableOf(v: Pep440Version): Pep440Version {
   if (isStable(v)) return v;
   const e = exactOf(v);
-  return makeVersion({ epoch: e.epoch, parts: e.parts, pre: null, post: e.pre === null ? e.post : null, dev: null, local: null });
+  return makeVersion({
+    epoch: e.epoch,
+    parts: e.parts,
+    pre: null,
+    post: e.pre === null ? e.post : null,
+    dev: null,
+    local: null,
+  });
 }
 
 const zeros = (n: number): bigint[] => Array.from({ length: Math.max(0, n) }, () => 0n);

@@ -26,7 +26,8 @@ interface UpgradeCase {
   readonly upgradable: boolean;
 }
 
-const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), "utf8")) as T;
+const load = <T>(name: string): T =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), "utf8")) as T;
 
 const corpus = load<{ generator: string; cases: Case[] }>("poetry-constraints.json");
 const models = load<{ can_upgrade: UpgradeCase[] }>("dependency-models.json");
@@ -54,7 +55,9 @@ describe("satisfies against poetry-core 1.4.0 (poetry-constraints.json)", () => 
       const expected = "allows" in c ? c.allows : c.error;
       const actual = outcome(c.version, c.constraint);
       if (actual !== expected) {
-        mismatches.push(`${JSON.stringify(c.version)} vs ${JSON.stringify(c.constraint)}: expected ${expected}, got ${actual}`);
+        mismatches.push(
+          `${JSON.stringify(c.version)} vs ${JSON.stringify(c.constraint)}: expected ${expected}, got ${actual}`,
+        );
       }
     }
     expect(mismatches, mismatches.join("\n")).toEqual([]);

@@ -66,7 +66,12 @@ type Internal = EmptyConstraint | ExactVersion | VersionRange | VersionUnion;
 type RangeLike = ExactVersion | VersionRange;
 
 function internal(c: VersionConstraint): Internal {
-  if (c instanceof EmptyConstraint || c instanceof ExactVersion || c instanceof VersionRange || c instanceof VersionUnion) {
+  if (
+    c instanceof EmptyConstraint ||
+    c instanceof ExactVersion ||
+    c instanceof VersionRange ||
+    c instanceof VersionUnion
+  ) {
     return c;
   }
   throw new TypeError("not a constraint created by parseConstraint");
@@ -544,7 +549,10 @@ export function difference(self: VersionRange, other: Internal): Internal {
       if (boundsEqual(v, self.max)) {
         return self.includeMax ? new VersionRange(self.min, self.max, self.includeMin, false) : self;
       }
-      return unionOf([new VersionRange(self.min, v, self.includeMin, false), new VersionRange(v, self.max, false, self.includeMax)]);
+      return unionOf([
+        new VersionRange(self.min, v, self.includeMin, false),
+        new VersionRange(v, self.max, false, self.includeMax),
+      ]);
     }
     case "range": {
       if (!allowsAny(self, other)) return self;
@@ -569,7 +577,11 @@ export function difference(self: VersionRange, other: Internal): Internal {
         if (isStrictlyHigher(range, current)) break;
         // A pin minus a range is empty or the pin itself (poetry-core's `Version.difference`).
         const rest: Internal =
-          current.kind === "range" ? difference(current, range) : range.allowsVersion(current.version) ? EMPTY : current;
+          current.kind === "range"
+            ? difference(current, range)
+            : range.allowsVersion(current.version)
+              ? EMPTY
+              : current;
         if (rest.kind === "empty") return EMPTY;
         if (rest.kind === "union") {
           kept.push(rest.ranges[0] as RangeLike);
