@@ -68,7 +68,7 @@ export class HookMemo {
       model.databags,
       model.appData,
       model.units.get(id)?.store ?? null,
-      model.config,
+      model.configOf(id),
       run.tools.model.action?.params ?? null,
       charm.failing.has(id),
       charm.unhealthy.get(id) ?? null,

@@ -18,15 +18,19 @@ import { InMemoryHookTools } from "@charm-upgrade/juju";
  * How a unit agent picks its next hook is Juju's resolver (juju/juju `worker/uniter/resolver.go` `NextOp`,
  * `worker/uniter/relation/resolver.go`, `worker/uniter/leadership/resolver.go`): not a queue of events but the
  * difference between what the unit has seen (its local state) and the model (the remote state), in a fixed order
- * of priority — a failed hook is retried first; a hook queued by the last one's commit (`config-changed` after
- * `upgrade-charm`, `start` after the first `config-changed`: `worker/uniter/operation/runhook.go` `Commit`); the
- * leadership hooks; `install`; `upgrade-charm` when the charm changed; `config-changed` when the config did; the
+ * of priority — on a deleted pod, `stop` (`remoteState.Shutdown`) unless a leadership or `relation-created` hook is
+ * due on an idle agent; a failed hook is retried first; a hook queued by the last one's commit (`config-changed`
+ * after `upgrade-charm`, `start` after the first `config-changed`: `worker/uniter/operation/runhook.go` `Commit`);
+ * `install`; `relation-created` (the unit enters the relation's scope just before it); the leadership hooks;
+ * `upgrade-charm` when the charm changed; `config-changed` when the config did; the
  * relation hooks (departed, then the application's change, then joined, then changed, units in sorted order;
  * `relation-changed` always right after a unit's `relation-joined`); `update-status` when nothing else is due. So
  * several writes by one unit before another unit looks give one `relation-changed` (they coalesce by nature), and a
  * unit never hears of its own writes. What is not deterministic is left to the caller as a choice: which unit runs
  * next, when a machine unit's agent notices a new charm (`juju refresh` reaches the units at different times), when
- * the StatefulSet controller acts and when a restarted pod is ready, and the faults.
+ * the StatefulSet controller acts and when a restarted pod is ready, and the faults. When Juju would run an action
+ * is {@link JujuModel.acceptsAction}; each fault seen in production is a method of its own (docs/verification.md,
+ * "Faults from production and the model").
  *
  * @module
  */
@@ -77,6 +81,18 @@ export interface PodState {
   terminating: boolean;
   /** Running and Ready: the controller goes on to the next pod only once the restarted one is. */
   ready: boolean;
+  /**
+   * The unit agent in this pod runs no hook and the pod never becomes Ready (LP#2073506, LP#2073473: see
+   * {@link JujuModel.evictOutdatedSilently}, {@link JujuModel.bouncePartition}). On a terminating pod: the pod that
+   * replaces it will hang.
+   */
+  hung: boolean;
+  /**
+   * Created from a pod template the StatefulSet no longer has, though on the same charm (LP#2036246: a refresh back
+   * makes a new template; see {@link JujuModel.refreshRecreatingEveryPod}): the controller restarts it like an
+   * outdated pod.
+   */
+  stale: boolean;
 }
 
 /** One unit of the modelled application. */
@@ -92,6 +108,12 @@ export interface UnitRecord {
   applicationVersion: string;
   /** Kubernetes only. */
   pod: PodState | null;
+  /**
+   * The config of the charm revision this unit runs, when it is not the application's and `juju config` changed
+   * the application's since (LP#2084886: see {@link JujuModel.configureCurrentCharmOnly}); `null`: the
+   * application's config.
+   */
+  configView: { readonly version: number; readonly config: Readonly<Record<string, unknown>> } | null;
 }
 
 /** Options of a {@link JujuModel}. */
@@ -231,7 +253,8 @@ export class JujuModel {
       status: { status: "unknown", message: "" },
       store: {},
       applicationVersion: "",
-      pod: this.substrate === "k8s" ? { revision, terminating: false, ready: true } : null,
+      pod: this.substrate === "k8s" ? { revision, terminating: false, ready: true, hung: false, stale: false } : null,
+      configView: null,
     });
     if (this.leader === null) this.leader = id;
     return id;
@@ -241,7 +264,8 @@ export class JujuModel {
    * `juju remove-unit` (on Kubernetes, scaling the StatefulSet down removes the highest ordinal). The unit leaves
    * the relation's scope: the others run `relation-departed`, and its settings stay readable with `relation-get`
    * for the life of the relation (juju/juju `docs/reference/hook.md`, relation-departed). If it led, Juju elects
-   * another unit (here the lowest-numbered).
+   * another unit: whichever claims the expired lease first, which no source orders; here the lowest-numbered, and a
+   * caller exploring other choices calls {@link setLeader}.
    */
   removeUnit(id: number): void {
     if (!this.units.delete(id)) return;
@@ -262,7 +286,11 @@ export class JujuModel {
     for (const unit of this.units.values()) if (unit.id !== id) unit.agent.leader = false;
   }
 
-  /** `juju config`: every unit runs `config-changed`. */
+  /**
+   * `juju config`: every unit runs `config-changed` (worker/uniter/resolver.go `nextOp`: the config hash moved) and
+   * reads the new value. Exactly Juju's while every unit runs the application's charm; for units that do not, see
+   * {@link configureCurrentCharmOnly}.
+   */
   configure(key: string, value: unknown): void {
     if (value === undefined) delete this.config[key];
     else this.config[key] = value;
@@ -277,6 +305,7 @@ export class JujuModel {
    */
   refresh(revision: number): void {
     this.charm = revision;
+    if (this.substrate === "k8s") this.completeRollout();
   }
 
   /** Machines: the unit's agent notices the application's new charm (its `upgrade-charm` is now due). */
@@ -302,8 +331,151 @@ export class JujuModel {
    * runs `upgrade-charm` on the new pod even if the charm did not change (LP#2021891).
    */
   evict(id: number): void {
-    const pod = this.units.get(id)?.pod;
-    if (pod && !pod.terminating) pod.terminating = true;
+    const unit = this.units.get(id);
+    if (unit?.pod && !unit.pod.terminating) this.deletePod(unit);
+  }
+
+  /**
+   * Kubernetes: the pod of `id` is deleted. Its agent runs `stop` in the termination grace period if the unit had
+   * started; an agent that never started terminates without a hook (juju/juju `worker/uniter/resolver.go` `nextOp`:
+   * on `Shutdown`, `stop` only when `Started && !Stopped`, else `ErrTerminateAgent`), so the controller creates the
+   * replacement at once.
+   */
+  private deletePod(unit: UnitRecord): void {
+    if (!unit.pod) return;
+    if (unit.agent.started) unit.pod.terminating = true;
+    else this.recreatePod(unit);
+  }
+
+  /** Whether Juju would run an action on `id` now (its next operation, ahead of the hooks that are due). */
+  acceptsAction(id: number): boolean {
+    const unit = this.units.get(id);
+    // juju/juju worker/uniter/actions/resolver.go `NextOp`: an action runs when the agent is idle (`Continue`) or
+    // waiting to retry a failed hook (`RunHook`, `Pending`), never while a hook is queued (`RunHook`, `Queued`:
+    // `config-changed` after `upgrade-charm`, `start` after the first `config-changed`); the uniter resolver asks
+    // the actions resolver before any hook but those (worker/uniter/resolver.go `NextOp`).
+    return unit !== undefined && unit.agent.queued === null && !unit.pod?.hung;
+  }
+
+  // ------------------------------------------------------------------------------------------- faults from production
+
+  /**
+   * `juju resolve --no-retry`: the failed hook of `id` is recorded as run without running it again (juju/juju
+   * `worker/uniter/resolver.go` `nextOpHookError`, `ResolvedNoHooks` → `NewSkipHook`, which commits the hook's
+   * state change: an `upgrade-charm` skipped this way still queues `config-changed`). Seen in production:
+   * canonical/k8s-operator#975 (an `upgrade-charm` resolved with `--no-retry`: the charm runs the new code, its
+   * upgrade never ran).
+   */
+  resolveNoRetry(id: number): void {
+    const unit = this.units.get(id);
+    const hook = unit?.agent.retry;
+    if (!unit || !hook) return;
+    unit.agent.retry = null;
+    this.ran(unit, {
+      unit: id,
+      unitName: unit.name,
+      kind: "hook",
+      hook,
+      env: {},
+      tools: null as never,
+      revision: unit.agent.charm,
+      seen: { app: this.appVersion, members: Object.fromEntries(this.scope(id)) },
+    });
+  }
+
+  /**
+   * Machines: the charm code of `id` is replaced by the application's without `upgrade-charm` (nor the
+   * `config-changed` that follows it); a failed hook stays failed and is retried, now on the new charm.
+   * LP#2068500 (canonical/charm-refresh `docs/modules/ROOT/partials/juju-refresh.adoc`: "If the unit failed to execute the last
+   * event … Juju will refresh the unit's charm code without emitting an upgrade-charm event"); the same as
+   * `juju refresh --force-units` on a unit in error (juju/juju `worker/uniter/operation/deploy.go` `Commit`: an
+   * interrupted hook is restored as `Pending` instead of queueing `upgrade-charm`; docs/reference/hook.md "Upgrade
+   * phase").
+   */
+  refreshSkippingUpgradeCharm(id: number): void {
+    const unit = this.units.get(id);
+    if (!unit || this.substrate !== "vm") return;
+    unit.agent.seen = this.charm;
+    unit.agent.charm = this.charm;
+    unit.configView = null;
+  }
+
+  /**
+   * Kubernetes: the pod of `id` is killed before its `stop` hook ran (or finished): the termination grace period
+   * ran out (30 s since Juju 3.3, LP#2035102 in canonical/charm-refresh `docs/modules/ROOT/partials/juju-refresh.adoc`), a node died, or
+   * `kubectl delete pod --force`. The controller creates the replacement at once.
+   */
+  killPod(id: number): void {
+    const unit = this.units.get(id);
+    if (unit?.pod) this.recreatePod(unit);
+  }
+
+  /**
+   * Kubernetes, LP#2073506: the pod of an outdated unit (not on the StatefulSet's update revision) is evicted; the
+   * replacement comes back on its old revision and its agent receives no Juju event at all, so it never starts and
+   * its pod never becomes Ready (canonical/charm-refresh `docs/modules/ROOT/partials/juju-refresh.adoc`: "the unit will not receive any Juju
+   * events"). It stays so until its pod is deleted again. Does nothing to a pod on the update revision.
+   */
+  evictOutdatedSilently(id: number): void {
+    const unit = this.units.get(id);
+    const pod = unit?.pod;
+    if (!unit || !pod || pod.terminating || (pod.revision === this.charm && !pod.stale)) return;
+    pod.hung = true;
+    this.deletePod(unit);
+  }
+
+  /**
+   * Kubernetes, LP#2073473: the partition is lowered to `low` (the controller deletes that pod for the rollout) and
+   * raised to `high` before the pod is back: the unit that was refreshing comes back (below the partition: on the
+   * current revision) with an agent that hangs — no hook, never Ready (canonical/charm-refresh `charm_refresh/_main.py`: "If the
+   * partition is lowered and then quickly raised, the unit that is refreshing will not be able to start"; the
+   * reason charm-refresh, and this library, only ever lower the partition). Does nothing when the controller would
+   * delete no pod at `low`.
+   */
+  bouncePartition(low: number, high: number): void {
+    this.setPartition(low);
+    const target = this.podToDelete();
+    if (target === low) {
+      const unit = this.units.get(low);
+      if (unit?.pod) {
+        unit.pod.hung = true;
+        this.deletePod(unit);
+      }
+    }
+    this.setPartition(high);
+  }
+
+  /**
+   * Kubernetes, LP#2036246: `juju refresh` to `revision` (a rollback) writes a new pod template even when it names
+   * a charm some pods already run, so the controller restarts every pod at or above the partition, those that never
+   * refreshed included (canonical/charm-refresh `docs/modules/ROOT/partials/juju-refresh.adoc`: "During rollback, all pods--even those that
+   * have not refreshed--will be deleted"). A pod recreated below the partition afterwards is not marked again (it
+   * comes from the current revision, which the model does not tell apart from the new template).
+   */
+  refreshRecreatingEveryPod(revision: number): void {
+    this.refresh(revision);
+    for (const unit of this.units.values()) if (unit.pod && !unit.pod.terminating) unit.pod.stale = true;
+  }
+
+  /**
+   * `juju config` as Juju 3 stores it, LP#2084886: the config belongs to a charm revision (juju/juju
+   * `state/application.go` `charmConfigKey`: settings keyed `a#<app>#<charm URL>`, copied to the new URL by
+   * `SetCharm`), and a unit reads and watches the config of the charm it runs (`state/unit.go` `ConfigSettings`
+   * with the unit's charm URL). So a unit not yet on the application's charm neither sees the change nor runs
+   * `config-changed` until it runs that charm (canonical/charm-refresh `docs/modules/ROOT/partials/juju-refresh.adoc`: "Outdated units will
+   * not receive config-changed events"). Exact for one refresh in flight. {@link configure} is the same change
+   * seen by every unit.
+   */
+  configureCurrentCharmOnly(key: string, value: unknown): void {
+    for (const unit of this.units.values())
+      if (unit.agent.charm !== this.charm && !unit.configView)
+        unit.configView = { version: this.configVersion, config: { ...this.config } };
+    this.configure(key, value);
+  }
+
+  /** The config unit `id` reads with `config-get` (its charm's: see {@link configureCurrentCharmOnly}). */
+  configOf(id: number): Readonly<Record<string, unknown>> {
+    return this.units.get(id)?.configView?.config ?? this.config;
   }
 
   /**
@@ -332,11 +504,6 @@ export class JujuModel {
     return id < this.partition ? this.currentRevision : this.charm;
   }
 
-  private everyPodOn(revision: number): boolean {
-    for (const unit of this.units.values()) if (unit.pod && unit.pod.revision !== revision) return false;
-    return true;
-  }
-
   /**
    * The pod the StatefulSet controller deletes next for the rollout, if any: kubernetes
    * `pkg/controller/statefulset/stateful_set_control.go` `updateStatefulSet` walks the ordinals from the highest
@@ -349,10 +516,26 @@ export class JujuModel {
       if (id < this.partition) break;
       const pod = this.units.get(id)?.pod;
       if (!pod) continue;
+      // In this order: a pod not on the update revision and not terminating is deleted even if it is not Ready;
+      // then the walk waits at the first pod that is not healthy (isHealthy: Running and Ready, not terminating).
+      // Juju's StatefulSets use `podManagementPolicy: Parallel` (juju/juju caas/kubernetes/provider), so the
+      // controller's first loop does not wait for unready pods below the partition (`monotonic` is false).
+      if (!pod.terminating && (pod.revision !== this.charm || pod.stale)) return id;
       if (pod.terminating || !pod.ready) return null;
-      if (pod.revision !== this.charm) return id;
     }
     return null;
+  }
+
+  /**
+   * kubernetes `completeRollingUpdate` (stateful_set_control.go): the update revision becomes the current revision
+   * once every pod runs it and is Ready.
+   */
+  private completeRollout(): void {
+    for (const unit of this.units.values()) {
+      const pod = unit.pod;
+      if (pod && (pod.revision !== this.charm || pod.stale || !pod.ready || pod.terminating)) return;
+    }
+    this.currentRevision = this.charm;
   }
 
   // ------------------------------------------------------------------------------------------- the resolver
@@ -365,17 +548,26 @@ export class JujuModel {
     const unit = this.units.get(id);
     if (!unit) return null;
     const { agent } = unit;
-    // A deleted pod's agent runs `stop` in the termination grace period, whatever else was due.
-    if (unit.pod?.terminating) return { name: "stop" };
+    // LP#2073506, LP#2073473: an agent that hangs runs nothing.
+    if (unit.pod?.hung && !unit.pod.terminating) return null;
+    // A deleted pod's agent is shutting down (worker/uniter/resolver.go `NextOp`, `remoteState.Shutdown`): it runs
+    // `stop` instead of a queued or failed hook; only the created-relations and leadership resolvers, which need
+    // an idle agent (`Kind == Continue`), still go first.
+    const stopping = unit.pod?.terminating === true;
+    if (stopping && (agent.retry || agent.queued || !agent.installed)) return { name: "stop" };
     if (agent.retry) return agent.retry;
     if (agent.queued) return { name: agent.queued };
     if (!agent.installed) return { name: "install" };
-    // Peer relations are known from the start: `relation-created` runs before `leader-elected` (docs/reference/hook.md).
+    // Peer relations are known from the start: `relation-created` runs before `leader-elected` (docs/reference/hook.md;
+    // the created-relations resolver comes before the leadership resolver in worker/uniter/resolver.go `NextOp`).
     if (!agent.created) return { name: `${PEER_RELATION.name}-relation-created` };
+    // worker/uniter/leadership/resolver.go `NextOp`: accept leadership, or run leader-settings-changed when not leader.
     if (this.leader === id && !agent.leader) return { name: "leader-elected" };
     if (this.leader !== id && agent.leaderSettings !== this.leaderSettings) return { name: "leader-settings-changed" };
+    if (stopping) return { name: "stop" };
+    // worker/uniter/resolver.go `nextOp`: the charm (`charmModified`), then the config, then the relations.
     if (this.substrate === "vm" && agent.seen !== agent.charm) return { name: "upgrade-charm" };
-    if (agent.config !== this.configVersion) return { name: "config-changed" };
+    if (agent.config !== (unit.configView?.version ?? this.configVersion)) return { name: "config-changed" };
     return this.nextRelationHook(unit);
   }
 
@@ -435,6 +627,7 @@ export class JujuModel {
       agent: structuredClone(unit.agent),
       pod: unit.pod ? { ...unit.pod } : null,
       current: this.currentRevision,
+      configView: unit.configView,
     };
     const hooks: PendingHook[] = [];
     try {
@@ -457,6 +650,7 @@ export class JujuModel {
       unit.agent = saved.agent;
       unit.pod = saved.pod;
       this.currentRevision = saved.current;
+      unit.configView = saved.configView;
     }
     return hooks;
   }
@@ -464,8 +658,13 @@ export class JujuModel {
   /** The other units in the relation's scope (they ran `relation-created`), with their settings versions. */
   private scope(except: number): Map<string, number> {
     const scope = new Map<string, number>();
+    const created = `${PEER_RELATION.name}-relation-created`;
+    // A unit enters the relation's scope just before its `relation-created` runs (worker/uniter/relation/
+    // statetracker.go `SynchronizeScopes` → `joinRelation` → EnterScope, called by the created-relations resolver
+    // before it returns the hook), so a unit whose `relation-created` failed is in scope already.
     for (const other of this.units.values())
-      if (other.id !== except && other.agent.created) scope.set(other.name, other.version);
+      if (other.id !== except && (other.agent.created || other.agent.retry?.name === created))
+        scope.set(other.name, other.version);
     return scope;
   }
 
@@ -476,7 +675,8 @@ export class JujuModel {
       if (this.nextHook(unit.id)) steps.push({ kind: "hook", unit: unit.id });
       else if (unit.agent.started) steps.push({ kind: "update-status", unit: unit.id });
       if (this.substrate === "vm" && unit.agent.seen !== this.charm) steps.push({ kind: "notice", unit: unit.id });
-      if (unit.pod && !unit.pod.terminating && !unit.pod.ready) steps.push({ kind: "pod-ready", unit: unit.id });
+      if (unit.pod && !unit.pod.terminating && !unit.pod.ready && !unit.pod.hung)
+        steps.push({ kind: "pod-ready", unit: unit.id });
     }
     const deleted = this.substrate === "k8s" ? this.podToDelete() : null;
     if (deleted !== null) steps.push({ kind: "pod-delete", unit: deleted });
@@ -493,8 +693,11 @@ export class JujuModel {
     const unit = this.units.get(step.unit);
     if (!unit) return;
     if (step.kind === "notice") this.notice(step.unit);
-    else if (step.kind === "pod-delete" && unit.pod) unit.pod.terminating = true;
-    else if (step.kind === "pod-ready" && unit.pod) unit.pod.ready = true;
+    else if (step.kind === "pod-delete" && unit.pod) this.deletePod(unit);
+    else if (step.kind === "pod-ready" && unit.pod) {
+      unit.pod.ready = true;
+      this.completeRollout();
+    }
   }
 
   // ------------------------------------------------------------------------------------------- running hooks
@@ -540,7 +743,7 @@ export class JujuModel {
       logs: [],
       action,
       applicationVersion: unit.applicationVersion,
-      config: { ...this.config },
+      config: { ...this.configOf(id) },
       metUnits: Object.keys(unit.agent.members).sort(byName),
       unitStatuses: Object.fromEntries([...this.units.values()].map((u) => [u.name, u.status])),
       goalUnits: Object.fromEntries([...this.units.values()].map((u) => [u.name, { status: u.status.status }])),
@@ -559,8 +762,10 @@ export class JujuModel {
   }
 
   /**
-   * End a hook: commit or discard its writes as Juju does (relation and state writes only when it succeeds;
-   * status, logs and action results at once), then record in the unit's agent that the hook ran — or, when it
+   * End a hook: commit or discard its writes as Juju does (relation and state writes only when it succeeds: the
+   * hook context flushes them in one `CommitHookChanges` call after the charm exits 0, worker/uniter/runner/context
+   * `Flush`; status, logs and action results at once, each tool calling the API as it runs), then record in the
+   * unit's agent that the hook ran — or, when it
    * failed, that it must run again. Returns what the commit changed (`null` when nothing was committed).
    */
   end(run: HookRun, how: HookEnd): CommitResult | null {
@@ -624,11 +829,12 @@ export class JujuModel {
         agent.leaderSettings = this.leaderSettings;
         return;
       case "config-changed":
-        agent.config = this.configVersion;
+        agent.config = unit.configView?.version ?? this.configVersion;
         if (!agent.started) agent.queued = "start";
         return;
       case "upgrade-charm":
         if (this.substrate === "vm") agent.charm = agent.seen;
+        if (agent.charm === this.charm) unit.configView = null;
         agent.queued = "config-changed";
         return;
       case "stop":
@@ -668,14 +874,16 @@ export class JujuModel {
   private recreatePod(unit: UnitRecord): void {
     if (!unit.pod) return;
     const revision = this.podRevision(unit.id);
-    unit.pod = { revision, terminating: false, ready: false };
+    // A hang marked on a pod being deleted is the replacement's (see PodState.hung).
+    const hung = unit.pod.hung && unit.pod.terminating;
+    unit.pod = { revision, terminating: false, ready: false, hung, stale: false };
     unit.agent.charm = revision;
     unit.agent.seen = revision;
     unit.agent.started = false;
     unit.agent.retry = null;
-    unit.agent.queued = "upgrade-charm";
-    // kubernetes `updateStatus`: once every pod runs the update revision, it is the current revision.
-    if (this.everyPodOn(this.charm)) this.currentRevision = this.charm;
+    // A unit that never installed installs from scratch (worker/uniter/resolver.go `nextOp`: install first).
+    unit.agent.queued = unit.agent.installed ? "upgrade-charm" : null;
+    if (revision === this.charm) unit.configView = null;
   }
 
   /** The environment Juju gives a hook or action (juju/juju docs/reference/hook.md "Hook execution"). */
@@ -725,7 +933,10 @@ export class JujuModel {
         agentKey(u.agent),
         sorted(u.store),
         u.applicationVersion,
-        u.pod ? [u.pod.revision, u.pod.terminating ? 1 : 0, u.pod.ready ? 1 : 0] : 0,
+        u.pod
+          ? [u.pod.revision, u.pod.terminating ? 1 : 0, u.pod.ready ? 1 : 0, u.pod.hung ? 1 : 0, u.pod.stale ? 1 : 0]
+          : 0,
+        u.configView ? [u.configView.version, sorted(u.configView.config)] : 0,
       ]);
     const bags = Object.keys(this.databags)
       .sort(byName)
@@ -789,13 +1000,14 @@ export class JujuModel {
     const statuses = new Map([...this.units.values()].map((u) => [u.id, u.status]));
     this.units.clear();
     for (const raw of units) {
-      const [id, version, agent, store, applicationVersion, pod] = raw as [
+      const [id, version, agent, store, applicationVersion, pod, configView] = raw as [
         number,
         number,
         unknown[],
         Record<string, string>,
         string,
         number[] | 0,
+        [number, Record<string, unknown>] | 0,
       ];
       this.units.set(id, {
         id,
@@ -805,7 +1017,17 @@ export class JujuModel {
         status: statuses.get(id) ?? { status: "unknown", message: "" },
         store,
         applicationVersion,
-        pod: pod === 0 ? null : { revision: pod[0] ?? 0, terminating: pod[1] === 1, ready: pod[2] === 1 },
+        pod:
+          pod === 0
+            ? null
+            : {
+                revision: pod[0] ?? 0,
+                terminating: pod[1] === 1,
+                ready: pod[2] === 1,
+                hung: pod[3] === 1,
+                stale: pod[4] === 1,
+              },
+        configView: configView === 0 ? null : { version: configView[0], config: configView[1] },
       });
     }
   }

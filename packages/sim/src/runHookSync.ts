@@ -30,7 +30,7 @@ export class CharmUpgrades {
 
   /** The coordinator unit `id` runs for `revision`, with the model's config as its charm reads it now. */
   get(model: JujuModel, charm: SimCharm, id: number, revision: number): CharmUpgrade {
-    const key = `${id}/${revision}/${JSON.stringify(model.config["pause-after-unit-upgrade"] ?? null)}`;
+    const key = `${id}/${revision}/${JSON.stringify(model.configOf(id)["pause-after-unit-upgrade"] ?? null)}`;
     let upgrade = this.cache.get(key);
     if (!upgrade) {
       if (this.cache.size > 1000) this.cache.clear();

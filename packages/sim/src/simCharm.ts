@@ -106,7 +106,7 @@ export class SimCharm {
     const name = `${model.app}/${id}`;
     const common = {
       dependencies: deps,
-      pauseAfterUnitUpgrade: model.config["pause-after-unit-upgrade"],
+      pauseAfterUnitUpgrade: model.configOf(id)["pause-after-unit-upgrade"],
       charm: model.charmUrlOf(id),
       hold: () => this.holds.get(id) ?? null,
       inspect: this.options.inspect?.(name),

@@ -397,7 +397,13 @@ export class Explorer {
       codes.push(step.unit * KINDS + kind);
     }
     const leader = model.leader;
-    if (leader !== null && model.appData["upgrade-stack"] && model.appData["upgrade-stack"] !== "[]")
+    // Juju runs the action only when the leader's agent would take it now (JujuModel.acceptsAction).
+    if (
+      leader !== null &&
+      model.appData["upgrade-stack"] &&
+      model.appData["upgrade-stack"] !== "[]" &&
+      model.acceptsAction(leader)
+    )
       codes.push(leader * KINDS + RESUME);
     const faults = this.options.faults ?? {};
     const ids = [...model.units.keys()].sort((a, b) => a - b);
