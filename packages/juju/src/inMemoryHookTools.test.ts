@@ -214,3 +214,47 @@ describe("InMemoryHookTools: the Juju rules", () => {
     );
   });
 });
+
+describe("InMemoryHookTools: argument checks as jujuc's Init makes them (exit code 2, before Run)", () => {
+  const action = () =>
+    new InMemoryHookTools(createInMemoryModel({ unit: "db/0", action: { name: "pre-upgrade-check" } }));
+
+  it("action-set checks every dotted segment against the action-name rule and the reserved keys (jujuc/action-set.go Init)", () => {
+    const juju = action();
+    expect(juju.invoke("action-set", ["a.stderr=1"])).toEqual({
+      stdout: "",
+      stderr: 'ERROR cannot set reserved action key "stderr"\n',
+      exitCode: 2,
+    });
+    expect(juju.invoke("action-set", ["foo.Bar=1"]).stderr).toBe(
+      'ERROR key "Bar" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods\n',
+    );
+    expect(juju.invoke("action-set", ["result"]).stderr).toBe(
+      'ERROR argument "result" must be of the form key...=value\n',
+    );
+    // nothing is set when any argument is invalid; later arguments overwrite earlier ones; "=" may be in the value
+    expect(juju.model.action?.results).toEqual({});
+    expect(juju.invoke("action-set", ["a=1", "a=2", "out.file=x=y"]).exitCode).toBe(0);
+    expect(juju.model.action?.results).toEqual({ a: "2", "out.file": "x=y" });
+  });
+
+  it("Init's errors come before Run's: a missing message is reported even outside an action (action-log, action-fail)", () => {
+    const hook = new InMemoryHookTools(createInMemoryModel({ unit: "db/0" }));
+    expect(hook.invoke("action-log", [])).toMatchObject({ stderr: "ERROR no message specified\n", exitCode: 2 });
+    expect(hook.invoke("action-log", ["hello"])).toMatchObject({
+      stderr: "ERROR not running an action\n",
+      exitCode: 1,
+    });
+    expect(hook.invoke("action-fail", ["a", "b"])).toMatchObject({ exitCode: 2 });
+  });
+
+  it("state-delete without a key does nothing (jujuc/state-delete.go Run); a second argument is refused", () => {
+    const juju = new InMemoryHookTools(createInMemoryModel({ unit: "db/0", state: { k: "v" } }));
+    expect(juju.invoke("state-delete", [])).toEqual({ stdout: "", stderr: "", exitCode: 0 });
+    expect(juju.invoke("state-delete", ["k", "x"])).toMatchObject({
+      stderr: 'ERROR unrecognized args: ["x"]\n',
+      exitCode: 2,
+    });
+    expect(juju.commit().stateChanged).toBe(false);
+  });
+});

@@ -255,7 +255,10 @@ const goQuote = (text: string) => JSON.stringify(text);
 /** Go's `%q` of a `[]string`: `["a" "b"]`. */
 const goQuoteList = (items: readonly string[]) => `[${items.map(goQuote).join(" ")}]`;
 
-/** `key=value` arguments (relation-set, state-set, action-set), split at the first `=`. */
+/**
+ * `key=value` arguments of relation-set and state-set, split at the first `=`: juju/utils `keyvalues.Parse`, which
+ * both commands' Init call (its messages: `expected "key=value", got …`, `key … specified more than once`).
+ */
 function keyValues(positional: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const arg of positional) {
@@ -293,9 +296,12 @@ function settingsFile(stdin: string | undefined): Record<string, string> {
   return out;
 }
 
-const ACTION_KEY = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/;
+/** One segment of an action-set key: the action-name rule (jujuc/action-set.go `keyRule`). */
+const ACTION_KEY = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+/** jujuc/action-set.go `reservedKeys`: what Juju itself puts in an action's results. */
 const RESERVED_ACTION_KEYS = new Set(["stdout", "stdout-encoding", "stderr", "stderr-encoding"]);
 const UNKNOWN: StatusInfo = { status: "unknown", message: "" };
+/** jujuc/status-set.go Init: the statuses a charm may set. */
 const STATUSES = new Set(["maintenance", "blocked", "waiting", "active"]);
 const LOG_LEVELS = new Set(["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]);
 /** Status severities of state/application.go `statusServerities`, for a never-set application status. */
@@ -394,6 +400,8 @@ export class InMemoryHookTools {
    */
   invoke(tool: string, args: readonly string[], stdin?: string): InMemoryToolResult {
     this.calls.push({ tool, args: [...args], stdin });
+    // Not Juju's words: a harness that calls a tool after the hook ended is broken (Juju's tools would reach no
+    // context at all), and this says so.
     if (this.ended) return { stdout: "", stderr: "ERROR the hook has ended; its hook tools are gone\n", exitCode: 1 };
     try {
       return { stdout: this.dispatch(tool, args, stdin), stderr: "", exitCode: 0 };
@@ -652,9 +660,9 @@ export class InMemoryHookTools {
         // dotted key path, or null.
         const { flags, positional } = parseArgs(args, [], ["format"]);
         requireJson(flags);
-        const action = this.action();
         const [key, ...rest] = positional;
         if (rest.length) throw usage(`unrecognized args: ${goQuoteList(rest)}`);
+        const action = this.action();
         if (key === undefined) return goJson(action.params);
         let value: unknown = action.params;
         for (const part of key.split(".")) {
@@ -663,34 +671,42 @@ export class InMemoryHookTools {
         return goJson(value ?? null);
       }
       case "action-set": {
-        const action = this.action();
+        // jujuc/action-set.go Init: each argument split at its first "=" (`argument "x" must be of the form
+        // key...=value`), the key split at "." and every segment checked against the action-name rule and the
+        // reserved keys (Init errors: exit code 2; jujuc/action-set_test.go). Later arguments overwrite earlier
+        // ones. Run nests dotted keys (`UpdateActionResults`); the in-memory results keep the dotted key flat.
         const { positional } = parseArgs(args, [], []);
-        const results = keyValues(positional);
-        for (const key of Object.keys(results)) {
-          if (!ACTION_KEY.test(key)) {
-            throw usage(
-              `key ${goQuote(key)} must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods`,
-            );
+        const results: Record<string, string> = {};
+        for (const arg of positional) {
+          const eq = arg.indexOf("=");
+          if (eq === -1) throw usage(`argument ${goQuote(arg)} must be of the form key...=value`);
+          const key = arg.slice(0, eq);
+          for (const segment of key.split(".")) {
+            if (!ACTION_KEY.test(segment)) {
+              throw usage(
+                `key ${goQuote(segment)} must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods`,
+              );
+            }
+            if (RESERVED_ACTION_KEYS.has(segment)) throw usage(`cannot set reserved action key ${goQuote(segment)}`);
           }
-          if (RESERVED_ACTION_KEYS.has(key)) throw usage(`cannot set reserved action key ${goQuote(key)}`);
+          results[key] = arg.slice(eq + 1);
         }
-        Object.assign(action.results, results);
+        Object.assign(this.action().results, results);
         return "";
       }
       case "action-fail": {
-        // jujuc/action-fail.go Init: the message, or a default one.
-        const action = this.action();
+        // jujuc/action-fail.go Init: the message, or a default one (Init's errors come before Run's).
         const { positional } = parseArgs(args, [], []);
         const [message, ...rest] = positional;
         if (rest.length) throw usage(`unrecognized args: ${goQuoteList(rest)}`);
-        action.failure = message ?? "action failed without reason given, check action for errors";
+        this.action().failure = message ?? "action failed without reason given, check action for errors";
         return "";
       }
       case "action-log": {
-        const action = this.action();
+        // jujuc/action-log.go: Init needs a message ("no message specified"), the words joined by spaces.
         const { positional } = parseArgs(args, [], []);
         if (!positional.length) throw usage("no message specified");
-        action.logs.push(positional.join(" "));
+        this.action().logs.push(positional.join(" "));
         return "";
       }
       case "juju-log": {
@@ -704,6 +720,7 @@ export class InMemoryHookTools {
         return "";
       }
       case "application-version-set": {
+        // jujuc/application-version-set.go Init: "no version specified", then cmd.CheckEmpty.
         const { positional } = parseArgs(args, [], []);
         const [version, ...rest] = positional;
         if (version === undefined) throw usage("no version specified");
@@ -735,10 +752,11 @@ export class InMemoryHookTools {
         return "";
       }
       case "state-delete": {
+        // jujuc/state-delete.go: Init takes the key (`cmd.CheckEmpty` after it); Run with no key does nothing.
         const { positional } = parseArgs(args, [], []);
-        const [key] = positional;
-        if (key === undefined) throw usage("no key specified");
-        this.stateWrites.set(key, null);
+        const [key, ...rest] = positional;
+        if (rest.length) throw usage(`unrecognized args: ${goQuoteList(rest)}`);
+        if (key !== undefined && key !== "") this.stateWrites.set(key, null);
         return "";
       }
       case "goal-state": {

@@ -356,6 +356,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     if (change.currentRevision !== undefined) stored.currentRevision = change.currentRevision;
     if (change.updateRevision !== undefined) stored.updateRevision = change.updateRevision;
     if (specChanged) {
+      // pkg/registry/apps/statefulset/strategy.go PrepareForUpdate: the generation moves when the spec changes.
       stored.generation += 1;
       // The imaginary controller keeps up unless told otherwise.
       stored.observedGeneration = change.observedGeneration ?? stored.generation;
@@ -411,7 +412,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     const name = decodeURIComponent(match?.[2] ?? "");
 
     const answer = (): void => {
+      // endpoints/filters/authentication.go: a request that fails authentication gets NewUnauthorized("Unauthorized").
       if (!authorized) return sendStatus(response, 401, "Unauthorized");
+      // apimachinery errors.go NewGenericServerResponse(404): what an unknown path answers. The fake knows only the
+      // paths the adapter uses, so any other path, real or not, answers so.
       if (kind === null) return sendStatus(response, 404, `the server could not find the requested resource`);
       if (kind === "accessReview") {
         if (!body.ok || !isRecord(body.value)) return sendStatus(response, 400, "the request body is not JSON");
@@ -420,6 +424,8 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
           isRecord(spec["resourceAttributes"]) ? spec["resourceAttributes"] : {}
         ) as FakeResourceAttributes;
         const verdict = decide(attributes);
+        // A create answers 201 Created with the object; a review's answer is its `status` (Kubernetes API reference,
+        // SelfSubjectAccessReview v1 authorization.k8s.io, "create": 200/201/202).
         return sendJson(response, 201, {
           kind: "SelfSubjectAccessReview",
           apiVersion: "authorization.k8s.io/v1",
@@ -438,7 +444,8 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
           .filter(([key]) => key.startsWith(`${namespace}/`))
           .map(([key, stored]) => podObject(namespace, key.slice(namespace.length + 1), stored, statefulSets))
           .filter((pod) => selector(podLabels(pod)))
-          .sort((a, b) => podName(a).localeCompare(podName(b)));
+          // A list comes back in storage-key order (etcd range reads: bytes of `<namespace>/<name>`).
+          .sort((a, b) => (podName(a) < podName(b) ? -1 : podName(a) > podName(b) ? 1 : 0));
         return sendJson(response, 200, {
           kind: "PodList",
           apiVersion: "v1",
@@ -455,13 +462,20 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
         });
       }
       if (kind === "patchStatefulSet") {
+        // endpoints/handlers/patch.go: a PATCH whose Content-Type is not one of the resource's patch types gets
+        // negotiation.NewUnsupportedMediaTypeError(patchTypes) (415, "the body of the request was in an unknown
+        // format - accepted media types include: …"); a built-in type like StatefulSet lists all four
+        // (endpoints/installer.go). The fake applies only the two the adapter may send (merge and strategic merge:
+        // the same effect on this object), and answers a JSON patch or an apply with the same 415 — a limitation,
+        // not a claim about the API server, which would apply them.
         if (contentType === null || !PATCH_TYPES.has(contentType)) {
           return sendStatus(
             response,
             415,
-            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
           );
         }
+        // Not the API server's words (it decodes the patch and reports the decoder's error, 400 BadRequest).
         if (!body.ok || !isRecord(body.value)) return sendStatus(response, 400, "the patch is not a JSON object");
         const next = mergePatch(statefulSetObject(namespace, name, stored), body.value);
         const replicas = readPath(next, ["spec", "replicas"]);
@@ -649,6 +663,7 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, slash), key.slice(slash + 1)];
 }
 
+/** The selector Juju gives an application's StatefulSet (juju/juju caas/kubernetes/provider: `app.kubernetes.io/name`). */
 function selectorLabels(name: string): Record<string, string> {
   return { "app.kubernetes.io/name": name };
 }
@@ -666,6 +681,7 @@ function statefulSetObject(namespace: string, name: string, stored: StoredStatef
     },
     spec: {
       replicas: stored.replicas,
+      // Juju names the headless service so (juju/juju caas/kubernetes/provider: ServiceName "<app>-endpoints").
       serviceName: `${name}-endpoints`,
       selector: { matchLabels: selectorLabels(name) },
       template: { metadata: { labels: selectorLabels(name) }, spec: { containers: [] } },
