@@ -140,6 +140,19 @@ function soakSection(path: string): string {
   return start >= 0 && end > start ? text.slice(start, end + SOAK_END.length) : placeholder;
 }
 
+/** The markers around "Faults from production and the model", which is written by hand and kept as it is. */
+const FAULTS_START = "<!-- faults:start -->";
+const FAULTS_END = "<!-- faults:end -->";
+
+/** The hand-written section on production faults (docs/verification.md), kept when this file is regenerated. */
+function faultsSection(path: string): string {
+  if (!existsSync(path)) return "";
+  const text = readFileSync(path, "utf8");
+  const start = text.indexOf(FAULTS_START);
+  const end = text.indexOf(FAULTS_END);
+  return start >= 0 && end > start ? `${text.slice(start, end + FAULTS_END.length)}\n` : "";
+}
+
 function document(
   rows: readonly (readonly [Config, Outcome])[],
   planted: readonly string[],
@@ -300,6 +313,7 @@ function document(
     "for a reducer that hides bad data. `upgrade-rollback` (any value but `true` reads as false), holds (any text is",
     "a reason) and unknown keys are not validated, by design.",
     "",
+    faultsSection(path),
   );
   return lines.join("\n");
 }
