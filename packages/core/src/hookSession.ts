@@ -22,6 +22,7 @@ export type Reducer = (state: UpgradeState, event: UpgradeEvent) => ReduceResult
 /** One reducer step as it happened, for an inspection observer: the event, the states around it, the effects. */
 export interface UpgradeStep {
   readonly event: UpgradeEvent;
+  /** The state the machine judged the event in (the unit's state with the event's view taken in). */
   readonly before: UpgradeState;
   readonly after: UpgradeState;
   readonly effects: readonly Effect[];
@@ -265,9 +266,9 @@ class HookRun {
     root: HookEventType,
     depth: number,
   ): Generator<CharmCall, UpgradeState, CharmAnswer> {
-    const { state: after, effects } = this.reduce(state, event);
+    const { state: after, effects, judged } = this.reduce(state, event);
     try {
-      this.input.inspect?.({ event, before: state, after, effects });
+      this.input.inspect?.({ event, before: judged ?? state, after, effects });
     } catch {
       // an observer must never change what the upgrade does
     }

@@ -25,6 +25,12 @@ export interface UpgradeState {
 export interface ReduceResult {
   readonly state: UpgradeState;
   readonly effects: readonly Effect[];
+  /**
+   * The state the machine judged the event in: the given state with the event's fresh view taken in (this unit's
+   * hold and charm included). An inspector shows it before the event, so that a live actor restored from it and sent
+   * the event reaches `state`. Absent when the step could not be taken.
+   */
+  readonly judged?: UpgradeState;
 }
 
 /**
@@ -203,7 +209,7 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
     }
     const app = appStatusOf(next.context);
     if (app) effects.push(app);
-    return { state: { value, context: next.context }, effects };
+    return { state: { value, context: next.context }, effects, judged: { value: start, context: adopted.context } };
   } catch (error) {
     return { state, effects: [failedStep(event, error)] };
   }
