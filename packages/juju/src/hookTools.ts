@@ -180,6 +180,11 @@ export class HookTools {
     return this.call(toolCalls.stateSet(key, value));
   }
 
+  /** `resource-get <name>`: the local path of the unit's copy of resource `name`. */
+  resourceGet(name: string): Promise<string> {
+    return this.call(toolCalls.resourceGet(name));
+  }
+
   /** `goal-state --format=json`: the units the application is meant to have, met in the relation or not yet. */
   goalState(): Promise<GoalState> {
     return this.call(toolCalls.goalState());

@@ -73,6 +73,11 @@ export interface InMemoryModel {
    * {@link unitStatuses} (`unknown` when not known).
    */
   goalUnits?: Record<string, GoalStateStatus>;
+  /**
+   * The unit's resources, by name: the path of the local copy `resource-get` prints (the caller writes the file).
+   * Absent: none.
+   */
+  resources?: Record<string, string>;
 }
 
 /**
@@ -93,6 +98,7 @@ export interface InMemoryModelInit {
   readonly config?: Record<string, unknown> | undefined;
   readonly metUnits?: readonly string[] | undefined;
   readonly goalUnits?: Record<string, GoalStateStatus> | undefined;
+  readonly resources?: Record<string, string> | undefined;
   /** Start an action with this name and these parameters. */
   readonly action?: { readonly name: string; readonly params?: Record<string, unknown> | undefined } | undefined;
 }
@@ -118,6 +124,7 @@ export function createInMemoryModel(init: InMemoryModelInit): InMemoryModel {
     ...(init.unitStatuses ? { unitStatuses: init.unitStatuses } : {}),
     ...(init.appStatusNeverSet !== undefined ? { appStatusNeverSet: init.appStatusNeverSet } : {}),
     ...(init.goalUnits ? { goalUnits: init.goalUnits } : {}),
+    ...(init.resources ? { resources: init.resources } : {}),
   };
 }
 
@@ -776,6 +783,20 @@ export class InMemoryHookTools {
           Object.entries(goal).map(([name, gs]) => [name, struct({ status: gs.status, since: gs.since })]),
         );
         return goJson(struct({ units, relations: {} }));
+      }
+      case "resource-get": {
+        // jujuc/resource-get.go: Init takes exactly one resource name ("missing required resource name"; more:
+        // cmd.CheckEmpty's "unrecognized args"); Run prints the path DownloadResource returns, with no newline
+        // (`fmt.Fprintf(ctx.Stdout, filePath)`), and annotates its failure "could not download resource". Why the
+        // controller refuses an unknown name is its own message: the wording after the annotation is this fake's.
+        const { positional } = parseArgs(args, [], []);
+        const [name, ...rest] = positional;
+        if (name === undefined) throw usage("missing required resource name");
+        if (rest.length) throw usage(`unrecognized args: ${goQuoteList(rest)}`);
+        const path = model.resources?.[name];
+        if (path === undefined)
+          throw new ToolFailure(`could not download resource: resource ${goQuote(name)} not found`);
+        return path;
       }
       default:
         throw new NoSuchTool(tool);

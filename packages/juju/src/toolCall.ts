@@ -313,6 +313,25 @@ export const toolCalls = {
   },
 
   /**
+   * `resource-get <name>`: the local path of the unit's copy of resource `name`, as the tool prints it (no newline:
+   * jujuc resource-get.go `fmt.Fprintf(ctx.Stdout, filePath)`). For an OCI image resource the file holds the image's
+   * registry path (and any credentials: read it with `readImageResource`, which keeps only the path).
+   */
+  resourceGet(name: string): ToolCall<string> {
+    const args = [name];
+    return {
+      tool: "resource-get",
+      args,
+      parse(stdout) {
+        const path = stdout.replace(/\n$/, "");
+        if (path === "" || path.includes("\n"))
+          throw new HookToolError("resource-get", args, `unexpected output ${JSON.stringify(stdout.slice(0, 200))}`, 0);
+        return path;
+      },
+    };
+  },
+
+  /**
    * `goal-state --format=json`: the units the application is meant to have, including those this unit has not met
    * in a relation yet (`relation-list` lists only the units whose `-relation-joined` ran here). A new leader uses it
    * so it never drops units it has not met.
