@@ -1,5 +1,7 @@
 import type { Effect } from "./effects.js";
-import { holdBlocker, pauseBlocker, topOfStack, unitName, unitsDone, participants } from "./protocol.js";
+import { holdBlocker, onRollTarget, pauseBlocker, topOfStack, unitName, unitsDone, participants } from "./protocol.js";
+import { observedMismatch } from "./observed.js";
+import type { UnitView } from "./peerView.js";
 import { rollbackCommand } from "./rollbackCommand.js";
 import type { UpgradeContext } from "./upgradeContext.js";
 
@@ -23,18 +25,27 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
       message:
         WIDTH - tail.length >= 40 ? `${clip(message, WIDTH - tail.length)}${tail}` : clip(`${message}${tail}`, WIDTH),
     }) as const;
-  const command = rollbackCommand(context);
+  // Room for the command: what the longest prefix (`; or roll back: `) leaves after 40 characters of message.
+  const command = rollbackCommand(context, WIDTH - 40 - "; or roll back: ".length);
   const back = `roll back: ${command}`;
   const failed = view.units.find((unit) => unit.state === "failed");
   const recovery = view.units.some((unit) => unit.state === "recovery") || view.rollback === true;
   if (failed && !recovery) {
-    return status(
-      "blocked",
-      `${unitName(context, failed.id)} failed its upgrade. Run pre-upgrade-check on the leader, then `,
-      back,
-    );
+    const who = unitName(context, failed.id);
+    const first = `${who} failed its upgrade. Run pre-upgrade-check on the leader, then `;
+    // A command with an image resource is long: a shorter wording keeps both steps whole where that is enough.
+    const compact = `${who} failed. Run pre-upgrade-check on the leader, then ${command}`;
+    if (first.length + back.length > WIDTH && compact.length <= WIDTH) return status("blocked", compact);
+    return status("blocked", first, back);
   }
   if (recovery && (view.stack || view.units.some((unit) => unit.state !== "idle"))) {
+    const stopped = rollbackStoppedBy(context);
+    if (stopped) {
+      return status(
+        "blocked",
+        `Rollback stopped at ${unitName(context, stopped.id)}: ${stopped.noDowngrade}. Refresh forward instead`,
+      );
+    }
     const left = view.stack?.length ?? 0;
     return status(
       "blocked",
@@ -56,6 +67,9 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
   const progress = `Upgrading ${app} (${done}/${total} done)`;
   const problem = context.settings.problem;
   if (problem) return status("blocked", `${progress}: ${problem}`);
+  // A unit whose observed charm (or, for the leader itself, what it observes) disagrees with its recorded state.
+  const odd = view.units.map((unit) => observedMismatch(context, unit.id)).find((reason) => reason !== null);
+  if (odd) return status("blocked", `${progress}: ${odd}`);
   const held = holdBlocker(context);
   if (held) return status("waiting", `${progress}, ${held}`);
   const paused = pauseBlocker(context);
@@ -68,4 +82,21 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
   }
   const next = top === null ? "" : `: ${unitName(context, top)} next`;
   return status("maintenance", `${progress}${next}`, `; to ${back}`);
+}
+
+/**
+ * The unit a rollback stopped before, because its workload recorded that it cannot go back (`KEYS.noDowngrade`):
+ * on machines the unit on top of the stack, once it received the old charm; on Kubernetes any unit of the stack
+ * that restarted on it and waits (`ready`). `null` when the rollback is not stopped.
+ */
+function rollbackStoppedBy(context: UpgradeContext): (UnitView & { readonly noDowngrade: string }) | null {
+  const { view } = context;
+  if (view.rollback !== true || !view.stack) return null;
+  const candidates = context.substrate === "vm" ? view.stack.slice(-1) : view.stack;
+  for (const id of candidates) {
+    const unit = view.units.find((u) => u.id === id);
+    if (unit?.noDowngrade && unit.state === "ready" && onRollTarget(view, id) !== false)
+      return unit as UnitView & { readonly noDowngrade: string };
+  }
+  return null;
 }

@@ -1,5 +1,6 @@
 import type { Dependencies } from "./dependencyModel.js";
 import { canUpgrade } from "./dependencyModel.js";
+import { satisfies } from "./poetry/index.js";
 
 /** The verdict on one DEPENDENCIES key when comparing the stored (running) object with the new charm's. */
 export interface KeyVerdict {
@@ -84,4 +85,29 @@ export function checkCompatibility(stored: Dependencies, incoming: Dependencies)
     message: incompatible.length ? `Versions incompatible, ${incompatible.join(", ")}` : "",
     cause: causes.length ? `Upgrades only supported for specific versions, ${causes.join(", ")}` : "",
   };
+}
+
+/**
+ * Whether the workload of `running` (the DEPENDENCIES of the code that upgraded a unit) can go back to the versions
+ * of `back` (those a rollback returns to): every key of `running` that declares `downgrade_supported` must be
+ * satisfied by `back`'s version of it. Returns why not, in words an operator can act on, or `null` when it can (or
+ * nothing says otherwise: a key without the rule, or absent from `back`). A workload whose data format moved on says
+ * so here, and a rollback stops before the unit rather than start the old workload on data it cannot read.
+ *
+ * @example
+ * ```ts
+ * checkDowngrade({ workload: { ...w, version: "14.9" } }, { workload: { ...w, version: "15.0", downgrade_supported: ">=15" } });
+ * // "workload 15.0 cannot go back to 14.9 (downgrade_supported >=15)"
+ * ```
+ */
+export function checkDowngrade(back: Dependencies, running: Dependencies): string | null {
+  const refused: string[] = [];
+  for (const [key, model] of Object.entries(running)) {
+    const rule = model.downgrade_supported;
+    const target = back[key]?.version;
+    if (rule === undefined || target === undefined) continue;
+    if (!satisfies(target, rule))
+      refused.push(`${key} ${model.version} cannot go back to ${target} (downgrade_supported ${rule})`);
+  }
+  return refused.length ? refused.join("; ") : null;
 }

@@ -16,6 +16,13 @@ export interface DependencyModel {
   readonly upgrade_supported: string;
   /** PEP 440 version this revision installs; must satisfy its own `upgrade_supported`. */
   readonly version: string;
+  /**
+   * Optional (charm-upgrade only): Poetry constraint on the versions this revision's workload can go back to once it
+   * ran — `>=15` when version 15 moved its data format on and 14 cannot read it. A rollback stops before a unit whose
+   * workload cannot go back to the version the rollback returns to. Absent: any version (the original has no such
+   * rule). The Python library ignores the key (pydantic's default `Extra.ignore`), so the stored JSON stays readable.
+   */
+  readonly downgrade_supported?: string;
 }
 
 /**
@@ -102,8 +109,9 @@ const FIELDS = ["dependencies", "name", "upgrade_supported", "version"] as const
 
 /**
  * valibot schema of one {@link DependencyModel}, with the original pydantic model's semantics and messages: every
- * field is required and not `null`; strings are coerced from numbers and booleans; `dependencies` is a mapping
- * (or a list of pairs) of constraints that parse; `upgrade_supported` parses; and — only when every field is valid,
+ * field of the original is required and not `null` (`downgrade_supported` is optional, and must parse when given);
+ * strings are coerced from numbers and booleans; `dependencies` is a mapping (or a list of pairs) of constraints that
+ * parse; `upgrade_supported` parses; and — only when every field is valid,
  * as pydantic skips its root validator otherwise — `version` is PEP 440 and satisfies `upgrade_supported`.
  */
 export const DependencyModelSchema: v.GenericSchema<unknown, DependencyModel> = v.pipe(
@@ -149,6 +157,13 @@ export const DependencyModelSchema: v.GenericSchema<unknown, DependencyModel> = 
         if (parsed.success) out[key] = parsed.output;
         else fail(key, parsed.issues[0]?.message ?? "invalid value");
       }
+    }
+    // Optional, after the original's fields (so an object without it encodes exactly as the Python library's).
+    const downgrade = input.downgrade_supported;
+    if (downgrade !== undefined && downgrade !== null) {
+      const parsed = v.safeParse(constraintField, downgrade);
+      if (parsed.success) out.downgrade_supported = parsed.output;
+      else fail("downgrade_supported", parsed.issues[0]?.message ?? "invalid constraint");
     }
     if (failed) return NEVER;
     const model = out as unknown as DependencyModel;

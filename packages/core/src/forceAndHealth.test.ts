@@ -179,6 +179,7 @@ describe("the plan", () => {
       compatibility:
         "checked on upgrade-charm by db/0: each key's running version against the new revision's upgrade_supported",
       checks: "peer data valid; every unit idle; the charm's pre-upgrade check passed",
+      "units-running": "db/0 unknown; db/1 unknown; db/2 unknown",
       rollback: "juju refresh db --revision <previous>",
     });
   });

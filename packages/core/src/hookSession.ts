@@ -6,9 +6,11 @@ import { UpgradeError } from "./errors.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
 import type { DeferrableEventType, HookMemory, KnownStatus } from "./hookMemory.js";
 import { DEFERRABLE_EVENTS, encodeHookMemory, readHookMemory } from "./hookMemory.js";
+import { readObservation } from "./observed.js";
 import type { PeerDatabags, PeerView } from "./peerView.js";
 import { readPeerView } from "./peerView.js";
 import type { ReduceResult, UpgradeState } from "./reduce.js";
+import { rollbackCommand } from "./rollbackCommand.js";
 import { createUpgradeState, reduce } from "./reduce.js";
 import type { RawUpgradeSettings } from "./settings.js";
 import type { Substrate } from "./substrate.js";
@@ -61,6 +63,12 @@ export interface HookInput {
   /** The workload version the charm reports, or `null`. */
   readonly workloadVersion?: string | null | undefined;
   readonly workloadKey?: string | undefined;
+  /** What this unit runs, as the adapter observed it (validated here: see `RuntimeObservation`), or `null`. */
+  readonly observed?: unknown;
+  /** Kubernetes, at pre-upgrade-check on the leader: the workload's OCI image resource, `NAME=IMAGE`, or `null`. */
+  readonly resource?: string | null | undefined;
+  /** Why this unit's workload cannot go back to the version before the upgrade, as the charm says, or `null`. */
+  readonly noDowngrade?: string | null | undefined;
   readonly abilities: CharmAbilities;
   /**
    * What the charm would show as this unit's status, were no upgrade to say anything (`null`: the charm says
@@ -189,6 +197,9 @@ export function* hookSession(input: HookInput): Generator<CharmCall, HookOutcome
     charm: input.charm ?? null,
     workloadVersion: input.workloadVersion ?? null,
     ...(input.workloadKey !== undefined ? { workloadKey: input.workloadKey } : {}),
+    observed: readObservation(input.observed ?? null),
+    resource: input.resource ?? null,
+    noDowngrade: input.noDowngrade ?? null,
   });
   let state = initial;
   // Deferred events are older, so they normally go first. Two exceptions: relation-created must write the unit's
@@ -470,9 +481,11 @@ class HookRun {
     }
     this.called.add("logRollbackInstructions");
     const { app } = this.input;
+    const view = this.view();
+    const command = view ? rollbackCommand({ app, view }) : `juju refresh ${app} --revision <previous revision>`;
     this.log(
       "WARNING",
-      `Upgrade failed. To roll back: 1. Re-run pre-upgrade-check on the leader to enter recovery (juju run ${app}/leader pre-upgrade-check) 2. Run juju refresh ${app} --revision <previous revision>`,
+      `Upgrade failed. To roll back: 1. Re-run pre-upgrade-check on the leader to enter recovery (juju run ${app}/leader pre-upgrade-check) 2. Run ${command}`,
     );
   }
 

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export type { CompatibilityReport, KeyVerdict } from "./compatibility.js";
-export { checkCompatibility } from "./compatibility.js";
+export { checkCompatibility, checkDowngrade } from "./compatibility.js";
 export type { Dependencies, DependenciesResult, DependencyIssue, DependencyModel } from "./dependencyModel.js";
 export {
   canUpgrade,
@@ -43,6 +43,7 @@ export {
   grantBlocker,
   maintainStack,
   needsGoalState,
+  needsObservation,
   needsPeers,
   ownState,
   participants,
@@ -99,3 +100,5 @@ export { rollbackCommand } from "./rollbackCommand.js";
 export { runningWorkload, unitStatusDuringUpgrade } from "./unitStatus.js";
 export type { PlanSnapshot } from "./plan.js";
 export { planFromSnapshot, planResults } from "./plan.js";
+export type { RuntimeObservation } from "./observed.js";
+export { observedMismatch } from "./observed.js";

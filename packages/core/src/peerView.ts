@@ -50,6 +50,25 @@ export const KEYS = {
    * (`upgrade-from-charm`): the leader's own charm is not that if `juju refresh` came first.
    */
   settledCharm: "upgrade-settled-charm",
+  /**
+   * Unit databag (charm-upgrade only): the workload version this unit's charm reports it runs (its `workloadVersion()`,
+   * e.g. `14.10`), written when it changes: observed, not inferred from DEPENDENCIES and the unit's state.
+   */
+  workload: "upgrade-running-workload",
+  /**
+   * Unit databag (charm-upgrade only): why this unit's workload cannot go back to the version a rollback returns to
+   * (its data format moved on), written when it upgrades (from the new revision's `downgrade_supported`) or when the
+   * charm says so (`downgradeBlocker()`); absent when it can. A rollback stops before this unit.
+   */
+  noDowngrade: "upgrade-no-downgrade",
+  /**
+   * App databag (charm-upgrade only, Kubernetes): the workload's OCI image resource the application ran when the
+   * leader planned the upgrade, as `NAME=IMAGE` (`db-image=registry.example/db@sha256:…`, from `resource-get`): a
+   * refresh back must bring the old image back too (`juju refresh db --revision 381 --resource NAME=IMAGE`), since
+   * `juju refresh --revision` alone keeps an image the operator uploaded (juju/juju `cmd/juju/application/utils`
+   * `shouldUpgradeResource`: uploaded resources stay pinned).
+   */
+  fromResource: "upgrade-from-resource",
 } as const;
 
 /**
@@ -75,6 +94,10 @@ export interface UnitView {
   readonly skipped?: readonly string[];
   /** The charm it runs (`KEYS.charm`), when it recorded one. */
   readonly charm?: string;
+  /** The workload version its charm reports (`KEYS.workload`), when it recorded one. */
+  readonly workload?: string;
+  /** Why its workload cannot go back to the version a rollback returns to (`KEYS.noDowngrade`), when it cannot. */
+  readonly noDowngrade?: string;
 }
 
 /** A databag value that failed validation: which databag (`unit` name, or `null` for the app), which key, what. */
@@ -114,6 +137,8 @@ export interface PeerView {
   readonly settledCharm?: string | null;
   /** The charm the application ran before this upgrade (`ch:amd64/jammy/db-381`), or `null` when not recorded. */
   readonly fromCharm?: string | null;
+  /** Kubernetes: the workload image resource the application ran before this upgrade (`NAME=IMAGE`), or `null`. */
+  readonly fromResource?: string | null;
   readonly problems: readonly PeerProblem[];
 }
 
@@ -149,6 +174,19 @@ export const StackSchema = v.pipe(
  * up in a status and a shell command an operator may paste, so nothing else passes.
  */
 export const CHARM_PATTERN = /^(ch|cs|local):[A-Za-z0-9][A-Za-z0-9._/+-]{0,79}$/;
+
+/**
+ * A workload version as a charm reports it (`14.10`, `8.0.36-0ubuntu0.22.04.1`): printable ASCII, at most 40
+ * characters. It ends up in statuses and the plan, so nothing else passes.
+ */
+export const WORKLOAD_VERSION_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,39}$/;
+
+/**
+ * An OCI image resource as `juju refresh --resource` takes it, `NAME=IMAGE`: a resource name from `metadata.yaml`
+ * and an image reference (registry path, tag or digest). It ends up in a shell command an operator may paste, so
+ * nothing else passes.
+ */
+export const RESOURCE_PATTERN = /^[a-z][a-z0-9-]{0,62}=[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/;
 
 /** `upgrade-skipped-checks`: a JSON list of short check names. */
 const SkippedSchema = v.pipe(v.string(), v.parseJson(), v.array(v.pipe(v.string(), v.maxLength(40))), v.maxLength(10));
@@ -193,10 +231,15 @@ export function readPeerView(raw: PeerDatabags): PeerView {
       continue;
     }
     const hold = bag?.[KEYS.hold];
-    const unit: { id: number; state: UnitState | null; hold?: string; skipped?: string[]; charm?: string } = {
-      id: id.output,
-      state,
-    };
+    const unit: {
+      id: number;
+      state: UnitState | null;
+      hold?: string;
+      skipped?: string[];
+      charm?: string;
+      workload?: string;
+      noDowngrade?: string;
+    } = { id: id.output, state };
     const charm = bag?.[KEYS.charm];
     if (charm !== undefined && charm !== "") {
       if (typeof charm === "string" && CHARM_PATTERN.test(charm)) unit.charm = charm;
@@ -207,6 +250,18 @@ export function readPeerView(raw: PeerDatabags): PeerView {
           message: `must be a charm URL like ch:amd64/jammy/db-381, got ${JSON.stringify(clip(String(charm)))}`,
         });
     }
+    const workload = bag?.[KEYS.workload];
+    if (workload !== undefined && workload !== "") {
+      if (typeof workload === "string" && WORKLOAD_VERSION_PATTERN.test(workload)) unit.workload = workload;
+      else
+        problems.push({
+          unit: name,
+          key: KEYS.workload,
+          message: `must be a workload version of at most 40 printable characters, got ${JSON.stringify(clip(String(workload)))}`,
+        });
+    }
+    const noDowngrade = bag?.[KEYS.noDowngrade];
+    if (typeof noDowngrade === "string" && noDowngrade !== "") unit.noDowngrade = clip(noDowngrade, 100);
     if (typeof hold === "string" && hold !== "") unit.hold = clip(hold, 100);
     const skipped = bag?.[KEYS.skipped];
     if (skipped) {
@@ -313,6 +368,17 @@ export function readPeerView(raw: PeerDatabags): PeerView {
   };
   const fromCharm = charmIn(KEYS.fromCharm);
   const settledCharm = charmIn(KEYS.settledCharm);
+  let fromResource: string | null = null;
+  const rawResource = raw.app?.[KEYS.fromResource];
+  if (rawResource !== undefined && rawResource !== "") {
+    if (typeof rawResource === "string" && RESOURCE_PATTERN.test(rawResource)) fromResource = rawResource;
+    else
+      problems.push({
+        unit: null,
+        key: KEYS.fromResource,
+        message: `must be NAME=IMAGE like db-image=registry.example/db@sha256:…, got ${JSON.stringify(clip(String(rawResource)))}`,
+      });
+  }
   return {
     leader: raw.leader === true,
     units,
@@ -325,6 +391,7 @@ export function readPeerView(raw: PeerDatabags): PeerView {
     plan,
     fromCharm,
     settledCharm,
+    fromResource,
     problems,
   };
 }

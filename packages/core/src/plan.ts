@@ -29,6 +29,10 @@ export function planResults(
   const running = Object.entries(context.view.dependencies ?? context.dependencies)
     .map(([key, model]) => `${key} ${model.version} (upgrade_supported ${model.upgrade_supported})`)
     .join("; ");
+  const from =
+    context.view.settledCharm ?? (context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null);
+  // The image read now is the running one only if the leader runs the settled charm (juju refresh did not come first).
+  const fromResource = from === null || from === context.charm ? context.resource : null;
   const checker =
     context.substrate === "vm"
       ? unitName(context, context.unit)
@@ -40,18 +44,29 @@ export function planResults(
     "running-versions": running,
     compatibility: `checked on upgrade-charm by ${checker}: each key's running version against the new revision's upgrade_supported`,
     checks: `peer data valid; every unit idle; the charm's pre-upgrade check passed${context.substrate === "k8s" ? "; the charm may patch its StatefulSet" : ""}`,
+    // What each unit runs, as observed: the charm in its .juju-charm and the workload version its charm reports.
+    "units-running": unitsRunning(context),
     // The charm the application runs at rest (the leader's own, unless juju refresh came first) is what a
-    // rollback returns to.
-    rollback: rollbackCommand({
-      app: context.app,
-      view: {
-        ...context.view,
-        fromCharm:
-          context.view.settledCharm ??
-          (context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null),
-      },
-    }),
+    // rollback returns to, with the workload image the leader read (Kubernetes), under the same condition.
+    rollback: rollbackCommand({ app: context.app, view: { ...context.view, fromCharm: from, fromResource } }),
   };
+}
+
+/**
+ * Each unit and what it is observed to run (`db/0 ch:amd64/jammy/db-381 workload 14.9; db/1 …`): its recorded
+ * `upgrade-running-charm` and `upgrade-running-workload`, this unit's own from what it observes now; `unknown` where
+ * a unit recorded nothing (it runs a revision without charm-upgrade's observations, or has not run a hook since).
+ */
+function unitsRunning(context: UpgradeContext): string {
+  return context.view.units
+    .map((unit) => {
+      const mine = unit.id === context.unit;
+      const charm = (mine ? context.charm : null) ?? unit.charm ?? null;
+      const workload = (mine ? context.workloadVersion : null) ?? unit.workload ?? null;
+      const parts = [charm, workload === null ? null : `workload ${workload}`].filter((part) => part !== null);
+      return `${unitName(context, unit.id)} ${parts.length ? parts.join(" ") : "unknown"}`;
+    })
+    .join("; ");
 }
 
 /** A saved snapshot of the peer relation, for `charm-upgrade plan`. */
@@ -91,6 +106,10 @@ export function planFromSnapshot(snapshot: PlanSnapshot): {
     charm: view.fromCharm ?? null,
     workloadVersion: null,
     workloadKey: null,
+    observed: null,
+    observedAs: null,
+    resource: view.fromResource ?? null,
+    noDowngrade: null,
   };
   const results = planResults(context, stack);
   const busy = view.units

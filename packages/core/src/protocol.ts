@@ -1,4 +1,4 @@
-import { checkCompatibility } from "./compatibility.js";
+import { checkCompatibility, checkDowngrade } from "./compatibility.js";
 import type { CompatibilityReport } from "./compatibility.js";
 import type { PeerView, UnitView } from "./peerView.js";
 import { KEYS } from "./peerView.js";
@@ -169,6 +169,8 @@ export function grantBlocker(context: UpgradeContext): string | null {
       position > 0 ? ` (#${position} in the upgrade order)` : " (not on the upgrade stack yet; the leader adds it)";
     return `${unitName(context, top)} upgrades before ${me}${place}`;
   }
+  const refusal = downgradeRefusal(context);
+  if (refusal) return refusal;
   if (onRollTarget(view, context.unit) === false) {
     return `${me} runs ${view.units.find((u) => u.id === context.unit)?.charm ?? "another charm"}, not the charm ${view.rollback ? "the rollback returns to" : "the upgrade installs"}: waiting for juju refresh to reach it`;
   }
@@ -192,6 +194,32 @@ export function grantBlocker(context: UpgradeContext): string | null {
     return `waiting for ${name} to receive the ${view.rollback ? "old" : "new"} charm (it is still ${behind.state})`;
   }
   return holdBlocker(context) ?? pauseBlocker(context);
+}
+
+/**
+ * Why this unit may not roll back, or `null` when it may: in a rollback, once it received the charm the rollback
+ * returns to, a unit whose workload recorded that it cannot go back to the version before the upgrade (its data
+ * format moved on: `KEYS.noDowngrade`, from the new revision's `downgrade_supported` or the charm) is not handed to
+ * the charm — the old workload would start on data it cannot read. The rollback stops before it.
+ */
+export function downgradeRefusal(context: UpgradeContext): string | null {
+  const { view } = context;
+  if (view.rollback !== true) return null;
+  const reason = view.units.find((unit) => unit.id === context.unit)?.noDowngrade;
+  if (!reason || onRollTarget(view, context.unit) === false) return null;
+  return `${unitName(context, context.unit)} cannot roll back: ${reason}. Refresh forward instead`;
+}
+
+/**
+ * What this unit records when its workload is about to change (granted, or its pod restarted on the new code):
+ * why the workload this code installs cannot go back to the version the upgrade started from (this code's
+ * `downgrade_supported` against the stored DEPENDENCIES; else the charm's own word), or `""` when it can.
+ */
+export function downgradeRecord(context: UpgradeContext): string {
+  const stored = context.view.dependencies;
+  const rule = stored ? checkDowngrade(stored, context.dependencies) : null;
+  const reason = rule ?? context.noDowngrade;
+  return reason ? (reason.length > 100 ? `${reason.slice(0, 100)}…` : reason) : "";
 }
 
 /** Why the roll is held by a unit's other operation (a backup, a scale-out), or `null`. */
@@ -476,4 +504,17 @@ function rawStack(app: Readonly<Record<string, string>>): readonly unknown[] | n
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether a hook asks the charm what this unit runs (its `observe()`, e.g. two Kubernetes API requests) and whether
+ * its workload can go back (`downgradeBlocker()`): only when a decision may use the answer — an action, an
+ * upgrade-charm, a roll planned or running (a stack, a rollback, its origin recorded), or this unit not idle (it is
+ * taking part, or waits to return to idle once it runs what the roll installs). An idle application asks nothing.
+ */
+export function needsObservation(question: PeersQuestion): boolean {
+  const { app } = question;
+  if (question.inAction || question.events.includes("upgradeCharm")) return true;
+  if (app[KEYS.stack] || app[KEYS.rollback] === "true" || app[KEYS.fromCharm]) return true;
+  return question.ownState !== null && question.ownState !== "idle";
 }

@@ -4,7 +4,7 @@ import { appStatusOf } from "./appStatus.js";
 import type { Effect } from "./effects.js";
 import { isEffectType } from "./effects.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
-import { CHARM_PATTERN, KEYS } from "./peerView.js";
+import { CHARM_PATTERN, KEYS, WORKLOAD_VERSION_PATTERN } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import { ownState, withOwnState } from "./protocol.js";
 import { unitStatusDuringUpgrade } from "./unitStatus.js";
@@ -146,6 +146,31 @@ function adoptView(context: UpgradeContext, event: UpgradeEvent): Adopted {
     effects.push({ type: "writeUnitData", data: { [KEYS.charm]: charm } });
     view = { ...view, units: view.units.map((u) => (u.id === context.unit ? { ...u, charm } : u)) };
   }
+  // …and the workload version its charm reports, and the charm's word that its workload cannot go back.
+  const workload =
+    context.workloadVersion !== null && WORKLOAD_VERSION_PATTERN.test(context.workloadVersion)
+      ? context.workloadVersion
+      : null;
+  const noDowngrade = context.noDowngrade;
+  const own = view.units.find((u) => u.id === context.unit);
+  if (
+    related &&
+    own &&
+    ((workload !== null && own.workload !== workload) || (noDowngrade && own.noDowngrade !== noDowngrade))
+  ) {
+    const data: Record<string, string> = {};
+    if (workload !== null && own.workload !== workload) data[KEYS.workload] = workload;
+    if (noDowngrade && own.noDowngrade !== noDowngrade) data[KEYS.noDowngrade] = noDowngrade;
+    effects.push({ type: "writeUnitData", data });
+    view = {
+      ...view,
+      units: view.units.map((u) =>
+        u.id === context.unit
+          ? { ...u, ...(workload !== null ? { workload } : {}), ...(noDowngrade ? { noDowngrade } : {}) }
+          : u,
+      ),
+    };
+  }
   for (const problem of view.problems) {
     const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
     const error: ErrorData = {
@@ -198,9 +223,14 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
     const snapshot = upgradeMachine.resolveState({ value: start, context: adopted.context });
     const [next, actions] = transition(snapshot, event);
     const value = next.value as MachineStateValue;
-    const effects = [...adopted.effects, ...toEffects(actions as readonly { type: string; params?: unknown }[])].map(
-      (effect) =>
-        effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect, start) : effect,
+    const emitted = [...adopted.effects, ...toEffects(actions as readonly { type: string; params?: unknown }[])];
+    // A completed unit waits for the others with nothing to do: its status is restated at each step (the adapter
+    // sets it only when it changes), so what it says follows the cluster — a failure elsewhere, or what it is
+    // observed to run disagreeing with its state (see `observedMismatch`), and that disagreement ending.
+    if (value === "completed" && !emitted.some((effect) => effect.type === "setUnitStatus"))
+      emitted.push({ type: "setUnitStatus", status: "maintenance", message: "upgrade completed" });
+    const effects = emitted.map((effect) =>
+      effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect, start) : effect,
     );
     const problem = effects.find((e): e is Extract<Effect, { type: "reportProblem" }> => e.type === "reportProblem");
     if (problem && value !== "upgrading" && value !== "completed") {

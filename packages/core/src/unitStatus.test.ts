@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { appStatusOf } from "./appStatus.js";
 import type { PeerDatabags } from "./peerView.js";
 import { readPeerView } from "./peerView.js";
 import { createUpgradeState, reduce } from "./reduce.js";
@@ -46,6 +47,120 @@ describe("rollbackCommand", () => {
   });
   it("nothing recorded (a plan made by the Python library): a placeholder", () => {
     expect(rollbackCommand({ app: "db", view: view(null) })).toBe("juju refresh db --revision <previous>");
+  });
+});
+
+describe("rollbackCommand on Kubernetes: the old image comes back too", () => {
+  const IMAGE = `registry.example/charm/abc/db-image@sha256:${"e5".repeat(32)}`;
+  const view = (fromResource: string | null) => ({
+    ...readPeerView(bags({}, {})),
+    fromCharm: "ch:amd64/jammy/db-381",
+    fromResource,
+  });
+
+  it("names the image resource recorded at pre-upgrade-check", () => {
+    expect(rollbackCommand({ app: "db", view: view(`db-image=${IMAGE}`) })).toBe(
+      `juju refresh db --revision 381 --resource db-image=${IMAGE}`,
+    );
+  });
+
+  it("where a status has no room for the image, it says where the whole command is, and never runs without it", () => {
+    const short = rollbackCommand({ app: "db", view: view(`db-image=${IMAGE}`) }, 60);
+    expect(short).toBe("juju refresh db --revision 381 --resource db-image=<image: see juju debug-log>");
+    expect(rollbackCommand({ app: "db", view: view("db-image=db:14.9") }, 60)).toBe(
+      "juju refresh db --revision 381 --resource db-image=db:14.9",
+    );
+    // never longer than the whole: a short image stays, whatever the room
+    expect(rollbackCommand({ app: "db", view: view("db-image=db:14.9") }, 20)).toBe(
+      "juju refresh db --revision 381 --resource db-image=db:14.9",
+    );
+  });
+
+  it("the leader records the image the charm read at pre-upgrade-check, and logs the whole command", () => {
+    const raw = bags({ 0: "idle", 1: "idle" }, { dependencies: stored }, true);
+    const input = {
+      app: "db",
+      unit: 0,
+      substrate: "k8s" as const,
+      dependencies: OLD.dependencies,
+      view: readPeerView(raw),
+      charm: "ch:amd64/jammy/db-381",
+      resource: `db-image=${IMAGE}`,
+    };
+    const checked = reduce(createUpgradeState(input), { type: "preUpgradeCheck", view: readPeerView(raw) });
+    const planned = reduce(checked.state, { type: "preUpgradeCheckPassed" });
+    expect(planned.effects.find((e) => e.type === "writeAppData")).toMatchObject({
+      data: { "upgrade-from-resource": `db-image=${IMAGE}` },
+    });
+    const command = `juju refresh db --revision 381 --resource db-image=${IMAGE}`;
+    expect(planned.effects.find((e) => e.type === "actionResult")).toMatchObject({ results: { rollback: command } });
+    expect(planned.effects).toContainEqual(
+      expect.objectContaining({
+        type: "log",
+        message: expect.stringContaining(`To roll back at any time: ${command}`),
+      }),
+    );
+    // juju refresh came first (the leader runs another charm than the settled one): the image it reads is the new
+    // one, so none is recorded
+    const early = reduce(
+      createUpgradeState({
+        ...input,
+        charm: "ch:amd64/jammy/db-382",
+        view: readPeerView({ ...raw, app: { ...raw.app, "upgrade-settled-charm": "ch:amd64/jammy/db-381" } }),
+      }),
+      { type: "preUpgradeCheckPassed" },
+    );
+    expect(early.effects.find((e) => e.type === "writeAppData")).not.toMatchObject({
+      data: { "upgrade-from-resource": expect.anything() },
+    });
+  });
+
+  it("a failure's statuses give the command with the image: the unit's after the pre-upgrade-check, the application's", () => {
+    const halted = {
+      dependencies: stored,
+      "upgrade-stack": "[0, 1, 2]",
+      "upgrade-from-charm": "ch:amd64/jammy/db-381",
+      "upgrade-from-resource": "db-image=db:14.9",
+    };
+    const raw = bags({ 0: "idle", 1: "idle", 2: "failed" }, halted, true);
+    const leader = contextFromInput({
+      app: "db",
+      unit: 0,
+      substrate: "k8s",
+      dependencies: NEW.dependencies,
+      view: readPeerView(raw),
+    });
+    const command = "juju refresh db --revision 381 --resource db-image=db:14.9";
+    expect(appStatusOf(leader)).toEqual({
+      type: "setAppStatus",
+      status: "blocked",
+      // both steps whole within 120 characters: a shorter wording than without an image
+      message: `db/2 failed. Run pre-upgrade-check on the leader, then ${command}`,
+    });
+    const failed = contextFromInput({
+      app: "db",
+      unit: 2,
+      substrate: "k8s",
+      dependencies: NEW.dependencies,
+      view: readPeerView({ ...raw, leader: false }),
+    });
+    expect(
+      unitStatusDuringUpgrade(failed, "failed", {
+        type: "setUnitStatus",
+        status: "blocked",
+        message: "replica lag 30s",
+      }),
+    ).toEqual({
+      type: "setUnitStatus",
+      status: "blocked",
+      message: `replica lag 30s | roll back: pre-upgrade-check, then ${command}`,
+    });
+  });
+
+  it("a recorded value that is not NAME=IMAGE is reported, never pasted into a command", () => {
+    const view = readPeerView(bags({ 0: "ready" }, { "upgrade-from-resource": "db-image=x; rm -rf /" }));
+    expect(view.fromResource).toBeNull();
+    expect(view.problems).toContainEqual(expect.objectContaining({ unit: null, key: "upgrade-from-resource" }));
   });
 });
 

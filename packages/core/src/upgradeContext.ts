@@ -1,7 +1,9 @@
 import type { Dependencies } from "./dependencyModel.js";
+import type { RuntimeObservation } from "./observed.js";
 import type { PeerView } from "./peerView.js";
 import type { RawUpgradeSettings, UpgradeSettings } from "./settings.js";
 import type { Substrate } from "./substrate.js";
+import type { UnitState } from "./unitState.js";
 
 /**
  * What the core knows when it decides: who this unit is, what the running charm code ships, and the latest
@@ -27,6 +29,20 @@ export interface UpgradeContext {
   readonly workloadVersion: string | null;
   /** The DEPENDENCIES key that names the workload (for the version statuses show). */
   readonly workloadKey: string | null;
+  /** What this unit was observed to run at the start of the hook (see {@link RuntimeObservation}), or `null`. */
+  readonly observed: RuntimeObservation | null;
+  /**
+   * The state this unit's databag recorded when the hook began: the state its observations (`observed`,
+   * `workloadVersion`) were taken in, so a hook that moves the unit on does not judge them against its new state.
+   */
+  readonly observedAs: UnitState | null;
+  /**
+   * Kubernetes: the workload's OCI image resource as `NAME=IMAGE` (from `resource-get` at pre-upgrade-check), for
+   * the rollback command; `null` when the charm has none or did not say.
+   */
+  readonly resource: string | null;
+  /** Why this unit's workload cannot go back to the version before the upgrade, as the charm says; `null`: it can. */
+  readonly noDowngrade: string | null;
 }
 
 /** What a charm hands the core to create a unit's state at the start of a hook. */
@@ -51,4 +67,16 @@ export interface UpgradeInput {
    * Default: `workload` if present, else the first key that does not name the charm, else the first key.
    */
   readonly workloadKey?: string;
+  /** What this unit runs, as observed outside the peer relation (Kubernetes: its pod). */
+  readonly observed?: RuntimeObservation | null;
+  /**
+   * Kubernetes, on the leader at pre-upgrade-check: the workload's OCI image resource as `NAME=IMAGE`, recorded so
+   * the rollback command brings the old image back (`--resource NAME=IMAGE`).
+   */
+  readonly resource?: string | null;
+  /**
+   * Why this unit's workload cannot go back to the version before the upgrade (its data format moved on), as the
+   * charm says; recorded in its databag, and a rollback then stops before it.
+   */
+  readonly noDowngrade?: string | null;
 }

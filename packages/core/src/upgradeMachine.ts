@@ -3,13 +3,16 @@ import type { Dependencies } from "./dependencyModel.js";
 import type { Effect, EffectParams, EffectType } from "./effects.js";
 import { EFFECT_TYPES } from "./effects.js";
 import type { UpgradeEvent } from "./events.js";
-import { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS } from "./peerView.js";
+import { readObservation, runsOlderDefinition } from "./observed.js";
+import { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS, RESOURCE_PATTERN } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import {
   appKeyInvalid,
   checksVersions,
   compatibility,
   describeStates,
+  downgradeRecord,
+  downgradeRefusal,
   everyUnitIdle,
   grantBlocker,
   haltedByFailure,
@@ -65,8 +68,16 @@ export function contextFromInput(input: UpgradeInput): UpgradeContext {
     charm: input.charm ?? null,
     workloadVersion: input.workloadVersion ?? null,
     workloadKey: workloadKeyOf(input.dependencies, input.workloadKey),
+    observed: input.observed ? readObservation(input.observed) : null,
+    observedAs: stateIn(view, input.unit),
+    resource: typeof input.resource === "string" && RESOURCE_PATTERN.test(input.resource) ? input.resource : null,
+    noDowngrade:
+      typeof input.noDowngrade === "string" && input.noDowngrade.trim() ? clipReason(input.noDowngrade.trim()) : null,
   };
 }
+
+/** A charm's reason, bounded as the peer data bounds it (see `KEYS.noDowngrade`). */
+const clipReason = (text: string) => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
 
 /** The DEPENDENCIES key that names the workload: the charm's choice, `workload`, the first non-charm key, the first. */
 function workloadKeyOf(dependencies: Dependencies, chosen: string | undefined): string | null {
@@ -82,6 +93,16 @@ function workloadKeyOf(dependencies: Dependencies, chosen: string | undefined): 
  */
 export function stateIn(view: PeerView, unit: number): UnitState | null {
   return view.units.find((u) => u.id === unit)?.state ?? null;
+}
+
+/**
+ * The unit-databag write of this unit's downgrade record (see `downgradeRecord`), when it changes: made as its
+ * workload is about to change, so the record describes the workload it will run.
+ */
+function downgradeData(context: UpgradeContext): Record<string, string> {
+  const record = downgradeRecord(context);
+  const before = context.view.units.find((unit) => unit.id === context.unit)?.noDowngrade ?? "";
+  return record === before ? {} : { [KEYS.noDowngrade]: record };
 }
 
 /** An effect's params as an xstate action's: `undefined` for an effect that has no field besides its type. */
@@ -218,8 +239,17 @@ export const upgradeMachine = setup({
       enqueue.assign({ view: { ...nextView, partition: top } });
     }),
 
-    /** Machines: say why this ready unit does not start upgrading, in its status and as an explanation. */
+    /**
+     * Say why this ready unit does not start upgrading, in its status and as an explanation (machines), or that it
+     * may not roll back (both substrates: it needs the operator).
+     */
     explainWait: enqueueActions(({ context, enqueue }) => {
+      const refusal = downgradeRefusal(context);
+      if (refusal) {
+        emit(enqueue, { type: "explain", reason: refusal });
+        emit(enqueue, { type: "setUnitStatus", status: "blocked", message: clipStatus(refusal) });
+        return;
+      }
       if (context.substrate !== "vm") return;
       const reason = grantBlocker(context);
       if (!reason) return;
@@ -230,7 +260,7 @@ export const upgradeMachine = setup({
     /** This unit may upgrade now: record `upgrading` and hand over to the charm. */
     grant: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ view: withOwnState(context.view, context.unit, "upgrading") });
-      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "upgrading" } });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "upgrading", ...downgradeData(context) } });
       emit(enqueue, { type: "setUnitStatus", status: "maintenance", message: "upgrading..." });
       emit(enqueue, { type: "log", level: "info", message: `${unitName(context, context.unit)} granted the upgrade` });
       emit(enqueue, { type: "grantUpgrade" });
@@ -348,9 +378,22 @@ export const upgradeMachine = setup({
     /** Kubernetes: the pod restarted on the new charm; it is upgrading, and the charm finishes the job. */
     restartedOnK8s: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ view: withOwnState(context.view, context.unit, "upgrading") });
-      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "upgrading" } });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "upgrading", ...downgradeData(context) } });
       emit(enqueue, { type: "setUnitStatus", status: "maintenance", message: "upgrading unit" });
       emit(enqueue, { type: "grantUpgrade" });
+    }),
+
+    /**
+     * Kubernetes, in a rollback: the pod restarted on the old revision, but its workload recorded that it cannot go
+     * back (see `downgradeRefusal`). It is not handed to the charm: it waits, `ready` (never popped), blocked with why.
+     */
+    refuseDowngrade: enqueueActions(({ context, enqueue }) => {
+      const refusal = downgradeRefusal(context) ?? "this unit cannot roll back";
+      enqueue.assign({ view: withOwnState(context.view, context.unit, "ready") });
+      emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "ready" } });
+      emit(enqueue, { type: "log", level: "error", message: refusal });
+      emit(enqueue, { type: "explain", reason: refusal });
+      emit(enqueue, { type: "setUnitStatus", status: "blocked", message: clipStatus(refusal) });
     }),
 
     /** Leader, pre-upgrade-check after a failure (or again in recovery): repair the stack for a rollback. */
@@ -439,6 +482,12 @@ export const upgradeMachine = setup({
         (context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null);
       if (from !== null) data[KEYS.fromCharm] = from;
       else if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
+      // Kubernetes: the workload image too, which `juju refresh --revision` alone may not bring back. Read now, it
+      // is the running one only if `juju refresh` has not come first (the leader then runs the settled charm).
+      const resource = from === null || from === context.charm ? context.resource : null;
+      if (resource !== null) data[KEYS.fromResource] = resource;
+      else if (context.view.fromResource || appKeyInvalid(context.view, KEYS.fromResource))
+        data[KEYS.fromResource] = "";
       if (context.substrate === "k8s" && stack.length) {
         const first = stack[stack.length - 1] ?? 0;
         emit(enqueue, { type: "setPartition", partition: first });
@@ -446,6 +495,7 @@ export const upgradeMachine = setup({
       }
       emit(enqueue, { type: "writeAppData", data });
       const fromCharm = data[KEYS.fromCharm] || null;
+      const fromResource = data[KEYS.fromResource] || null;
       enqueue.assign({
         view: {
           ...context.view,
@@ -455,10 +505,18 @@ export const upgradeMachine = setup({
           rollback: false,
           rollbackPending: [],
           fromCharm,
+          fromResource,
           partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null),
         },
       });
-      emit(enqueue, { type: "actionResult", results: { ...planResults(context, stack) } });
+      const plan = planResults(context, stack);
+      // The whole rollback command, for the log: a status may have to shorten it (an image reference is long).
+      emit(enqueue, {
+        type: "log",
+        level: "info",
+        message: `Upgrade planned (${plan["upgrade-order"]}). To roll back at any time: ${plan.rollback}`,
+      });
+      emit(enqueue, { type: "actionResult", results: { ...plan } });
     }),
 
     /** resume-upgrade: let the next unit through, when (and only when) the upgrade waits for it. */
@@ -527,6 +585,7 @@ export const upgradeMachine = setup({
         if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
           data[KEYS.rollbackPending] = "";
         if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
+        if (context.view.fromResource || appKeyInvalid(context.view, KEYS.fromResource)) data[KEYS.fromResource] = "";
         if (context.view.plan || appKeyInvalid(context.view, KEYS.plan)) data[KEYS.plan] = "";
         // The application now runs this charm at rest (the rollback command of the next roll returns to it).
         const charm = context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null;
@@ -540,6 +599,7 @@ export const upgradeMachine = setup({
             rollback: false,
             rollbackPending: [],
             fromCharm: null,
+            fromResource: null,
             plan: null,
             settledCharm:
               context.charm !== null && CHARM_PATTERN.test(context.charm)
@@ -657,6 +717,8 @@ export const upgradeMachine = setup({
       context.view.rollback !== true &&
       onRollTarget(context.view, context.unit) === false &&
       (ownState(context) === "idle" || ownState(context) === "ready" || ownState(context) === null),
+    /** Kubernetes, in a rollback: this unit's workload cannot go back (see `downgradeRefusal`). */
+    downgradeRefused: ({ context }) => context.substrate === "k8s" && downgradeRefusal(context) !== null,
     /** A rollback is under way (recorded by recovery or by a refresh back). */
     rollbackUnderway: ({ context }) => context.view.rollback === true,
     /** Machines: this unit is on top of the stack, ready, every participant ready, and nobody else upgrading. */
@@ -675,7 +737,9 @@ export const upgradeMachine = setup({
           (unit.state === "idle" || unit.state === "completed" || unit.state === "recovery") &&
           // …and each runs the charm the roll goes to (as far as it recorded): the roll is over for all, not for some.
           onRollTarget(context.view, unit.id) !== false,
-      ),
+      ) &&
+      // …and this unit is observed to run the application's latest definition, when that is known.
+      !runsOlderDefinition(context),
   },
 }).createMachine({
   id: "unit",
@@ -701,6 +765,7 @@ export const upgradeMachine = setup({
       { guard: "stackUnset", actions: "noStackOnUpgrade" },
       { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
       { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
+      { guard: "downgradeRefused", target: ".ready", actions: ["refuseDowngrade", "maintainStack"] },
       { guard: "isK8s", target: ".upgrading", actions: ["restartedOnK8s", "maintainStack"] },
       { target: ".ready", actions: ["becomeReady", "maintainStack", "explainWait"] },
     ],

@@ -417,9 +417,9 @@ describe("the upstream bugs the adapter must handle", () => {
     expect(failed.status.message).toMatch(/db\/2|zookeeper/);
     // the cluster halts: nobody else is granted
     expect(world.granted).toEqual(["db/2"]);
-    // rollback instructions, naming the app, logged once
+    // rollback instructions, naming the app and the command (no charm recorded: a placeholder revision), logged once
     const rollback = failed.logs.filter((line) =>
-      line.message.includes("juju refresh db --revision <previous revision>"),
+      line.message.includes("2. Run juju refresh db --revision <previous>"),
     );
     expect(rollback).toHaveLength(1);
     expect(rollback[0]?.message).toContain("1. Re-run pre-upgrade-check on the leader to enter recovery");
@@ -750,10 +750,13 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
       expect(message).toContain("juju refresh db --revision 381");
       expect(message.length).toBeLessThanOrEqual(120);
     }
+    // what each runs: the charm revision it observes in .juju-charm, and the workload version
     expect(statuses[1]).toBe(
-      "paused: run resume-upgrade on the leader | workload 1.0.0 | roll back: juju refresh db --revision 381",
+      "paused: run resume-upgrade on the leader | charm 382, workload 1.0.0 | roll back: juju refresh db --revision 381",
     );
-    expect(statuses[2]).toBe("upgrade completed | workload 1.1.0 | roll back: juju refresh db --revision 381");
+    expect(statuses[2]).toBe(
+      "upgrade completed | charm 382, workload 1.1.0 | roll back: juju refresh db --revision 381",
+    );
     await world.run("db/0", "actions/resume-upgrade");
     await world.settle();
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });

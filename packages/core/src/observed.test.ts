@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { appStatusOf } from "./appStatus.js";
+import type { Effect } from "./effects.js";
+import type { RuntimeObservation } from "./observed.js";
+import { observedMismatch, readObservation } from "./observed.js";
+import type { PeerDatabags } from "./peerView.js";
+import { readPeerView } from "./peerView.js";
+import { planFromSnapshot } from "./plan.js";
+import { createUpgradeState, reduce } from "./reduce.js";
+import { NEW, OLD } from "./testing/index.js";
+import type { Substrate } from "./substrate.js";
+
+const FROM = "ch:amd64/jammy/db-381";
+const TO = "ch:amd64/jammy/db-382";
+const stored = JSON.stringify(OLD.dependencies);
+
+/** Units' databags (`state`, and the charm each runs) and the application's. */
+function bags(
+  units: Record<number, { state: string; charm?: string; workload?: string }>,
+  app: Record<string, string>,
+  leader = false,
+): PeerDatabags {
+  return {
+    leader,
+    units: Object.fromEntries(
+      Object.entries(units).map(([id, { state, charm, workload }]) => [
+        `db/${id}`,
+        {
+          state,
+          ...(charm ? { "upgrade-running-charm": charm } : {}),
+          ...(workload ? { "upgrade-running-workload": workload } : {}),
+        },
+      ]),
+    ),
+    app,
+  };
+}
+
+function stateOf(
+  unit: number,
+  raw: PeerDatabags,
+  extra: {
+    substrate?: Substrate;
+    charm?: string;
+    workloadVersion?: string;
+    observed?: RuntimeObservation;
+  } = {},
+) {
+  return createUpgradeState({
+    app: "db",
+    unit,
+    substrate: extra.substrate ?? "vm",
+    dependencies: NEW.dependencies,
+    view: readPeerView(raw),
+    charm: extra.charm ?? TO,
+    ...(extra.workloadVersion ? { workloadVersion: extra.workloadVersion } : {}),
+    ...(extra.observed ? { observed: extra.observed } : {}),
+  });
+}
+
+const statuses = (effects: readonly Effect[]) =>
+  effects.filter((e): e is Extract<Effect, { type: "setUnitStatus" }> => e.type === "setUnitStatus");
+
+const rolling = { dependencies: stored, "upgrade-stack": "[0, 1]", "upgrade-from-charm": FROM };
+
+describe("observed versions against recorded states", () => {
+  it("a unit that says it completed but runs the charm the roll leaves is named, in its status and the application's", () => {
+    // db/2 completed, then Juju put the old charm back without upgrade-charm (LP#2068500)
+    const raw = bags(
+      { 0: { state: "ready", charm: TO }, 1: { state: "ready", charm: TO }, 2: { state: "completed", charm: FROM } },
+      rolling,
+      true,
+    );
+    const leader = stateOf(0, raw);
+    expect(observedMismatch(leader.context, 2)).toBe(
+      "db/2 says completed but runs charm 381, the one the upgrade leaves",
+    );
+    expect(observedMismatch(leader.context, 1)).toBeNull();
+    expect(appStatusOf(leader.context)).toMatchObject({
+      status: "blocked",
+      message: expect.stringContaining("db/2 says completed but runs charm 381"),
+    });
+    const self = reduce(stateOf(2, { ...raw, leader: false }, { charm: FROM }), {
+      type: "tick",
+      view: readPeerView({ ...raw, leader: false }),
+    });
+    expect(statuses(self.effects).at(-1)).toMatchObject({
+      status: "blocked",
+      message:
+        "db/2 says completed but runs charm 381, the one the upgrade leaves | roll back: juju refresh db --revision 381",
+    });
+  });
+
+  it("Kubernetes: a completed unit whose pod is not on the latest revision says so, and does not call the upgrade over", () => {
+    const over = { dependencies: stored, "upgrade-from-charm": FROM };
+    const raw = bags({ 0: { state: "idle", charm: TO }, 1: { state: "completed", charm: TO } }, over);
+    const behind = { latest: false, revision: "db-5d4b8c", image: "registry.example/db:1.0" };
+    const stuck = reduce(stateOf(1, raw, { substrate: "k8s", observed: behind }), {
+      type: "tick",
+      view: readPeerView(raw),
+    });
+    expect(stuck.state.value).toBe("completed");
+    expect(statuses(stuck.effects).at(-1)).toMatchObject({
+      status: "blocked",
+      message:
+        // within 120 characters, the revision (detail) gives way to the rollback command
+        "db/1 says completed but is not on the application's latest revision | roll back: juju refresh db --revision 381",
+    });
+    // once its pod runs the latest revision, it is done
+    const done = reduce(
+      stateOf(1, raw, { substrate: "k8s", observed: { ...behind, latest: true, revision: "db-7f9a1e" } }),
+      { type: "tick", view: readPeerView(raw) },
+    );
+    expect(done.state.value).toBe("idle");
+    // nothing observed: its state decides, as before
+    expect(reduce(stateOf(1, raw, { substrate: "k8s" }), { type: "tick", view: readPeerView(raw) }).state.value).toBe(
+      "idle",
+    );
+  });
+
+  it("a completed unit whose workload still reports the version before the upgrade is named", () => {
+    const raw = bags({ 0: { state: "ready", charm: TO }, 1: { state: "completed", charm: TO } }, rolling);
+    const old = reduce(stateOf(1, raw, { workloadVersion: "1.0.0" }), { type: "tick", view: readPeerView(raw) });
+    expect(statuses(old.effects).at(-1)).toMatchObject({
+      status: "blocked",
+      message:
+        "db/1 completed but its workload reports 1.0.0, not 1.1.0 | workload 1.0.0 | roll back: juju refresh db --revision 381",
+    });
+    const fine = reduce(stateOf(1, raw, { workloadVersion: "1.1.0" }), { type: "tick", view: readPeerView(raw) });
+    expect(statuses(fine.effects).at(-1)).toMatchObject({ status: "maintenance" });
+    expect(statuses(fine.effects).at(-1)?.message).toMatch(
+      /^upgrade completed \| charm 382, workload 1\.1\.0 \| roll back/,
+    );
+  });
+
+  it("a unit's observations are judged against the state it had when it observed, not the one it reaches in the hook", () => {
+    // granted in this hook: the charm reported 1.0.0 before it upgraded the workload
+    const raw = bags({ 0: { state: "ready", charm: TO }, 1: { state: "upgrading", charm: TO } }, rolling);
+    const hook = reduce(stateOf(1, raw, { workloadVersion: "1.0.0" }), { type: "upgradeCompleted" });
+    expect(hook.state.value).toBe("completed");
+    expect(statuses(hook.effects).every((s) => s.status !== "blocked")).toBe(true);
+  });
+
+  it("a rollback says nothing of mismatches: a unit's state may date from the attempt being rolled back", () => {
+    const raw = bags(
+      { 0: { state: "ready", charm: FROM }, 1: { state: "completed", charm: FROM } },
+      { ...rolling, "upgrade-rollback": "true" },
+    );
+    expect(observedMismatch(stateOf(1, raw, { charm: FROM, workloadVersion: "1.0.0" }).context, 1)).toBeNull();
+  });
+
+  it("each unit records the workload version its charm reports when it changes; the plan lists what each runs", () => {
+    const raw = bags(
+      { 0: { state: "idle", charm: FROM, workload: "1.0.0" }, 1: { state: "idle" } },
+      { dependencies: stored },
+      true,
+    );
+    const first = reduce(stateOf(1, { ...raw, leader: false }, { charm: FROM, workloadVersion: "1.0.0" }), {
+      type: "tick",
+      view: readPeerView({ ...raw, leader: false }),
+    });
+    expect(first.effects).toContainEqual({
+      type: "writeUnitData",
+      data: { "upgrade-running-charm": FROM },
+    });
+    expect(first.effects).toContainEqual({ type: "writeUnitData", data: { "upgrade-running-workload": "1.0.0" } });
+    // unchanged: nothing written
+    const again = reduce(stateOf(0, raw, { charm: FROM, workloadVersion: "1.0.0" }), {
+      type: "tick",
+      view: readPeerView(raw),
+    });
+    expect(again.effects.filter((e) => e.type === "writeUnitData")).toEqual([]);
+    const plan = planFromSnapshot({
+      app: "db",
+      substrate: "vm",
+      leader: 0,
+      databags: { units: raw.units, app: raw.app },
+    });
+    expect(plan.results["units-running"]).toBe(`db/0 ${FROM} workload 1.0.0; db/1 unknown`);
+  });
+
+  it("a reported version or observation that does not validate is nothing observed, and bad peer data is reported", () => {
+    expect(readObservation({ latest: "yes" })).toBeNull();
+    expect(readObservation({ latest: true, revision: "db-1", image: "a b" })).toBeNull();
+    expect(readObservation({ latest: false })).toEqual({ latest: false, revision: null, image: null });
+    const view = readPeerView(bags({ 0: { state: "idle", workload: "1.0\n; rm -rf /" } }, {}));
+    expect(view.units[0]?.workload).toBeUndefined();
+    expect(view.problems).toContainEqual(expect.objectContaining({ unit: "db/0", key: "upgrade-running-workload" }));
+  });
+});

@@ -1,0 +1,95 @@
+import * as v from "valibot";
+import type { UpgradeContext } from "./upgradeContext.js";
+import type { UnitState } from "./unitState.js";
+import { onRollTarget, unitName } from "./protocol.js";
+
+/**
+ * What a unit runs, as observed from outside the peer relation at the start of a hook — neutral data an adapter
+ * fills from whatever the substrate offers (on Kubernetes: the unit's pod, from the StatefulSet; on machines there
+ * is usually nothing to say beyond the charm and the workload version the charm reports). The recorded state says
+ * what a unit did; this says what it runs.
+ */
+export interface RuntimeObservation {
+  /**
+   * Whether the unit runs the application's latest definition (Kubernetes: its pod was created from the
+   * StatefulSet's update revision, as its controller has observed it); `false` when it runs an older one; `null`
+   * when not known.
+   */
+  readonly latest: boolean | null;
+  /** The definition it runs, for messages (Kubernetes: the pod's controller revision); `null` when not known. */
+  readonly revision: string | null;
+  /** The workload image it runs (Kubernetes: the workload container's image), for messages; `null` when not known. */
+  readonly image: string | null;
+}
+
+/** Printable ASCII without spaces, as revisions and image references are. */
+const Text = v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,255}$/));
+
+const ObservationSchema = v.object({
+  latest: v.optional(v.nullable(v.boolean()), null),
+  revision: v.optional(v.nullable(Text), null),
+  image: v.optional(v.nullable(Text), null),
+});
+
+/**
+ * A {@link RuntimeObservation} from what an adapter (or a charm's callback) gave, validated: anything else is
+ * `null` (nothing observed) — an observation is the charm's code answering; a wrong answer must not fail the hook.
+ */
+export function readObservation(value: unknown): RuntimeObservation | null {
+  const parsed = v.safeParse(ObservationSchema, value);
+  return parsed.success ? parsed.output : null;
+}
+
+/** States in which a unit has upgraded its workload (or is upgrading it) in a forward roll. */
+const UPGRADED: ReadonlySet<UnitState | null> = new Set<UnitState | null>(["upgrading", "completed"]);
+
+/** True during a roll going forward: a plan or its origin is recorded and no rollback runs. */
+function rollingForward(context: UpgradeContext): boolean {
+  const { view } = context;
+  return view.rollback !== true && (view.stack !== null || Boolean(view.fromCharm));
+}
+
+/**
+ * Why what unit `id` is observed to run disagrees with the state it recorded, in words an operator can act on, or
+ * `null` when nothing observed says otherwise. Only while a roll goes forward (in a rollback, a unit's state may date
+ * from the attempt being rolled back). For any unit, from the peer data: it says it upgraded (`upgrading`,
+ * `completed`) but runs the charm the roll leaves (Juju refreshed its charm without `upgrade-charm`, LP#2068500, or
+ * recreated it on the old revision). For this unit, from its own observations, taken when it was in the state its
+ * databag recorded at the start of the hook (`context.observedAs`): it says it upgraded but runs an older definition
+ * than the application's latest (Kubernetes: its pod is not on the update revision), or it completed but its
+ * workload reports the version the roll started from, where this revision installs another.
+ */
+export function observedMismatch(context: UpgradeContext, id: number): string | null {
+  if (!rollingForward(context)) return null;
+  const { view } = context;
+  const name = unitName(context, id);
+  const unit = view.units.find((u) => u.id === id);
+  if (unit && UPGRADED.has(unit.state) && onRollTarget(view, id) === false) {
+    const revision = unit.charm ? /-(\d{1,9})$/.exec(unit.charm)?.[1] : undefined;
+    return `${name} says ${unit.state} but runs ${revision ? `charm ${revision}` : unit.charm}, the one the upgrade leaves`;
+  }
+  if (id !== context.unit) return null;
+  const state = context.observedAs;
+  const observed = context.observed;
+  if (UPGRADED.has(state) && observed?.latest === false) {
+    const revision = observed.revision ? ` (${observed.revision})` : "";
+    return `${name} says ${state} but is not on the application's latest revision${revision}`;
+  }
+  const key = context.workloadKey;
+  const reported = context.workloadVersion;
+  if (state === "completed" && key !== null && reported !== null) {
+    const before = view.dependencies?.[key]?.version ?? null;
+    const installs = context.dependencies[key]?.version ?? null;
+    if (before !== null && installs !== null && before !== installs && reported === before)
+      return `${name} completed but its workload reports ${reported}, not ${installs}`;
+  }
+  return null;
+}
+
+/**
+ * Whether this unit is observed not to run the application's latest definition: the upgrade is not over for it
+ * (it keeps its state, and says why) until it does — its recorded state alone would say it is done.
+ */
+export function runsOlderDefinition(context: UpgradeContext): boolean {
+  return context.observed?.latest === false;
+}
