@@ -20,11 +20,13 @@ import {
   KEYS,
   MEMORY_KEY,
   needsGoalState,
+  needsObservation,
   needsPeers,
   readCharmStatus,
   readHookMemory,
 } from "@charm-upgrade/core";
 import type { HookContext } from "./hookContext.js";
+import { readImageResource } from "./imageResource.js";
 import type { GoalState, ToolCall } from "./toolCall.js";
 import { toolCalls } from "./toolCall.js";
 
@@ -44,14 +46,24 @@ export type HookRequest =
       readonly tolerate?: true;
     }
   | { readonly kind: "charm"; readonly call: CharmCall }
-  | { readonly kind: "report"; readonly what: CharmReport };
+  | { readonly kind: "report"; readonly what: CharmReport }
+  /** Read a file the hook tools named (`resource-get`'s path): answered with its text, or `null` if unreadable. */
+  | { readonly kind: "file"; readonly path: string };
 
 /**
  * What the charm says about itself at the start of a hook: why it holds the roll (`hold`), the workload version
- * it runs (`workloadVersion`), which charm it is (`charmUrl`, from `$JUJU_CHARM_DIR/.juju-charm`), and the statuses
- * it would show were no upgrade to say anything (`status`, `applicationStatus`).
+ * it runs (`workloadVersion`), which charm it is (`charmUrl`, from `$JUJU_CHARM_DIR/.juju-charm`), the statuses
+ * it would show were no upgrade to say anything (`status`, `applicationStatus`), what it observes it runs
+ * (`observed`: on Kubernetes its pod) and why its workload cannot go back (`noDowngrade`).
  */
-export type CharmReport = "hold" | "workloadVersion" | "charmUrl" | "status" | "applicationStatus";
+export type CharmReport =
+  | "hold"
+  | "workloadVersion"
+  | "charmUrl"
+  | "status"
+  | "applicationStatus"
+  | "observed"
+  | "noDowngrade";
 
 /** What one hook did: which hook, which event, and where this unit stands after it. */
 export interface DispatchResult {
@@ -82,6 +94,12 @@ export interface ProgramConfig {
   readonly abilities: CharmAbilities;
   /** The charm gives its own statuses (`status()`, `applicationStatus()`): they show when no upgrade needs to. */
   readonly reportsStatus: boolean;
+  /** The charm observes what it runs (`observe()`). */
+  readonly reportsObservation: boolean;
+  /** The charm says when its workload cannot go back (`downgradeBlocker()`). */
+  readonly reportsNoDowngrade: boolean;
+  /** Kubernetes: the name of the workload's OCI image resource, read with `resource-get` at pre-upgrade-check. */
+  readonly workloadResource: string | undefined;
   readonly inspect: ((step: UpgradeStep) => void) | undefined;
   readonly reduce: Reducer | undefined;
 }
@@ -215,6 +233,22 @@ export function* hookProgram(
   const charmStatus = config.reportsStatus ? readCharmStatus(yield* report("status")) : null;
   const charmAppStatus =
     config.reportsStatus && databags?.leader ? readCharmStatus(yield* report("applicationStatus")) : null;
+  // What this unit runs and whether its workload can go back: asked only when a decision may use the answer.
+  const ownRecorded = databags?.units[hook.unitName]?.[KEYS.state];
+  const observing = needsObservation({
+    unit: hook.unitNumber,
+    leader: databags?.leader ?? false,
+    ownState: isUnitState(ownRecorded) ? ownRecorded : null,
+    app: databags?.app ?? {},
+    events: [event, ...readHookMemory(memory).memory.deferred],
+    inAction: hook.kind === "action",
+  });
+  const observed = config.reportsObservation && observing ? yield* report("observed") : null;
+  const noDowngrade = config.reportsNoDowngrade && observing ? yield* report("noDowngrade") : null;
+  const resource =
+    config.workloadResource !== undefined && event === "preUpgradeCheck" && databags?.leader
+      ? yield* imageResource(config.workloadResource)
+      : null;
 
   const session = hookSession({
     app: hook.appName,
@@ -231,6 +265,9 @@ export function* hookProgram(
     charm: typeof charm === "string" ? charm : null,
     workloadVersion: typeof workloadVersion === "string" ? workloadVersion : null,
     workloadKey: config.workloadKey,
+    observed,
+    resource,
+    noDowngrade: typeof noDowngrade === "string" ? noDowngrade : null,
     abilities: config.abilities,
     charmStatus,
     charmAppStatus,
@@ -256,6 +293,29 @@ export function* hookProgram(
     deferred: outcome.deferred,
     final,
   };
+}
+
+/**
+ * The workload's OCI image resource as `NAME=IMAGE`, read with `resource-get` and the file it names (see
+ * `readImageResource`), or `null` — logged, for the rollback command then lacks the image (the plan still goes on).
+ */
+function* imageResource(name: string): Generator<HookRequest, string | null, unknown> {
+  const [path] = (yield { kind: "tools", calls: [toolCalls.resourceGet(name)], tolerate: true }) as [string | Error];
+  const text = typeof path === "string" ? yield { kind: "file", path } : null;
+  const image = typeof text === "string" ? readImageResource(text) : null;
+  if (image !== null) return `${name}=${image}`;
+  const why =
+    path instanceof Error ? path.message.trim() : typeof text === "string" ? "it names no image" : "it is unreadable";
+  yield {
+    kind: "tools",
+    calls: [
+      toolCalls.jujuLog(
+        "WARNING",
+        `Could not read the OCI image resource ${name} (${why}): the rollback command will not name the image to go back to`,
+      ),
+    ],
+  };
+  return null;
 }
 
 /** Write what the hook decided; one call per thing that changed. */

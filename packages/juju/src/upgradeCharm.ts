@@ -6,6 +6,7 @@ import type {
   CharmCall,
   Dependencies,
   Reducer,
+  RuntimeObservation,
   Substrate,
   UnitState,
   UpgradeState,
@@ -92,6 +93,28 @@ interface CommonUpgradeOptions {
   } | null>;
   /** Which DEPENDENCIES key names the workload; default `workload`, else the first key that does not name the charm. */
   readonly workloadKey?: string | undefined;
+  /**
+   * What this unit runs, observed outside Juju: on Kubernetes its pod (`podObservation(await
+   * partitions.readRollout(), unit, container)` of `@charm-upgrade/k8s`). A unit that says it upgraded but is
+   * observed not to run the application's latest definition is named in its status, and the upgrade is not over for
+   * it until it does. Asked only while an upgrade is planned or runs; an invalid answer or a throw counts as nothing
+   * observed.
+   */
+  observe?(): Maybe<RuntimeObservation | null>;
+  /**
+   * Why this unit's workload cannot go back to the version the upgrade started from (its data format moved on), or
+   * `null` when it can: recorded in the unit's databag, and a rollback (`juju refresh` back) then stops before this
+   * unit. A fixed rule belongs in DEPENDENCIES instead (`downgrade_supported`). Asked only while an upgrade is
+   * planned or runs; a throw counts as nothing to say.
+   */
+  downgradeBlocker?(): Maybe<string | null>;
+  /**
+   * Kubernetes: the name of the workload's OCI image resource in `charmcraft.yaml` (`resources`, `type:
+   * oci-image`, e.g. `postgresql-image`). The leader reads it with `resource-get` at pre-upgrade-check, so that the
+   * rollback command brings the old image back (`--resource NAME=IMAGE`): `juju refresh --revision` alone keeps an
+   * image the operator uploaded.
+   */
+  readonly workloadResource?: string | undefined;
   /**
    * This unit's charm as Juju names it (`ch:amd64/jammy/db-381`); default: read from `$JUJU_CHARM_DIR/.juju-charm`.
    * The leader records it at pre-upgrade-check so that statuses give the exact rollback command.
@@ -231,6 +254,9 @@ export class CharmUpgrade {
         logRollbackInstructions: typeof options.logRollbackInstructions === "function",
       },
       reportsStatus: typeof options.status === "function" || typeof options.applicationStatus === "function",
+      reportsObservation: typeof options.observe === "function",
+      reportsNoDowngrade: typeof options.downgradeBlocker === "function",
+      workloadResource: options.workloadResource,
       inspect: options.inspect,
       reduce: options.reduce,
     };
@@ -268,6 +294,8 @@ export class CharmUpgrade {
         }
       } else if (request.kind === "charm") {
         answer = await this.answer(request.call, false);
+      } else if (request.kind === "file") {
+        answer = await readFile(request.path, "utf8").catch(() => null);
       } else {
         answer = await this.report(request.what, hook.charmDir, false);
       }
@@ -303,6 +331,7 @@ export class CharmUpgrade {
           }
         });
       } else if (request.kind === "charm") answer = this.answer(request.call, true);
+      else if (request.kind === "file") answer = readTextSync(request.path);
       else answer = this.report(request.what, hook.charmDir, true);
       step = program.next(answer);
     }
@@ -365,6 +394,9 @@ export class CharmUpgrade {
       // The statuses are validated by the core (`readCharmStatus`): passed on as they are.
       else if (what === "status") value = options.status?.() ?? null;
       else if (what === "applicationStatus") value = options.applicationStatus?.() ?? null;
+      // Validated by the core (`readObservation`): passed on as it is.
+      else if (what === "observed") value = options.observe?.() ?? null;
+      else if (what === "noDowngrade") value = options.downgradeBlocker?.() ?? null;
       // `.juju-charm` as Juju wrote it in the charm directory (`ch:amd64/jammy/db-381`); the core validates it.
       else
         value = sync
@@ -379,6 +411,15 @@ export class CharmUpgrade {
       (text) => reportedText(what, text),
       () => null,
     );
+  }
+}
+
+/** A file's text now, or `null` when it cannot be read (the synchronous twin of the `file` request's answer). */
+function readTextSync(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
   }
 }
 
@@ -400,7 +441,7 @@ function notNow(value: Promise<unknown>, what: string): never {
 
 /** A report, trimmed and bounded: an empty answer is unknown; a charm name over 200 characters is not one. */
 function reportedText(what: CharmReport, value: unknown): unknown {
-  if (what === "status" || what === "applicationStatus") return value;
+  if (what === "status" || what === "applicationStatus" || what === "observed") return value;
   if (typeof value !== "string") return null;
   const text = value.trim();
   if (!text.length) return null;
