@@ -21,4 +21,5 @@ export type {
   StatefulSetRollout,
 } from "./statefulSetPartition.js";
 export { createPartitionSetter } from "./statefulSetPartition.js";
+export { podObservation } from "./podObservation.js";
 export type { Sleep } from "./withRetries.js";

@@ -605,7 +605,10 @@ describe("readRollout", () => {
     api.putStatefulSet(MODEL, APP, { replicas: 3, partition: 2, currentRevision: "db-old", updateRevision: "db-new" });
     api.putPod(MODEL, APP, 0, { revision: "db-old" });
     api.putPod(MODEL, APP, 1, { revision: "db-old", ready: false });
-    api.putPod(MODEL, APP, 2, { revision: "db-new" });
+    api.putPod(MODEL, APP, 2, {
+      revision: "db-new",
+      images: { charm: "jujusolutions/charm-base:ubuntu-22.04", db: "registry.example/db@sha256:2222" },
+    });
   });
 
   it("reads the partition, the revisions and each pod's controller-revision-hash, by the StatefulSet's selector", async () => {
@@ -624,9 +627,33 @@ describe("readRollout", () => {
       currentRevision: "db-old",
       updateRevision: "db-new",
       pods: [
-        { name: `${APP}-0`, ordinal: 0, revision: "db-old", updated: false, ready: true, terminating: false },
-        { name: `${APP}-1`, ordinal: 1, revision: "db-old", updated: false, ready: false, terminating: false },
-        { name: `${APP}-2`, ordinal: 2, revision: "db-new", updated: true, ready: true, terminating: false },
+        {
+          name: `${APP}-0`,
+          ordinal: 0,
+          revision: "db-old",
+          updated: false,
+          ready: true,
+          terminating: false,
+          images: {},
+        },
+        {
+          name: `${APP}-1`,
+          ordinal: 1,
+          revision: "db-old",
+          updated: false,
+          ready: false,
+          terminating: false,
+          images: {},
+        },
+        {
+          name: `${APP}-2`,
+          ordinal: 2,
+          revision: "db-new",
+          updated: true,
+          ready: true,
+          terminating: false,
+          images: { charm: "jujusolutions/charm-base:ubuntu-22.04", db: "registry.example/db@sha256:2222" },
+        },
       ],
     });
     expect(api.requests.map(({ method, path, query }) => ({ method, path, query }))).toEqual([
@@ -657,6 +684,7 @@ describe("readRollout", () => {
       updated: false,
       ready: true,
       terminating: true,
+      images: {},
     });
   });
 

@@ -94,6 +94,8 @@ export interface PodRevision {
   readonly ready: boolean;
   /** Whether it is being deleted (`metadata.deletionTimestamp` is set). */
   readonly terminating: boolean;
+  /** Each container's image (`spec.containers[].image`), by container name: what the pod was created to run. */
+  readonly images: Readonly<Record<string, string>>;
 }
 
 /** The rollout state of the StatefulSet: what {@link PartitionSetter.readRollout} returns. */
@@ -438,6 +440,11 @@ function rolloutOf(name: string, found: StatefulSetObject, podList: PodListObjec
           (condition) => condition.type === "Ready" && condition.status === "True",
         ),
         terminating: pod.metadata.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null,
+        images: Object.fromEntries(
+          (pod.spec?.containers ?? []).flatMap((container) =>
+            container.image ? [[container.name, container.image]] : [],
+          ),
+        ),
       };
     })
     .sort(

@@ -17,6 +17,8 @@
  *   `metadata.generation`, the status (and so `updateRevision`) may describe an older spec.
  * - a pod's `controller-revision-hash` label — the revision it was created from (`StatefulSetRevisionLabel =
  *   ControllerRevisionHashLabelKey = "controller-revision-hash"`, `k8s.io/api/apps`).
+ * - a pod's `spec.containers[].image` — "Container image name" (core/v1 Container; optional in the API, required by
+ *   the workload controllers), the image the pod was created to run.
  *
  * @module
  */
@@ -79,6 +81,11 @@ export const PodListSchema = v.looseObject({
           v.array(v.looseObject({ kind: text, name: text, controller: v.nullish(v.boolean()) })),
         ),
       }),
+      spec: v.nullish(
+        v.looseObject({
+          containers: v.nullish(v.array(v.looseObject({ name: text, image: v.nullish(text) }))),
+        }),
+      ),
       status: v.nullish(
         v.looseObject({
           conditions: v.nullish(v.array(v.looseObject({ type: text, status: text }))),

@@ -68,6 +68,8 @@ export interface FakePodInput {
   readonly terminating?: boolean;
   /** Whether the StatefulSet controls it (an owner reference with `controller: true`; default `true`). */
   readonly owned?: boolean;
+  /** Its containers' images (`spec.containers[].image`), by container name (default: no containers). */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 /** One request as the server received it, for assertions. The `Authorization` header is never recorded. */
@@ -735,7 +737,7 @@ function podObject(
             ],
           }),
     },
-    spec: { containers: [] },
+    spec: { containers: Object.entries(pod.images ?? {}).map(([container, image]) => ({ name: container, image })) },
     status: {
       phase: "Running",
       conditions: [{ type: "Ready", status: pod.ready === false ? "False" : "True" }],
