@@ -6,7 +6,7 @@
 import { ClusterNotReadyError } from "@charm-upgrade/core";
 import type { CharmUpgrade, GrantOutcome } from "@charm-upgrade/juju";
 import { createUpgrade, HookTools, readHookContext } from "@charm-upgrade/juju";
-import { createPartitionSetter } from "@charm-upgrade/k8s";
+import { createPartitionSetter, podObservation } from "@charm-upgrade/k8s";
 import { DEPENDENCIES } from "./dependencies.js";
 import type { JujuPorts } from "./vmCharm.js";
 import { configGet } from "./vmCharm.js";
@@ -52,6 +52,14 @@ export async function createK8sUpgrade(workload: Workload, juju: JujuPorts = {})
     },
 
     pauseAfterUnitUpgrade: await configGet(tools, "pause-after-unit-upgrade"),
+
+    // What this unit's pod runs (its controller revision and workload image), read while an upgrade runs: a unit
+    // that says it upgraded on a pod the StatefulSet never recreated is named in its status.
+    observe: async () => podObservation(await statefulSet.readRollout(), hook.unitNumber, "workload"),
+
+    // The workload's OCI image resource (charmcraft.yaml `resources`): recorded at pre-upgrade-check so that the
+    // rollback command brings the old image back (`juju refresh <app> --revision N --resource workload-image=…`).
+    workloadResource: "workload-image",
   });
 }
 // #endregion create
