@@ -1,5 +1,14 @@
 import type { Effect } from "./effects.js";
-import { holdBlocker, onRollTarget, pauseBlocker, topOfStack, unitName, unitsDone, participants } from "./protocol.js";
+import {
+  holdBlocker,
+  onRollTarget,
+  pauseBlocker,
+  topOfStack,
+  unitName,
+  unitsDone,
+  participants,
+  unplannedCharms,
+} from "./protocol.js";
 import { observedMismatch } from "./observed.js";
 import type { UnitView } from "./peerView.js";
 import { rollbackCommand } from "./rollbackCommand.js";
@@ -53,7 +62,19 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
       command,
     );
   }
+  // The partition did not move in this hook: why, and whether the operator must act (the next hook tries again).
+  if (context.partitionFailure) return status(context.partitionFailure.status, context.partitionFailure.message);
   if (!view.stack) {
+    // `juju refresh` ran first: the pods (or units) it reached wait for a plan, the others for their turn.
+    const early = unplannedCharms(view);
+    if (early.length) {
+      const names = early.map((unit) => unitName(context, unit.id)).join(", ");
+      return status(
+        "blocked",
+        `juju refresh ran before pre-upgrade-check (${names} on ${early[0]?.charm})`,
+        `: run pre-upgrade-check on ${unitName(context, context.unit)}`,
+      );
+    }
     if (view.units.some((unit) => unit.state === "completed"))
       return status("maintenance", "Upgrade finishing: units returning to idle");
     // Done (or nothing planned): clear what an upgrade set. The adapter sets it only when it differs.

@@ -1,4 +1,4 @@
-import type { ErrorData, UpgradeEvent } from "./events.js";
+import type { ErrorData, FailureKind, UpgradeEvent } from "./events.js";
 
 /**
  * What a hook session asks of the charm: the only points where the protocol needs code that is not its own. An
@@ -9,7 +9,8 @@ import type { ErrorData, UpgradeEvent } from "./events.js";
  * - `preUpgradeCheck` — the charm's own checks before an upgrade (a throw refuses, with its message)
  * - `buildUpgradeStack` — machines: every unit number, the last one upgrading first
  * - `grant` — upgrade this unit's workload now, idempotently (`completed`, `pending`, `{ pending }`, `{ failed }`)
- * - `setPartition` — Kubernetes: set the StatefulSet's rolling-update partition
+ * - `setPartition` — Kubernetes: set the StatefulSet's rolling-update partition (resolved: the API server holds it)
+ * - `getPartition` — Kubernetes: the partition the API server holds (a whole number)
  * - `logRollbackInstructions` — the charm's own account of how to roll back
  */
 export type CharmCall =
@@ -18,6 +19,7 @@ export type CharmCall =
   | { readonly type: "buildUpgradeStack" }
   | { readonly type: "grant" }
   | { readonly type: "setPartition"; readonly partition: number }
+  | { readonly type: "getPartition" }
   | { readonly type: "logRollbackInstructions" };
 
 /** The `type` of every {@link CharmCall}. */
@@ -31,7 +33,21 @@ export type CharmAnswer =
   | { readonly ok: true; readonly value?: unknown }
   | { readonly ok: false; readonly error: ErrorData };
 
-/** A thrown value as {@link ErrorData}: an `UpgradeError`'s triple, or a plain error's name and message. */
+/** The failure kinds an error may name, and HTTP's word for a refusal (`forbidden`) as the one it means. */
+const FAILURE_KINDS: Readonly<Record<string, FailureKind>> = {
+  transient: "transient",
+  permission: "permission",
+  forbidden: "permission",
+  notFound: "notFound",
+  misconfigured: "misconfigured",
+  invalid: "invalid",
+};
+
+/**
+ * A thrown value as {@link ErrorData}: an `UpgradeError`'s triple (with the {@link FailureKind} its `failure` field
+ * names, as an adapter's classified errors do: `KubernetesRequestError` of `@charm-upgrade/k8s`), or a plain error's
+ * name and message.
+ */
 export function toErrorData(error: unknown): ErrorData {
   if (
     error &&
@@ -41,13 +57,15 @@ export function toErrorData(error: unknown): ErrorData {
     "cause" in error &&
     "resolution" in error
   ) {
-    const e = error as { kind: unknown; message: unknown; cause: unknown; resolution: unknown };
+    const e = error as { kind: unknown; message: unknown; cause: unknown; resolution: unknown; failure?: unknown };
     if (typeof e.kind === "string" && typeof e.message === "string") {
+      const failure = typeof e.failure === "string" && Object.hasOwn(FAILURE_KINDS, e.failure) ? e.failure : null;
       return {
         kind: e.kind,
         message: e.message,
         cause: typeof e.cause === "string" ? e.cause : "",
         resolution: typeof e.resolution === "string" ? e.resolution : "",
+        ...(failure ? { failure: FAILURE_KINDS[failure] as FailureKind } : {}),
       };
     }
   }
@@ -100,4 +118,21 @@ export function trustOf(answer: CharmAnswer): { readonly allowed: boolean; reado
   const value = answer.value as { allowed?: unknown; reason?: unknown } | null | undefined;
   const reason = typeof value?.reason === "string" ? value.reason.slice(0, 200) : "";
   return { allowed: value?.allowed === true, reason };
+}
+
+/**
+ * The answer to `getPartition`: the partition the API server holds, or what went wrong as {@link ErrorData} (the
+ * charm's callback threw, or returned something that is not a whole number: untrusted, so validated here).
+ */
+export function heldPartitionOf(answer: CharmAnswer): number | ErrorData {
+  if (!answer.ok) return answer.error;
+  const value = answer.value;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  return {
+    kind: "UpgradeError",
+    message: `getPartition() returned ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}, not a partition`,
+    cause: "the charm's getPartition must resolve to the whole number the API server holds",
+    resolution: "fix the charm's getPartition (the Kubernetes adapter's getPartition gives it)",
+    failure: "invalid",
+  };
 }

@@ -19,6 +19,7 @@ export type Effect =
   | { readonly type: "log"; readonly level: "debug" | "info" | "warning" | "error"; readonly message: string }
   | { readonly type: "explain"; readonly reason: string }
   | { readonly type: "setPartition"; readonly partition: number }
+  | { readonly type: "raisePartition"; readonly partition: number }
   | { readonly type: "defer" }
   | { readonly type: "logRollbackInstructions" }
   | { readonly type: "reportProblem"; readonly unit: string | null; readonly key: string; readonly error: ErrorData };
@@ -52,7 +53,10 @@ export const EFFECT_MEANINGS = {
   actionFail: "the failure of the action this hook runs",
   log: "a line for the unit's log",
   explain: "why this unit does not proceed, in a sentence an operator can act on",
-  setPartition: "Kubernetes: set the StatefulSet's rolling-update partition",
+  setPartition:
+    "Kubernetes: set the StatefulSet's rolling-update partition, then send `partitionSet` (the API server holds it: it is recorded only then) or `partitionFailed`; in an action, a failure fails the action and the action changes nothing",
+  raisePartition:
+    "Kubernetes, in a pod's `stop` while no upgrade is planned: read the partition the API server holds and raise it to this unit's number if it is lower (never lower it), so that a `juju refresh` made without pre-upgrade-check restarts no other pod; then send `partitionSet` (when it moved) or `partitionFailed`",
   defer: "keep the current event and run it again at the start of the next hook",
   logRollbackInstructions: "ask the charm to log how to roll back (the original's override)",
   reportProblem: "peer data that does not validate, or a step the core could not take (names the databag and key)",

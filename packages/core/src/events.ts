@@ -1,11 +1,26 @@
 import type { PeerView } from "./peerView.js";
 
+/**
+ * What kind of failure a call outside the core met, by what can be done about it: an adapter classifies its own
+ * errors into these, so that the core decides without knowing the system behind them (the Kubernetes API, say).
+ *
+ * - `transient` — passing trouble (throttled, a conflict, overloaded, timed out, unreachable): the next hook tries
+ *   again, and nothing needs the operator;
+ * - `permission` — refused for lack of rights (HTTP 403 Forbidden): the operator grants them (`juju trust`);
+ * - `notFound` — what the call acts on does not exist (HTTP 404);
+ * - `misconfigured` — cannot work as configured (credentials, certificates, a setting): the operator fixes it;
+ * - `invalid` — the request or the answer is malformed: a bug to report.
+ */
+export type FailureKind = "transient" | "permission" | "notFound" | "misconfigured" | "invalid";
+
 /** A plain, serialisable error: the message / cause / resolution triple and which kind of error it was. */
 export interface ErrorData {
   readonly kind: string;
   readonly message: string;
   readonly cause: string;
   readonly resolution: string;
+  /** What kind of failure it was, when the thrower said (see {@link FailureKind}); absent: unknown. */
+  readonly failure?: FailureKind;
 }
 
 /** Events that carry a fresh view of the peer relation (`null`: the relation does not exist yet). */
@@ -15,7 +30,8 @@ interface WithView {
 
 /**
  * Everything that can happen to a unit during an upgrade, as the core sees it. Adapters map Juju hooks and actions
- * onto these; the last four are the charm's own answers to effects (`runPreUpgradeCheck`, `grantUpgrade`).
+ * onto these; the others are the charm's own answers to effects (`runPreUpgradeCheck`, `grantUpgrade`, the
+ * partition moves).
  *
  * - `relationCreated` — the peer relation was created (every unit starts `idle`).
  * - `relationChanged` — peer data changed, a unit joined or departed: re-evaluate with the fresh view.
@@ -28,6 +44,9 @@ interface WithView {
  * - `upgradePending` — the charm upgraded the workload, but its post-upgrade health check does not pass yet: the
  *   unit stays `upgrading` (nobody else is granted) and is asked again at the next hook.
  * - `forceUpgrade` — the operator's `force-upgrade` action on this unit: named checks to skip, never a blanket force.
+ * - `stop` — Kubernetes: this unit's pod is being deleted (juju runs `stop` in its termination grace period).
+ * - `partitionSet` / `partitionFailed` — the charm's answer to a partition move (`setPartition`, `raisePartition`):
+ *   the API server holds the partition now (record it), or it does not (say why; the partition is not recorded).
  */
 export type UpgradeEvent =
   | ({ readonly type: "relationCreated" } & WithView)
@@ -35,6 +54,7 @@ export type UpgradeEvent =
   | ({ readonly type: "tick" } & WithView)
   | ({ readonly type: "leaderElected" } & WithView)
   | ({ readonly type: "upgradeCharm" } & WithView)
+  | ({ readonly type: "stop" } & WithView)
   | ({ readonly type: "preUpgradeCheck" } & WithView)
   | ({ readonly type: "resumeUpgrade" } & WithView)
   | { readonly type: "preUpgradeCheckPassed"; readonly stack?: readonly number[] }
@@ -42,6 +62,8 @@ export type UpgradeEvent =
   | { readonly type: "upgradeCompleted" }
   | { readonly type: "upgradeFailed"; readonly cause?: string }
   | { readonly type: "upgradePending"; readonly reason: string }
+  | { readonly type: "partitionSet"; readonly partition: number }
+  | { readonly type: "partitionFailed"; readonly partition: number; readonly error: ErrorData }
   | ({
       readonly type: "forceUpgrade";
       /** `false`: skip the version-compatibility check that failed this unit. */

@@ -1,5 +1,5 @@
 import type { CharmAnswer, CharmCall } from "./charmCall.js";
-import { grantEvent, InvalidGrantAnswer, messageOf, trustOf } from "./charmCall.js";
+import { grantEvent, heldPartitionOf, InvalidGrantAnswer, messageOf, trustOf } from "./charmCall.js";
 import type { Dependencies } from "./dependencyModel.js";
 import type { Effect } from "./effects.js";
 import { UpgradeError } from "./errors.js";
@@ -9,6 +9,7 @@ import { DEFERRABLE_EVENTS, encodeHookMemory, readHookMemory } from "./hookMemor
 import { readObservation } from "./observed.js";
 import type { PeerDatabags, PeerView } from "./peerView.js";
 import { readPeerView } from "./peerView.js";
+import { partitionFailure } from "./protocol.js";
 import type { ReduceResult, UpgradeState } from "./reduce.js";
 import { rollbackCommand } from "./rollbackCommand.js";
 import { createUpgradeState, reduce } from "./reduce.js";
@@ -16,7 +17,7 @@ import type { RawUpgradeSettings } from "./settings.js";
 import type { Substrate } from "./substrate.js";
 
 /** The events a Juju hook or action maps onto (the core's other events are the charm's answers). */
-export type HookEventType = DeferrableEventType | "preUpgradeCheck" | "resumeUpgrade" | "forceUpgrade";
+export type HookEventType = DeferrableEventType | "preUpgradeCheck" | "resumeUpgrade" | "forceUpgrade" | "stop";
 
 /** A reducer with the signature of {@link reduce}: the default, or (verification only) a memoised or broken one. */
 export type Reducer = (state: UpgradeState, event: UpgradeEvent) => ReduceResult;
@@ -35,6 +36,8 @@ export interface CharmAbilities {
   readonly checkTrust: boolean;
   readonly buildUpgradeStack: boolean;
   readonly setPartition: boolean;
+  /** Kubernetes: the charm can read the partition the API server holds (absent: `false`). */
+  readonly getPartition?: boolean;
   readonly logRollbackInstructions: boolean;
 }
 
@@ -150,7 +153,7 @@ export function appStatusPrecedence(upgrade: KnownStatus | null, charm: KnownSta
   return charm ?? upgrade;
 }
 
-/** A feedback event may itself lead to feedback (a passed check whose partition patch fails); no deeper. */
+/** A feedback event may itself lead to feedback (a passed check, then its partition move's answer); no deeper. */
 const MAX_FEEDBACK_DEPTH = 2;
 
 /** Juju shows at most 120 characters of a status. */
@@ -174,7 +177,10 @@ const LEVELS = { debug: "DEBUG", info: "INFO", warning: "WARNING", error: "ERROR
  *   applied in between could undo newer data), at most {@link MAX_FEEDBACK_DEPTH} deep, so a hook always ends;
  * - the status: only the hook's last status, and bad peer data wins over a routine status; set only when it
  *   differs from what the unit last set (kept in its memory, so no `status-get`);
- * - each charm callback at most once per hook, and each log line once.
+ * - each charm callback at most once per hook (a partition move once per partition, a failed one not again), and
+ *   each log line once;
+ * - an action whose partition move the API server did not take fails and changes nothing: no relation data, no
+ *   status, no event replayed (its deferred events stay deferred), as if it had not run.
  *
  * @throws {@link UpgradeError} when the charm answers `grant` with something it may not (a charm bug).
  * @example
@@ -209,7 +215,7 @@ export function* hookSession(input: HookInput): Generator<CharmCall, HookOutcome
   if (!currentFirst) for (const type of memory.deferred) state = yield* run.handle(state, type);
   state = yield* run.handle(state, input.event);
   if (currentFirst) for (const type of memory.deferred) state = yield* run.handle(state, type);
-  return run.outcome(memory, dropped !== null, initial, state);
+  return run.outcome(memory, dropped !== null, initial, run.abandoned ? initial : state);
 }
 
 /** The mutable bookkeeping of one hook (never shared: one per {@link hookSession}). */
@@ -233,6 +239,10 @@ class HookRun {
   private failure: string | null = null;
   private readonly deferred: DeferrableEventType[] = [];
   private readonly effects: Effect[] = [];
+  /** Partition moves answered in this hook, by partition: one call each (a failed one is not tried again). */
+  private readonly partitions = new Map<number, CharmAnswer>();
+  /** The action failed on a partition move: nothing of this hook is committed (see {@link hookSession}). */
+  abandoned = false;
 
   constructor(input: HookInput) {
     this.input = input;
@@ -264,6 +274,7 @@ class HookRun {
 
   /** Reduce a hook or action event (with the current view) and everything that follows from it. */
   *handle(state: UpgradeState, type: HookEventType): Generator<CharmCall, UpgradeState, CharmAnswer> {
+    if (this.abandoned) return state;
     const force = this.input.force ?? { checkCompatibility: true, checkHealth: true };
     const event = (
       type === "forceUpgrade" ? { type, view: this.view(), ...force } : { type, view: this.view() }
@@ -293,7 +304,7 @@ class HookRun {
       if (next) feedback.push(next);
     }
     let current = after;
-    for (const next of feedback) current = yield* this.step(current, next, root, depth + 1);
+    for (const next of feedback) if (!this.abandoned) current = yield* this.step(current, next, root, depth + 1);
     return current;
   }
 
@@ -359,7 +370,9 @@ class HookRun {
       case "grantUpgrade":
         return mayFeedBack ? yield* this.grant() : null;
       case "setPartition":
-        return yield* this.setPartition(effect.partition, mayFeedBack);
+        return yield* this.setPartition(effect.partition, root, mayFeedBack);
+      case "raisePartition":
+        return yield* this.raisePartition(effect.partition, root, mayFeedBack);
       default: {
         const unknown: never = effect;
         this.log("WARNING", `unknown effect ignored: ${JSON.stringify(unknown)}`);
@@ -398,6 +411,14 @@ class HookRun {
     }
     const checked = yield* this.ask({ type: "preUpgradeCheck" });
     if (checked && !checked.ok) return refuse(checked.error);
+    if (substrate === "k8s" && !abilities.setPartition) {
+      return refuse({
+        kind: "UpgradeError",
+        message: "setPartition() is required on Kubernetes: without it every pod would restart at once",
+        cause: "the upgrade moves the StatefulSet's rolling-update partition one unit at a time",
+        resolution: "pass setPartition (and getPartition) from @charm-upgrade/k8s to createUpgrade",
+      });
+    }
     if (substrate === "k8s") return { type: "preUpgradeCheckPassed" };
     if (!abilities.buildUpgradeStack) {
       return refuse({
@@ -438,11 +459,17 @@ class HookRun {
     return event;
   }
 
+  /**
+   * Move the partition: `partitionSet` when the API server holds it (the machine records it only then), or
+   * `partitionFailed` (nothing recorded, nobody failed). In an action a failure fails the action instead, and the
+   * action changes nothing. Each partition is asked at most once per hook.
+   */
   private *setPartition(
     partition: number,
+    root: HookEventType,
     mayFeedBack: boolean,
   ): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
-    const { abilities, substrate, inAction } = this.input;
+    const { abilities, substrate } = this.input;
     if (!abilities.setPartition) {
       if (substrate === "k8s") {
         this.log(
@@ -453,19 +480,68 @@ class HookRun {
       return null;
     }
     // Each partition move is its own call (a hook may move it twice: plan, then release the first unit).
-    const answer: CharmAnswer = yield { type: "setPartition", partition };
-    if (answer.ok) return null;
-    const detail =
-      answer.error.cause || answer.error.resolution
-        ? `${answer.error.message} (cause: ${answer.error.cause}) (resolution: ${answer.error.resolution})`
-        : messageOf(answer.error, "unknown error");
-    const cause = `Kubernetes error setting the StatefulSet rolling-update partition to ${partition}: ${detail}`;
-    if (inAction) this.fail(`Cannot set rolling update partition: ${detail}`);
-    if (!mayFeedBack) {
-      this.log("ERROR", cause);
+    let answer = this.partitions.get(partition);
+    if (!answer) {
+      answer = yield { type: "setPartition", partition };
+      this.partitions.set(partition, answer);
+    }
+    if (answer.ok) return this.partitionAnswer({ type: "partitionSet", partition }, mayFeedBack);
+    return this.partitionFailed(partition, answer.error, root, mayFeedBack);
+  }
+
+  /**
+   * Raise the partition to `partition` unless the API server holds it or a higher one already (read first, so it is
+   * never lowered: a lower value would let pods restart that wait for their turn).
+   */
+  private *raisePartition(
+    partition: number,
+    root: HookEventType,
+    mayFeedBack: boolean,
+  ): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+    const { abilities } = this.input;
+    if (!abilities.getPartition || !abilities.setPartition) {
+      this.log(
+        "WARNING",
+        `Cannot hold the pods below ${this.me} in case a juju refresh ran without pre-upgrade-check: createUpgrade was given no ${abilities.setPartition ? "getPartition" : "setPartition"} (plug in the Kubernetes adapter)`,
+      );
       return null;
     }
-    return { type: "upgradeFailed", cause };
+    const held = heldPartitionOf(yield { type: "getPartition" });
+    if (typeof held !== "number") return this.partitionFailed(partition, held, root, mayFeedBack);
+    if (held >= partition) return null;
+    this.log("INFO", `${this.me} is stopping with no upgrade planned: raising the partition from ${held} to ${partition}`);
+    return yield* this.setPartition(partition, root, mayFeedBack);
+  }
+
+  /** A partition answer as feedback, when the depth allows (else the next hook moves it again: nothing recorded). */
+  private partitionAnswer(event: UpgradeEvent, mayFeedBack: boolean): UpgradeEvent | null {
+    if (mayFeedBack) return event;
+    this.log("WARNING", `partition answer not fed back (too deep in this hook): ${JSON.stringify(event)}`);
+    return null;
+  }
+
+  private partitionFailed(
+    partition: number,
+    error: ErrorData,
+    root: HookEventType,
+    mayFeedBack: boolean,
+  ): UpgradeEvent | null {
+    if (!this.input.inAction) return this.partitionAnswer({ type: "partitionFailed", partition, error }, mayFeedBack);
+    // An action the API server did not follow changes nothing, and says what to do before running it again.
+    const report = partitionFailure(this.input.app, partition, error);
+    const action = root === "preUpgradeCheck" ? "pre-upgrade-check" : root === "resumeUpgrade" ? "resume-upgrade" : "it";
+    const outcome =
+      root === "preUpgradeCheck"
+        ? "nothing was planned"
+        : root === "resumeUpgrade"
+          ? "the upgrade did not resume"
+          : "nothing was changed";
+    this.log("ERROR", `Partition not moved to ${partition}: ${report.detail}`);
+    this.fail(
+      `Could not set the StatefulSet partition to ${partition}, so ${outcome}: ${messageOf(error, "unknown error")}. ${report.fix ? `${report.fix[0]?.toUpperCase()}${report.fix.slice(1)}, then run` : "Run"} ${action} again.`,
+    );
+    this.abandoned = true;
+    return null;
   }
 
   private *rollbackInstructions(): Generator<CharmCall, void, CharmAnswer> {
@@ -497,10 +573,10 @@ class HookRun {
         if ((this.read[bag][key] ?? "") !== value) out[key] = value;
       return out;
     };
-    const related = this.input.databags !== null;
+    const related = this.input.databags !== null && !this.abandoned;
     const unitWrites = related ? changed("unit") : {};
     const appWrites = related ? changed("app") : {};
-    if (!related) {
+    if (this.input.databags === null) {
       const lost = [...Object.keys(changed("unit")), ...Object.keys(changed("app"))];
       if (lost.length) this.log("WARNING", `no peer relation: cannot write ${lost.join(", ")}`);
     }
@@ -509,12 +585,17 @@ class HookRun {
     const knownApp = this.input.event === "leaderElected" || !leader ? null : memory.appStatus;
     const same = (a: KnownStatus | null, b: KnownStatus | null) =>
       a !== null && b !== null && a.status === b.status && a.message === b.message;
-    const wantedStatus = statusPrecedence(this.status, this.problemStatus, this.input.charmStatus ?? null, final.value);
-    const wantedApp = leader ? appStatusPrecedence(this.appStatus, this.input.charmAppStatus ?? null) : null;
+    // An abandoned action leaves the statuses as they were, and its deferred events deferred.
+    const wantedStatus = this.abandoned
+      ? null
+      : statusPrecedence(this.status, this.problemStatus, this.input.charmStatus ?? null, final.value);
+    const wantedApp =
+      leader && !this.abandoned ? appStatusPrecedence(this.appStatus, this.input.charmAppStatus ?? null) : null;
     const status = wantedStatus && !same(wantedStatus, memory.status) ? wantedStatus : null;
     const appStatus = wantedApp && !same(wantedApp, knownApp) ? wantedApp : null;
+    const deferred = this.abandoned ? [...new Set([...memory.deferred, ...this.deferred])] : this.deferred;
     const next: HookMemory = {
-      deferred: this.deferred,
+      deferred,
       status: wantedStatus ?? memory.status,
       appStatus: leader ? (wantedApp ?? knownApp) : null,
       relation: this.input.relationId ?? memory.relation,
@@ -541,7 +622,7 @@ class HookRun {
       actionResults: this.failure === null && this.results && Object.keys(this.results).length ? this.results : null,
       actionFailure: this.failure,
       effects: this.effects,
-      deferred: this.deferred,
+      deferred,
       initial,
       final,
     };

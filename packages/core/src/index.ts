@@ -31,12 +31,12 @@ export {
   UpgradeError,
   VersionError,
 } from "./errors.js";
-export type { ErrorData, UpgradeEvent, UpgradeEventType } from "./events.js";
+export type { ErrorData, FailureKind, UpgradeEvent, UpgradeEventType } from "./events.js";
 export type { PeerDatabags, PeerProblem, PeerView, UnitView } from "./peerView.js";
 export { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS, readPeerView, StackSchema } from "./peerView.js";
 export type { Pep440Version, ReleaseTag, VersionConstraint } from "./poetry/index.js";
 export { compareVersions, parseConstraint, parseVersion, satisfies } from "./poetry/index.js";
-export type { PeersQuestion, StackUpdate } from "./protocol.js";
+export type { PartitionFailure, PeersQuestion, StackUpdate } from "./protocol.js";
 export {
   clusterState,
   everyUnitIdle,
@@ -47,16 +47,18 @@ export {
   needsPeers,
   ownState,
   participants,
+  partitionFailure,
   holdBlocker,
   pauseBlocker,
   repairStack,
   rollState,
   topOfStack,
   unitsDone,
+  unplannedCharms,
   upgradeInProgress,
 } from "./protocol.js";
 export type { CharmAnswer, CharmCall, CharmCallType } from "./charmCall.js";
-export { grantEvent, InvalidGrantAnswer, messageOf, toErrorData, trustOf } from "./charmCall.js";
+export { grantEvent, heldPartitionOf, InvalidGrantAnswer, messageOf, toErrorData, trustOf } from "./charmCall.js";
 export type { DeferrableEventType, HookMemory, KnownStatus, MemoryRead } from "./hookMemory.js";
 export {
   DEFERRABLE_EVENTS,

@@ -1,5 +1,6 @@
 import { checkCompatibility, checkDowngrade } from "./compatibility.js";
 import type { CompatibilityReport } from "./compatibility.js";
+import type { ErrorData } from "./events.js";
 import type { PeerView, UnitView } from "./peerView.js";
 import { KEYS } from "./peerView.js";
 import type { UpgradeContext } from "./upgradeContext.js";
@@ -81,6 +82,17 @@ export function onRollTarget(view: PeerView, id: number): boolean | null {
   const charm = view.units.find((unit) => unit.id === id)?.charm ?? null;
   if (from === null || charm === null) return null;
   return view.rollback === true ? charm === from : charm !== from;
+}
+
+/**
+ * The units that run another charm than the one the application settled on (`KEYS.settledCharm`) while no upgrade is
+ * planned or rolling back: `juju refresh` ran before pre-upgrade-check and reached them. Empty when either charm is
+ * not recorded (then nothing can be told from it).
+ */
+export function unplannedCharms(view: PeerView): readonly UnitView[] {
+  const settled = view.settledCharm ?? null;
+  if (settled === null || view.stack || view.rollback === true) return [];
+  return view.units.filter((unit) => unit.charm !== undefined && unit.charm !== settled);
 }
 
 /**
@@ -226,6 +238,59 @@ export function downgradeRecord(context: UpgradeContext): string {
 export function holdBlocker(context: UpgradeContext): string | null {
   const holder = context.view.units.find((unit) => unit.hold);
   return holder ? `held by ${unitName(context, holder.id)}: ${holder.hold}` : null;
+}
+
+/** How a partition move that failed reads, by what can be done about it (see {@link partitionFailure}). */
+export interface PartitionFailure {
+  /** `waiting` while it retries by itself (a transient failure), `blocked` while the operator must act. */
+  readonly status: "waiting" | "blocked";
+  /** For a status: what happened, short, with the next step. */
+  readonly message: string;
+  /** For the log: the whole error, and what happens next. */
+  readonly detail: string;
+  /** What the operator does before an action that failed on it is run again (`""`: nothing but run it again). */
+  readonly fix: string;
+}
+
+/**
+ * A partition move the API server did not take (the charm's `setPartition` or `getPartition` threw), in words an
+ * operator can act on. Nothing is recorded and no unit fails for it: the leader moves the partition again at its next
+ * hook (update-status guarantees one). A transient failure says so and waits; a refusal names `juju trust`; a missing
+ * StatefulSet, a configuration problem or a bug blocks with the error and what to fix.
+ */
+export function partitionFailure(app: string, partition: number, error: ErrorData): PartitionFailure {
+  // The API server's address says nothing an operator needs in a status (the log has it).
+  const what = (error.message.replace(/ at https?:\/\/\S+/g, "").trim() || `${error.kind} without a message`).replace(
+    /\.$/,
+    "",
+  );
+  const cause = error.cause ? ` (cause: ${error.cause})` : "";
+  const trust = `juju trust ${app} --scope=cluster`;
+  switch (error.failure) {
+    case "transient":
+      return {
+        status: "waiting",
+        message: `Partition not moved to ${partition}, retrying on the next hook: ${what}`,
+        detail: `${error.message}${cause}; not recorded, retried on the next hook`,
+        fix: "",
+      };
+    case "permission":
+      return {
+        status: "blocked",
+        message: `Not allowed to move the StatefulSet partition: run ${trust}`,
+        detail: `${error.message}${cause}; run ${trust} (retried on the next hook)`,
+        fix: `run ${trust}`,
+      };
+    default: {
+      const fix = error.resolution || "see the unit log";
+      return {
+        status: "blocked",
+        message: `Cannot move the partition to ${partition}: ${what}; ${fix}`,
+        detail: `${error.message}${cause} (resolution: ${fix}); retried on the next hook`,
+        fix,
+      };
+    }
+  }
 }
 
 /** True while a rollback runs (recorded by recovery), or a unit failed or is in recovery (the roll is halted anyway). */

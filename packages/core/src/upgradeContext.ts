@@ -43,6 +43,11 @@ export interface UpgradeContext {
   readonly resource: string | null;
   /** Why this unit's workload cannot go back to the version before the upgrade, as the charm says; `null`: it can. */
   readonly noDowngrade: string | null;
+  /**
+   * Kubernetes: why the partition did not move in this hook, for the application status (absent or `null`: it did,
+   * or it was not asked to). Not kept from one hook to the next: the next hook tries again.
+   */
+  readonly partitionFailure?: { readonly status: "waiting" | "blocked"; readonly message: string } | null;
 }
 
 /** What a charm hands the core to create a unit's state at the start of a hook. */

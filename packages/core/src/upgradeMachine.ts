@@ -20,6 +20,7 @@ import {
   maintainStack,
   onRollTarget,
   ownState,
+  partitionFailure,
   holdBlocker,
   pauseBlocker,
   rollingBack,
@@ -31,6 +32,7 @@ import {
   staleOnStack,
   topOfStack,
   unitName,
+  unplannedCharms,
   withOwnState,
 } from "./protocol.js";
 import { planResults } from "./plan.js";
@@ -234,9 +236,8 @@ export const upgradeMachine = setup({
       // raising it would strand them (and hangs Juju's agent: LP#2073473). A partition at or below the top lets it
       // through already.
       if (nextView.partition !== null && nextView.partition !== undefined && nextView.partition <= top) return;
+      // Recorded once the API server holds it (`partitionSet`): the recorded partition is always one it held.
       emit(enqueue, { type: "setPartition", partition: top });
-      emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(top) } });
-      enqueue.assign({ view: { ...nextView, partition: top } });
     }),
 
     /**
@@ -293,9 +294,23 @@ export const upgradeMachine = setup({
       enqueue.assign({ view: next });
     }),
 
-    /** upgrade-charm without a plan: on machines keep the event until there is one; on K8s (any pod restart) say so. */
+    /**
+     * upgrade-charm without a plan: `juju refresh` ran before pre-upgrade-check. Keep the event until there is a plan,
+     * and say so (on Kubernetes, where a pod restarts on any charm: when this unit runs another charm than the one the
+     * application settled on; the other pods are held by the partition its `stop` raised). A pod that restarted on
+     * the charm the application runs (evicted, rescheduled: LP#2021891) has nothing to upgrade.
+     */
     noStackOnUpgrade: enqueueActions(({ context, enqueue }) => {
-      if (context.substrate === "vm") {
+      const me = unitName(context, context.unit);
+      const settled = context.view.settledCharm ?? null;
+      if (context.substrate === "k8s" && settled !== null && context.charm === settled) {
+        const reason = `${me} restarted on the charm the application runs (${settled}): nothing to upgrade`;
+        emit(enqueue, { type: "explain", reason });
+        emit(enqueue, { type: "log", level: "info", message: reason });
+        emit(enqueue, { type: "setUnitStatus", status: "active", message: "" });
+        return;
+      }
+      if (context.substrate === "vm" || unplannedCharms(context.view).some((unit) => unit.id === context.unit)) {
         const reason =
           "juju refresh ran before pre-upgrade-check: run the pre-upgrade-check action on the leader to start the upgrade";
         emit(enqueue, { type: "defer" });
@@ -488,10 +503,12 @@ export const upgradeMachine = setup({
       if (resource !== null) data[KEYS.fromResource] = resource;
       else if (context.view.fromResource || appKeyInvalid(context.view, KEYS.fromResource))
         data[KEYS.fromResource] = "";
+      // Kubernetes: only the first unit may restart — and no unit a `juju refresh` made before this check already
+      // restarted onto the new charm may be put back below the partition. Recorded once the API server holds it
+      // (`partitionSet`); if it does not, the action fails and nothing of this plan is committed.
       if (context.substrate === "k8s" && stack.length) {
-        const first = stack[stack.length - 1] ?? 0;
-        emit(enqueue, { type: "setPartition", partition: first });
-        data[KEYS.partition] = String(first);
+        const early = unplannedCharms(context.view).map((unit) => unit.id);
+        emit(enqueue, { type: "setPartition", partition: Math.min(stack[stack.length - 1] ?? 0, ...early) });
       }
       emit(enqueue, { type: "writeAppData", data });
       const fromCharm = data[KEYS.fromCharm] || null;
@@ -506,7 +523,6 @@ export const upgradeMachine = setup({
           rollbackPending: [],
           fromCharm,
           fromResource,
-          partition: data[KEYS.partition] ? Number(data[KEYS.partition]) : (context.view.partition ?? null),
         },
       });
       const plan = planResults(context, stack);
@@ -536,19 +552,52 @@ export const upgradeMachine = setup({
       // Release the unit on top: recorded in the app databag so every unit (and the next hook) sees it.
       emit(enqueue, { type: "writeAppData", data: { [KEYS.resumed]: String(top) } });
       enqueue.assign({ view: { ...context.view, resumed: top } });
-      // Kubernetes: the partition only goes down during a roll (see maintainStack).
+      // Kubernetes: the partition only goes down during a roll (see maintainStack). If the API server does not take
+      // it, the action fails and changes nothing.
       const partition = context.view.partition ?? null;
-      if (context.substrate === "k8s" && (partition === null || top < partition)) {
+      if (context.substrate === "k8s" && (partition === null || top < partition))
         emit(enqueue, { type: "setPartition", partition: top });
-        emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(top) } });
-        enqueue.assign({ view: { ...context.view, resumed: top, partition: top } });
-      }
       emit(enqueue, {
         type: "log",
         level: "info",
         message: `resume-upgrade: ${unitName(context, top)} may upgrade now`,
       });
       emit(enqueue, { type: "actionResult", results: { message: `Upgrade will resume on unit ${top}` } });
+    }),
+
+    /** Kubernetes: the API server holds the partition the charm set: record it (the leader), and forget any failure. */
+    recordPartition: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "partitionSet") return;
+      const { view } = context;
+      if (view.leader && context.related && view.partition !== event.partition)
+        emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(event.partition) } });
+      enqueue.assign({ view: { ...view, partition: event.partition }, partitionFailure: null });
+    }),
+
+    /**
+     * Kubernetes: the partition did not move. Nothing is recorded and no unit fails: the leader moves it again at its
+     * next hook. The application status says why, and whether the operator must act (see `partitionFailure`).
+     */
+    reportPartitionFailure: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "partitionFailed") return;
+      const report = partitionFailure(context.app, event.partition, event.error);
+      emit(enqueue, {
+        type: "log",
+        level: report.status === "waiting" ? "warning" : "error",
+        message: `Partition not moved to ${event.partition}: ${report.detail}`,
+      });
+      emit(enqueue, { type: "explain", reason: report.message });
+      enqueue.assign({ partitionFailure: { status: report.status, message: report.message } });
+    }),
+
+    /**
+     * Kubernetes: this pod is being deleted while no upgrade is planned — the first pod a `juju refresh` made without
+     * pre-upgrade-check restarts (or an eviction). Raise the partition to this unit, so that no pod below it follows
+     * before the checks have run (charm-refresh does the same in its stop hook). Never above the highest unit: it is
+     * this one or below.
+     */
+    holdOthersOnStop: enqueueActions(({ context, enqueue }) => {
+      emit(enqueue, { type: "raisePartition", partition: context.unit });
     }),
 
     /** The charm upgraded this unit. */
@@ -719,6 +768,19 @@ export const upgradeMachine = setup({
       (ownState(context) === "idle" || ownState(context) === "ready" || ownState(context) === null),
     /** Kubernetes, in a rollback: this unit's workload cannot go back (see `downgradeRefusal`). */
     downgradeRefused: ({ context }) => context.substrate === "k8s" && downgradeRefusal(context) !== null,
+    /**
+     * Kubernetes, no upgrade planned or rolling back: a pod stopping now may be the first a `juju refresh` made
+     * without pre-upgrade-check restarts (unit 0 holds nobody).
+     */
+    noPlanOnK8s: ({ context }) =>
+      context.substrate === "k8s" &&
+      context.related &&
+      context.unit > 0 &&
+      !context.view.stack &&
+      !appKeyInvalid(context.view, KEYS.stack) &&
+      !rollingBack(context.view),
+    /** `juju refresh` reached this unit without a plan: it runs another charm than the one the application settled on. */
+    refreshedWithoutPlan: ({ context }) => unplannedCharms(context.view).some((unit) => unit.id === context.unit),
     /** A rollback is under way (recorded by recovery or by a refresh back). */
     rollbackUnderway: ({ context }) => context.view.rollback === true,
     /** Machines: this unit is on top of the stack, ready, every participant ready, and nobody else upgrading. */
@@ -760,8 +822,19 @@ export const upgradeMachine = setup({
     relationChanged: { actions: ["storeDependenciesIfMissing", "maintainStack"] },
     tick: { actions: ["storeDependenciesIfMissing", "maintainStack"] },
     leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack"] },
+    // Kubernetes: a pod being deleted while nothing is planned holds the pods below it (see holdOthersOnStop).
+    stop: [
+      { guard: "noPlanOnK8s", actions: ["storeDependenciesIfMissing", "holdOthersOnStop"] },
+      { actions: ["storeDependenciesIfMissing", "maintainStack"] },
+    ],
     upgradeCharm: [
       { guard: "noRelation", actions: "defer" },
+      // Kubernetes, refreshed without a plan: the first pod checks versions on the new code before anything else.
+      {
+        guard: and(["stackUnset", "isK8s", "refreshedWithoutPlan", "versionsIncompatible"]),
+        target: ".failed",
+        actions: "failOnVersions",
+      },
       { guard: "stackUnset", actions: "noStackOnUpgrade" },
       { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
       { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
@@ -791,6 +864,9 @@ export const upgradeMachine = setup({
     // A completion is the charm's answer to a grant: only `upgrading` takes it; anywhere else it is stray.
     upgradeCompleted: { actions: "ignoreStrayCompletion" },
     upgradeFailed: { target: ".failed", actions: "markFailed" },
+    // The API server's answer to a partition move: recorded only once it holds it; a failure fails nobody.
+    partitionSet: { actions: "recordPartition" },
+    partitionFailed: { actions: "reportPartitionFailure" },
     // Each check force-upgrade may skip is one a state waits on: `failed` and `upgrading` handle it; elsewhere
     // there is nothing to force.
     forceUpgrade: [actionNeedsRelation, { actions: "refuseForce" }],

@@ -117,6 +117,8 @@ export function eventOf(hook: HookContext, relationName: string): HookEventType 
     if (/-relation-(joined|changed|departed)$/.test(hook.name)) return "relationChanged";
   }
   if (hook.name === "upgrade-charm") return "upgradeCharm";
+  // Kubernetes runs it when the pod is deleted (see the core's `holdOthersOnStop`); on machines it is a tick.
+  if (hook.name === "stop") return "stop";
   if (hook.name === "leader-elected") return "leaderElected";
   return "tick";
 }

@@ -153,7 +153,7 @@ class World {
       ...(unit.charmStatus ? { status: unit.charmStatus } : {}),
       ...(this.charmAppStatus ? { applicationStatus: this.charmAppStatus } : {}),
     };
-    if (this.substrate === "k8s") return { substrate: "k8s", ...common };
+    if (this.substrate === "k8s") return { setPartition: async () => {}, ...common, substrate: "k8s" };
     return {
       substrate: "vm",
       ...common,
@@ -555,14 +555,20 @@ describe("failures and edge cases", () => {
     expect(world.databags["db/0"]).toEqual({ state: "idle" });
   });
 
-  it("invalid DEPENDENCIES fail at once with a DependencyError; a machine charm needs buildUpgradeStack", () => {
+  it("invalid DEPENDENCIES fail at once with a DependencyError; a machine charm needs buildUpgradeStack, a Kubernetes charm setPartition", () => {
     const base = { preUpgradeCheck: async () => {}, onUpgradeGranted: async (): Promise<GrantOutcome> => "completed" };
-    expect(() => createUpgrade({ substrate: "k8s", dependencies: { workload: { name: "w" } }, ...base })).toThrow(
-      DependencyError,
-    );
+    const setPartition = async () => {};
+    expect(() =>
+      createUpgrade({ substrate: "k8s", dependencies: { workload: { name: "w" } }, setPartition, ...base }),
+    ).toThrow(DependencyError);
     expect(() => createUpgrade({ substrate: "vm", dependencies: OLD, ...base } as unknown as UpgradeOptions)).toThrow(
       /buildUpgradeStack/,
     );
+    // Without the partition every pod would restart at once on juju refresh: refused before any hook runs.
+    const k8s = () => createUpgrade({ substrate: "k8s", dependencies: OLD, ...base } as unknown as UpgradeOptions);
+    expect(k8s).toThrow(UpgradeError);
+    expect(k8s).toThrow("setPartition() is required on Kubernetes");
+    expect(createUpgrade({ substrate: "k8s", dependencies: OLD, setPartition, ...base }).substrate).toBe("k8s");
   });
 
   it("onUpgradeGranted resolving to nonsense fails the hook (loud, retried) instead of guessing", async () => {
@@ -637,30 +643,33 @@ describe("failures and edge cases", () => {
 });
 
 describe("Kubernetes", () => {
-  it("a failing partition patch fails the unit with a message naming the Kubernetes error", async () => {
+  it("a refused partition patch fails pre-upgrade-check with juju trust, commits nothing and fails no unit", async () => {
     const world = await deployed(3, "k8s");
-    world.unit("db/0").setPartition = async () => {
-      throw new KubernetesClientError(
-        "Forbidden: cannot patch statefulset db",
-        "403",
-        "run juju trust db --scope=cluster",
-      );
-    };
-    const run = await world.run("db/0", "actions/pre-upgrade-check");
-    expect(run.action?.failure).toMatch(/^Cannot set rolling update partition: Forbidden/);
-    expect(world.databags["db/0"]?.state).toBe("failed");
-    expect(world.unit("db/0").status.status).toBe("blocked");
-    expect(world.unit("db/0").status.message).toMatch(
-      /Kubernetes error setting the StatefulSet rolling-update partition to 2: Forbidden/,
+    const refused = Object.assign(
+      new KubernetesClientError(
+        "Not allowed to patch StatefulSet db (403 Forbidden): run juju trust db --scope=cluster",
+        "the charm is not trusted",
+        "juju trust db --scope=cluster",
+      ),
+      { failure: "forbidden" },
     );
-  });
-
-  it("without a setPartition, the partition effect is logged as an error", async () => {
-    const world = await deployed(3, "k8s");
+    world.unit("db/0").setPartition = async () => {
+      throw refused;
+    };
+    const before = { ...world.appData };
+    const status = { ...world.unit("db/0").status };
     const run = await world.run("db/0", "actions/pre-upgrade-check");
-    expect(run.action?.failure).toBeNull();
+    expect(run.action?.failure).toBe(
+      "Could not set the StatefulSet partition to 2, so nothing was planned: Not allowed to patch StatefulSet db (403 Forbidden): run juju trust db --scope=cluster. Run juju trust db --scope=cluster, then run pre-upgrade-check again.",
+    );
+    expect(world.appData).toEqual(before);
+    expect(world.databags["db/0"]?.state).toBe("idle");
+    expect(world.unit("db/0").status).toEqual(status);
+    // trusted now: the same action plans
+    world.unit("db/0").setPartition = async () => {};
+    expect((await world.run("db/0", "actions/pre-upgrade-check")).action?.failure).toBeNull();
     expect(world.appData["upgrade-stack"]).toBe("[0, 1, 2]");
-    expect(logText(world.unit("db/0"))).toMatch(/ERROR Cannot set the rolling-update partition to 2: no setPartition/);
+    expect(world.appData["upgrade-partition"]).toBe("2");
   });
 
   it("pre-upgrade-check refuses an untrusted charm with the juju trust resolution, before anything moves", async () => {

@@ -57,8 +57,18 @@ interface CommonUpgradeOptions {
   onUpgradeGranted(): Promise<GrantOutcome>;
   /** Log how to roll back; default: the standard two steps, naming the application. */
   logRollbackInstructions?(): Maybe<void>;
-  /** Kubernetes: patch the StatefulSet's rolling-update partition (the K8s adapter provides it). */
+  /**
+   * Kubernetes (required there): patch the StatefulSet's rolling-update partition, resolving only once the API server
+   * holds it (the K8s adapter's `setPartition`). Throw a `KubernetesRequestError` (the K8s adapter's errors are):
+   * its `failure` decides what happens — `transient` is retried at the next hook, `forbidden` asks for `juju trust`.
+   */
   setPartition?(partition: number): Maybe<void>;
+  /**
+   * Kubernetes: the partition the API server holds (the K8s adapter's `getPartition`). With it, a pod deleted while no
+   * upgrade is planned raises the partition to its own number in its `stop` hook, so that a `juju refresh` made without
+   * pre-upgrade-check restarts only the highest unit; without it, such a refresh restarts every pod.
+   */
+  getPartition?(): Maybe<number>;
   /**
    * The value of the charm's config option `pause-after-unit-upgrade` (`none`, `first` — the default — or `all`):
    * where the roll waits for `resume-upgrade`. Read it from the config in every hook (e.g. `config-get`), so a
@@ -149,6 +159,8 @@ export interface VmUpgradeOptions extends CommonUpgradeOptions {
 /** Options on Kubernetes: the order is the StatefulSet's (highest ordinal first), so no stack builder. */
 export interface K8sUpgradeOptions extends CommonUpgradeOptions {
   readonly substrate: "k8s";
+  /** Patch the StatefulSet's rolling-update partition (see {@link CommonUpgradeOptions.setPartition}): required. */
+  setPartition(partition: number): Maybe<void>;
   /** Ignored on Kubernetes: the stack is the sorted unit numbers. */
   buildUpgradeStack?(): Maybe<readonly number[]>;
 }
@@ -184,7 +196,7 @@ export class CharmUpgrade {
   /**
    * @param options - see {@link UpgradeOptions}
    * @throws `DependencyError` when `dependencies` is invalid; `UpgradeError` when a machine charm has no
-   *   `buildUpgradeStack`.
+   *   `buildUpgradeStack`, or a Kubernetes charm no `setPartition`.
    */
   constructor(options: UpgradeOptions) {
     this.options = options;
@@ -196,6 +208,13 @@ export class CharmUpgrade {
         "buildUpgradeStack() is required on machines",
         "on machines the charm decides the upgrade order (e.g. the workload's primary last)",
         "pass buildUpgradeStack to createUpgrade, returning every unit number with the first to upgrade last",
+      );
+    }
+    if (options.substrate === "k8s" && typeof options.setPartition !== "function") {
+      throw new UpgradeError(
+        "setPartition() is required on Kubernetes",
+        "without the StatefulSet's rolling-update partition every pod restarts on the new revision at once",
+        "pass setPartition (and getPartition) from @charm-upgrade/k8s's createPartitionSetter to createUpgrade",
       );
     }
     const tools = options.tools;
@@ -251,6 +270,7 @@ export class CharmUpgrade {
         checkTrust: typeof options.checkTrust === "function",
         buildUpgradeStack: typeof options.buildUpgradeStack === "function",
         setPartition: typeof options.setPartition === "function",
+        getPartition: typeof options.getPartition === "function",
         logRollbackInstructions: typeof options.logRollbackInstructions === "function",
       },
       reportsStatus: typeof options.status === "function" || typeof options.applicationStatus === "function",
@@ -369,6 +389,9 @@ export class CharmUpgrade {
         case "setPartition":
           value = options.setPartition?.(call.partition);
           break;
+        case "getPartition":
+          value = options.getPartition?.();
+          break;
         case "logRollbackInstructions":
           value = options.logRollbackInstructions?.();
           break;
@@ -452,7 +475,8 @@ function reportedText(what: CharmReport, value: unknown): unknown {
 /**
  * Create the upgrade coordinator of a charm; call `dispatch()` in every hook and action.
  *
- * @throws `DependencyError` when `dependencies` is invalid (at once, not in the middle of an upgrade).
+ * @throws `DependencyError` when `dependencies` is invalid (at once, not in the middle of an upgrade); `UpgradeError`
+ *   when a machine charm has no `buildUpgradeStack`, or a Kubernetes charm no `setPartition`.
  * @example
  * ```ts
  * const upgrade = createUpgrade({

@@ -1,6 +1,6 @@
 import type { DispatchResult, SyncHookToolRunner } from "@charm-upgrade/juju";
 import type { HookRun, JujuModel } from "./jujuModel.js";
-import type { CharmGrant, SimCharm } from "./simCharm.js";
+import type { CharmGrant, PartitionFault, SimCharm } from "./simCharm.js";
 
 /** Hook tools whose calls change the model (everything else only reads it). */
 const WRITES: ReadonlySet<string> = new Set([
@@ -28,12 +28,14 @@ interface Recorded {
   readonly grants: readonly CharmGrant[];
   /** The StatefulSet partition the charm set, if it set one. */
   readonly partition: number | null;
+  /** The simulated API server's faults still to come after the hook (it consumes those its requests met). */
+  readonly partitionFaults: readonly PartitionFault[];
 }
 
 /**
  * A cache of whole hooks, for exploring millions of states: a hook is a deterministic function of what it can
  * observe — the hook, the charm revision and config it runs, every databag, the unit's store, who leads, the
- * units' numbers and the simulated charm's answers for this unit — so a hook with inputs seen before does again
+ * units' numbers and the simulated charm's answers for this unit (the partition the API server holds, and its coming faults) — so a hook with inputs seen before does again
  * what it did then: the same hook-tool writes (replayed through the hook's own tools, so the model commits them by
  * its own rules), the same charm-side changes, the same result. Every distinct input still runs the real adapter
  * and the real core once; the cache only skips recomputing what is already known.
@@ -76,6 +78,9 @@ export class HookMemo {
       charm.isRestarting(id),
       charm.failPreUpgradeCheck ?? null,
       charm.workloads.get(id) ?? null,
+      // Kubernetes: what the API server holds (`getPartition` reads it) and its coming failures.
+      model.partition,
+      charm.partitionFaults,
     ]);
   }
 
@@ -100,6 +105,7 @@ export class HookMemo {
       charm.setRestarting(run.unit, known.restarting);
       for (const grant of known.grants) charm.replayGrant(grant);
       if (known.partition !== null) model.setPartition(known.partition);
+      charm.partitionFaults = [...known.partitionFaults];
       if (known.error !== null) throw known.error;
       return known.result as DispatchResult;
     }
@@ -134,6 +140,7 @@ export class HookMemo {
       restarting: charm.isRestarting(run.unit),
       grants,
       partition: model.partition !== partitionBefore ? model.partition : null,
+      partitionFaults: [...charm.partitionFaults],
     });
     if (error !== null) throw error;
     return result as DispatchResult;

@@ -552,7 +552,9 @@ export class JujuModel {
     if (unit.pod?.hung && !unit.pod.terminating) return null;
     // A deleted pod's agent is shutting down (worker/uniter/resolver.go `NextOp`, `remoteState.Shutdown`): it runs
     // `stop` instead of a queued or failed hook; only the created-relations and leadership resolvers, which need
-    // an idle agent (`Kind == Continue`), still go first.
+    // an idle agent (`Kind == Continue`), still go first. On SIGTERM the container agent calls the uniter's `Terminate`
+    // ("ensuring the stop hook is fired before exiting", internal/worker/uniter/uniter.go); the pod is deleted after
+    // it (charm-refresh docs/modules/ROOT/partials/juju-refresh.adoc: "after the unit processes the stop event").
     const stopping = unit.pod?.terminating === true;
     if (stopping && (agent.retry || agent.queued || !agent.installed)) return { name: "stop" };
     if (agent.retry) return agent.retry;

@@ -1,5 +1,5 @@
 import type { Dependencies, UpgradeStep } from "@charm-upgrade/core";
-import { ClusterNotReadyError, KEYS } from "@charm-upgrade/core";
+import { ClusterNotReadyError, KEYS, KubernetesClientError } from "@charm-upgrade/core";
 import type { Reducer } from "@charm-upgrade/core";
 import type { GrantOutcome, UpgradeOptions } from "@charm-upgrade/juju";
 import type { JujuModel } from "./jujuModel.js";
@@ -19,6 +19,83 @@ export interface CharmGrant {
   readonly held: readonly number[];
 }
 
+/**
+ * How the simulated Kubernetes API server fails one partition request (a patch or a read), as the real one does after
+ * `@charm-upgrade/k8s` has spent its retries within the call: `conflict` (409), `throttled` (429), `unavailable`
+ * (503), `timeout` (no answer in time — and a timed-out patch may still be applied: here it is, the worst case) and
+ * `forbidden` (403: the charm is not trusted).
+ */
+export type PartitionFault = "conflict" | "throttled" | "unavailable" | "timeout" | "forbidden";
+
+/** Every {@link PartitionFault}. */
+export const PARTITION_FAULTS: readonly PartitionFault[] = ["conflict", "throttled", "unavailable", "timeout", "forbidden"];
+
+/**
+ * A failed partition request as `@charm-upgrade/k8s` throws it: a core `KubernetesClientError` with the
+ * `KubernetesRequestError` fields the adapter reads (`failure`, `retryable`, `httpStatus`), and its messages.
+ */
+export class SimKubernetesError extends KubernetesClientError {
+  readonly failure: "transient" | "forbidden";
+  readonly retryable: boolean;
+  readonly httpStatus: number | undefined;
+  constructor(message: string, cause: string, resolution: string, failure: "transient" | "forbidden", status?: number) {
+    super(message, cause, resolution);
+    this.failure = failure;
+    this.retryable = failure === "transient";
+    this.httpStatus = status;
+  }
+}
+
+/**
+ * The error `@charm-upgrade/k8s` throws for `fault` while doing `what` (its `toKubernetesClientError` texts, for a
+ * server at `https://10.152.183.1:443` and 3 attempts).
+ */
+export function partitionFaultError(fault: PartitionFault, app: string, namespace: string, what: string): SimKubernetesError {
+  const server = "https://10.152.183.1:443";
+  const next = "nothing to do: the next hook tries again";
+  switch (fault) {
+    case "conflict":
+      return new SimKubernetesError(
+        `Conflict while trying to ${what} (409 Conflict, every one of 3 attempts)`,
+        "another client changed the StatefulSet at the same time",
+        `${next}. If it keeps happening, another controller writes this StatefulSet`,
+        "transient",
+        409,
+      );
+    case "throttled":
+      return new SimKubernetesError(
+        `The Kubernetes API at ${server} is throttling the charm (429 Too Many Requests): every one of 3 attempts to ${what} were turned away`,
+        "the API server is overloaded and limits the requests it accepts",
+        `${next}. If it persists, the API server is overloaded`,
+        "transient",
+        429,
+      );
+    case "unavailable":
+      return new SimKubernetesError(
+        `The Kubernetes API at ${server} answered 503 (Service Unavailable) to every one of 3 attempts to ${what}`,
+        "the API server failed to handle the request",
+        `${next}. If it persists, check the health of the Kubernetes control plane (kube-apiserver, etcd)`,
+        "transient",
+        503,
+      );
+    case "timeout":
+      return new SimKubernetesError(
+        `The Kubernetes API at ${server} did not answer within 10 s`,
+        `the request to ${what} timed out; the API server may still apply the change, so read the partition back`,
+        `${next}. If it persists, the API server is overloaded or unreachable`,
+        "transient",
+      );
+    case "forbidden":
+      return new SimKubernetesError(
+        `Not allowed to ${what} (403 Forbidden): run juju trust ${app} --scope=cluster`,
+        "the charm is not trusted",
+        `juju trust ${app} --scope=cluster`,
+        "forbidden",
+        403,
+      );
+  }
+}
+
 /** Plain data of a {@link SimCharm}: what its units run and what it was told to do. */
 export interface SimCharmState {
   /** Machines: the workload version each unit installed (Kubernetes: the pod's image, from its revision). */
@@ -31,6 +108,8 @@ export interface SimCharmState {
   readonly holds: Record<number, string>;
   /** Units that started their workload upgrade and answer `completed` when asked again. */
   readonly restarting: readonly number[];
+  /** Kubernetes: how the next partition requests fail, first first (each fails one request, of any unit). */
+  readonly partitionFaults?: readonly PartitionFault[];
 }
 
 /** Options of a {@link SimCharm}. */
@@ -72,6 +151,12 @@ export class SimCharm {
   holds = new Map<number, string>();
   private restarting = new Set<number>();
   failPreUpgradeCheck: string | undefined;
+  /**
+   * Kubernetes: how the next partition requests (`setPartition`, `getPartition`) fail, first first; each fault fails
+   * one request, whichever unit makes it (the API server is the application's). Part of every hook's inputs
+   * (`HookMemo` keys on it).
+   */
+  partitionFaults: PartitionFault[] = [];
 
   constructor(options: SimCharmOptions) {
     this.options = options;
@@ -124,7 +209,23 @@ export class SimCharm {
       onUpgradeGranted: (() => this.grant(model, id, revision)) as unknown as () => Promise<GrantOutcome>,
     };
     if (model.substrate === "k8s") {
-      return { substrate: "k8s", ...common, setPartition: (partition: number) => model.setPartition(partition) };
+      const statefulSet = `StatefulSet "${model.app}" in namespace "model"`;
+      return {
+        substrate: "k8s",
+        ...common,
+        setPartition: (partition: number) => {
+          const fault = this.partitionFaults.shift();
+          if (fault === "timeout") model.setPartition(partition);
+          if (fault)
+            throw partitionFaultError(fault, model.app, "model", `set the rolling-update partition of ${statefulSet} to ${partition}`);
+          model.setPartition(partition);
+        },
+        getPartition: () => {
+          const fault = this.partitionFaults.shift();
+          if (fault) throw partitionFaultError(fault, model.app, "model", `read ${statefulSet}`);
+          return model.partition;
+        },
+      };
     }
     return {
       substrate: "vm",
@@ -210,6 +311,7 @@ export class SimCharm {
       unhealthy: record(this.unhealthy),
       holds: record(this.holds),
       restarting: [...this.restarting].sort((a, b) => a - b),
+      ...(this.partitionFaults.length ? { partitionFaults: [...this.partitionFaults] } : {}),
     };
   }
 
@@ -222,5 +324,6 @@ export class SimCharm {
     this.unhealthy = map(state.unhealthy);
     this.holds = map(state.holds);
     this.restarting = new Set(state.restarting);
+    this.partitionFaults = [...(state.partitionFaults ?? [])];
   }
 }

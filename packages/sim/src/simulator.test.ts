@@ -313,17 +313,44 @@ describe("the StatefulSet on Kubernetes", () => {
   it("restarts pods at or above the partition highest first, the next only once the last is Running and Ready", async () => {
     const sim = new Simulator({ units: 3, substrate: "k8s", seed: 1 });
     await sim.settle();
-    sim.refresh(2); // partition 0, no plan: the StatefulSet rolls every pod, one at a time
+    sim.refresh(2); // partition 0, no plan: the StatefulSet would roll every pod, one at a time
     const deletable = () => sim.model.steps().flatMap((step) => (step.kind === "pod-delete" ? [step.unit] : []));
+    /** A pod's `stop` run by a charm that does nothing in it (no charm-upgrade): the controller alone decides. */
+    const bareStop = (unit: number) => sim.model.end(sim.model.begin(unit), "ok");
     expect(deletable()).toEqual([2]);
     sim.model.take({ kind: "pod-delete", unit: 2 });
-    await sim.step(2); // stop: recreated, not ready yet
+    bareStop(2); // recreated, not ready yet
     expect(deletable()).toEqual([]);
     sim.model.take({ kind: "pod-ready", unit: 2 });
     expect(deletable()).toEqual([1]);
-    const restarts = () => sim.events.flatMap((e) => (e.type === "restart" ? [e.unit] : []));
+    sim.model.take({ kind: "pod-delete", unit: 1 });
+    bareStop(1);
+    sim.model.take({ kind: "pod-ready", unit: 1 });
+    expect(deletable()).toEqual([0]);
+    expect(sim.model.partition).toBe(0);
+  });
+
+  it("juju refresh without pre-upgrade-check restarts only the highest pod: its stop hook raises the partition to it", async () => {
+    const sim = new Simulator({ units: 3, substrate: "k8s", seed: 1 });
     await sim.settle();
-    expect(restarts()).toEqual(["db/2", "db/1", "db/0"]);
+    sim.refresh(2);
+    await sim.settle();
+    const restarts = sim.events.flatMap((e) => (e.type === "restart" ? [e.unit] : []));
+    expect(restarts).toEqual(["db/2"]);
+    expect(sim.model.partition).toBe(2);
+    expect(sim.units().map((u) => [u.name, u.revision])).toEqual([
+      ["db/0", 1],
+      ["db/1", 1],
+      ["db/2", 2],
+    ]);
+    // the restarted unit waits for the plan, and the application status names the next step
+    expect(sim.unit(2).status).toEqual({
+      status: "blocked",
+      message: "Run pre-upgrade-check on the leader to start the upgrade",
+    });
+    expect(sim.model.appStatus.message).toBe(
+      "juju refresh ran before pre-upgrade-check (db/2 on ch:amd64/jammy/db-2): run pre-upgrade-check on db/0",
+    );
   });
 });
 

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Substrate } from "@charm-upgrade/core";
+import type { PartitionFault } from "@charm-upgrade/sim";
+import { PARTITION_FAULTS } from "@charm-upgrade/sim";
 import type { Breach, EndKind, InvariantName } from "./invariants.js";
 import { describeState, isEnd, stateBreaches, stepBreaches } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
@@ -25,7 +27,8 @@ import { NEW, OLD, World } from "./world.js";
  * - `failure` — the same, with one unit whose upgrade fails (every choice of unit);
  * - `rollback` — from every halted end state of `failure`: pre-upgrade-check on the leader (recovery), then
  *   `juju refresh` back to the old revision;
- * - `unplanned` — `juju refresh` without pre-upgrade-check: nothing may ever be granted.
+ * - `unplanned` — `juju refresh` without pre-upgrade-check: nothing may ever be granted, and on Kubernetes at most
+ *   the highest unit's pod restarts (its `stop` raises the partition to it).
  */
 export type ScenarioName = "upgrade" | "failure" | "rollback" | "unplanned";
 
@@ -64,10 +67,16 @@ export interface ExploreOptions {
   readonly scenario: ScenarioName;
   /**
    * Fault steps, each at most once per run: a `relation-changed` run twice (its agent died before recording it) and
-   * a leadership change (default: on), and the removal of a unit (default: off; on Kubernetes the highest ordinal,
-   * as a StatefulSet scales in).
+   * a leadership change (default: on), the removal of a unit (default: off; on Kubernetes the highest ordinal, as a
+   * StatefulSet scales in), and on Kubernetes the API server failing the next partition request (default: off;
+   * `true` tries every {@link PartitionFault}, or name the ones to try).
    */
-  readonly faults?: { readonly duplicate?: boolean; readonly leaderChange?: boolean; readonly scaleIn?: boolean };
+  readonly faults?: {
+    readonly duplicate?: boolean;
+    readonly leaderChange?: boolean;
+    readonly scaleIn?: boolean;
+    readonly apiError?: boolean | readonly PartitionFault[];
+  };
   /** The charm answers a grant `pending` first and `completed` in a later hook, so others see `upgrading` (default `true`). */
   readonly asyncUpgrades?: boolean;
   /** The application's `pause-after-unit-upgrade` (default: unset, which is `first`). */
@@ -121,6 +130,8 @@ interface Flags {
   readonly leaderChanged: boolean;
   readonly scaledIn: boolean;
   readonly planned: boolean;
+  /** The API server was told to fail a partition request (see `ExploreOptions.faults.apiError`). */
+  readonly apiFaulted?: boolean;
 }
 
 /** A start state, with how it was reached. */
@@ -157,11 +168,15 @@ const DUPLICATE = 5;
 const LEADER = 6;
 const REMOVE = 7;
 const RESUME = 8;
-const KINDS = 9;
-const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE]);
+/** An API fault: `unit` is the index of the {@link PartitionFault} in `PARTITION_FAULTS`. */
+const API = 9;
+const KINDS = 10;
+const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE, API]);
 
 function label(code: number): string {
   const unit = Math.floor(code / KINDS);
+  if (code % KINDS === API)
+    return `FAULT: the Kubernetes API server fails the next partition request (${PARTITION_FAULTS[unit]})`;
   switch (code % KINDS) {
     case HOOK:
       return `app/${unit} runs its next hook`;
@@ -340,7 +355,7 @@ export class Explorer {
   }
 
   private keyOf(snapshot: WorldSnapshot, flags: Flags): string {
-    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}`;
+    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}${flags.apiFaulted ? 1 : 0}`;
     // 96 bits: the chance of any collision among 10^8 states is below 10^-12.
     return createHash("sha1").update(flagged).digest("base64").slice(0, 16);
   }
@@ -375,9 +390,14 @@ export class Explorer {
       case REMOVE:
         model.removeUnit(unit);
         return { flags: { ...flags, scaledIn: true }, unit: null };
+      case API:
+        world.charm.partitionFaults.push(PARTITION_FAULTS[unit] as PartitionFault);
+        return { flags: { ...flags, apiFaulted: true }, unit: null };
       default: {
+        const faults = world.charm.partitionFaults.length;
         const outcome = world.action(unit, "resume-upgrade");
-        return outcome.ok ? { flags, unit } : null;
+        // Refused, it changed nothing — unless the API server's fault met it (then the operator runs it again).
+        return outcome.ok || world.charm.partitionFaults.length < faults ? { flags, unit } : null;
       }
     }
   }
@@ -416,6 +436,10 @@ export class Explorer {
     if (faults.scaleIn && !flags.scaledIn && ids.length > 1) {
       const removable = this.options.substrate === "k8s" ? ids.slice(-1) : ids;
       for (const id of removable) codes.push(id * KINDS + REMOVE);
+    }
+    if (faults.apiError && !flags.apiFaulted && this.options.substrate === "k8s") {
+      const kinds = faults.apiError === true ? PARTITION_FAULTS : faults.apiError;
+      for (const kind of kinds) codes.push(PARTITION_FAULTS.indexOf(kind) * KINDS + API);
     }
     return codes;
   }
@@ -515,6 +539,7 @@ export class Explorer {
           ...trace,
           unit: applied.unit,
           planned: entry.flags.planned,
+          partitionFaulted: applied.flags.apiFaulted === true,
           newRevision: NEW,
           versionOf: this.versionOf,
         })) {

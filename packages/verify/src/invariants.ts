@@ -20,6 +20,10 @@ export const INVARIANTS = {
     "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the application's charm revision and the workload that revision installs.",
   partition:
     "Kubernetes: no pod below the StatefulSet partition runs the new revision, and no pod below the partition restarts.",
+  "unchecked-refresh":
+    "Kubernetes: before a pre-upgrade-check succeeded, at most one pod runs the new revision, the highest unit's (its `stop` raised the partition to it; not claimed once the API server failed a partition request).",
+  "recorded-partition":
+    "Kubernetes: during a forward roll the partition recorded in the application databag is never below the one the API server holds (it is recorded only once the server holds it, so a failed move leaves the older, higher one: the next hook moves it again).",
   "hook-error": "No hook throws (for instance, a unit that is not the leader writing the application databag).",
 } as const;
 
@@ -44,6 +48,8 @@ export interface StepContext {
   readonly unit: number | null;
   /** A pre-upgrade-check had planned an upgrade before this step. */
   readonly planned: boolean;
+  /** The API server was told to fail a partition request in this run (the `unchecked-refresh` claim is then off). */
+  readonly partitionFaulted?: boolean;
   /** The revision the upgrade rolls out (the partition invariant). */
   readonly newRevision: number;
   /** The workload version a revision installs. */
@@ -109,8 +115,21 @@ export function stateBreaches(s: Observation, substrate: Substrate, newRevision:
         invariant: "partition",
         message: `pods ${below.join(", ")} run revision ${newRevision} below the partition ${s.partition}`,
       });
+    const recorded = parseRecordedPartition(s.appData["upgrade-partition"]);
+    if (stackOf(s).length && s.appData["upgrade-rollback"] !== "true" && recorded !== null && recorded < s.partition)
+      breaches.push({
+        invariant: "recorded-partition",
+        message: `the recorded partition ${recorded} is below the ${s.partition} the API server holds`,
+      });
   }
   return breaches;
+}
+
+/** `upgrade-partition` as recorded (`null`: absent or not a number). */
+function parseRecordedPartition(raw: string | undefined): number | null {
+  if (raw === undefined || raw === "") return null;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) ? value : null;
 }
 
 /** Breaches of the step invariants: grants (judged as the granting hook saw the data), stack changes, restarts. */
@@ -167,6 +186,16 @@ export function stepBreaches(ctx: StepContext): Breach[] {
         breaches.push({
           invariant: "partition",
           message: `pod ${unit.id} restarted onto revision ${unit.pod} below the partition ${after.partition}`,
+        });
+      }
+    }
+    if (!ctx.planned && !ctx.partitionFaulted) {
+      const onNew = after.units.filter((u) => u.pod === ctx.newRevision).map((u) => u.id);
+      const highest = Math.max(...after.units.map((u) => u.id));
+      if (onNew.length > 1 || (onNew.length === 1 && onNew[0] !== highest)) {
+        breaches.push({
+          invariant: "unchecked-refresh",
+          message: `before any pre-upgrade-check, pods ${onNew.join(", ")} run revision ${ctx.newRevision} (partition ${after.partition}; the highest unit is ${highest})`,
         });
       }
     }

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Substrate } from "@charm-upgrade/core";
 import type { Random } from "@charm-upgrade/core/testing";
 import { createRandom } from "@charm-upgrade/core/testing";
-import { HookMemo } from "@charm-upgrade/sim";
+import { HookMemo, PARTITION_FAULTS } from "@charm-upgrade/sim";
 import type { Breach, InvariantName } from "./invariants.js";
 import { describeState, isEnd, stateBreaches, stepBreaches } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
@@ -17,8 +17,10 @@ import { NEW, OLD, World } from "./world.js";
 /**
  * Fault campaigns: many seeded random upgrades on the one model of Juju, every hook running the adapter that
  * ships, each run a pure function of its seed — with crashed hooks, relation hooks run twice or out of their
- * usual order, leadership changes, a failing unit and the rollback that follows, and scale-out and scale-in in
- * the middle of the upgrade. Every step is checked against the same safety invariants as the exhaustive
+ * usual order, leadership changes, a failing unit and the rollback that follows, scale-out and scale-in in the middle
+ * of the upgrade, `juju refresh` before pre-upgrade-check (the operator runs the check once the model is quiet), and
+ * on Kubernetes the API server failing partition requests (409, 429, 503, a timed-out patch that was applied, 403).
+ * Every step is checked against the same safety invariants as the exhaustive
  * exploration, and every run must end: every unit idle on the new revision, or (after a failure) idle on the old.
  *
  * `pnpm soak [--runs 100000] [--first-seed 1] [--workers 2] [--write-doc]`; `pnpm soak --seed 1234` replays one run,
@@ -46,6 +48,10 @@ export interface RunSetup {
   readonly leaderChanges: number;
   readonly scaleOuts: number;
   readonly scaleIns: number;
+  /** `juju refresh` comes before pre-upgrade-check (the check runs once the model is quiet). */
+  readonly unchecked: boolean;
+  /** Kubernetes: how many partition requests the API server fails (each of a random kind, at a random time). */
+  readonly apiFaults: number;
 }
 
 /** What one run did. */
@@ -84,6 +90,8 @@ export function setupOf(seed: number): RunSetup {
     leaderChanges: random.int(3),
     scaleOuts: random.chance(0.3) ? 1 + random.int(2) : 0,
     scaleIns: random.chance(0.3) && units > 1 ? 1 + random.int(Math.min(2, units - 1)) : 0,
+    unchecked: random.chance(0.2),
+    apiFaults: substrate === "k8s" && random.chance(0.4) ? 1 + random.int(3) : 0,
   };
 }
 
@@ -138,11 +146,13 @@ export function soakRun(
   let steps = 0;
   let crashes = 0;
   let planned = false;
+  let partitionFaulted = false;
   const budget = {
     leaderChanges: setup.leaderChanges,
     scaleOuts: setup.scaleOuts,
     scaleIns: setup.scaleIns,
     crashes: 25,
+    apiFaults: setup.apiFaults,
   };
   const describe = () => describeState(world.observe(), substrate, (id) => model.nextHook(id)?.name ?? "");
   const note = (line: string) => {
@@ -165,7 +175,17 @@ export function soakRun(
     const after = world.observe();
     const trace = world.takeTrace();
     const breaches = [
-      ...stepBreaches({ substrate, before, after, ...trace, unit, planned, newRevision: NEW, versionOf }),
+      ...stepBreaches({
+        substrate,
+        before,
+        after,
+        ...trace,
+        unit,
+        planned,
+        partitionFaulted,
+        newRevision: NEW,
+        versionOf,
+      }),
       ...stateBreaches(after, substrate, NEW),
     ];
     for (const breach of breaches) {
@@ -189,13 +209,21 @@ export function soakRun(
   }
   world.takeTrace();
   note(`deployed ${setup.units} units on ${substrate}: ${JSON.stringify(setup)}`);
-  step(`pre-upgrade-check on app/${leader()}`, leader(), () => {
-    const check = world.action(leader(), "pre-upgrade-check");
-    if (!check.ok) throw new Error(`pre-upgrade-check refused on a settled cluster: ${check.message}`);
-  });
-  planned = true;
-  if (setup.failing !== null) charm.failing = new Set([setup.failing]);
-  step("juju refresh to new", null, () => model.refresh(NEW));
+  /** pre-upgrade-check on the leader; a refusal is a breach unless a partition request was failed on purpose. */
+  const check = (when: string) => {
+    step(`pre-upgrade-check on app/${leader()}${when}`, leader(), () => {
+      const outcome = world.action(leader(), "pre-upgrade-check");
+      if (outcome.ok) planned = true;
+      else if (!partitionFaulted) throw new Error(`pre-upgrade-check refused: ${outcome.message}`);
+      else note(`pre-upgrade-check failed on the API fault: ${outcome.message}`);
+    });
+    if (planned && setup.failing !== null) charm.failing = new Set([setup.failing]);
+  };
+  if (setup.unchecked) step("juju refresh to new, without pre-upgrade-check", null, () => model.refresh(NEW));
+  else {
+    check("");
+    step("juju refresh to new", null, () => model.refresh(NEW));
+  }
 
   let phase: "upgrade" | "rollback" = "upgrade";
   let outcome: RunReport["outcome"] = "too long";
@@ -211,14 +239,23 @@ export function soakRun(
         step(`FAULT: app/${to} becomes the leader`, null, () => model.setLeader(to));
       }
     }
-    if (budget.scaleOuts && random.chance(0.01)) {
+    if (budget.apiFaults && random.chance(0.02)) {
+      budget.apiFaults--;
+      partitionFaulted = true;
+      const kind = random.pick(PARTITION_FAULTS);
+      step(`FAULT: the API server will fail the next partition request (${kind})`, null, () =>
+        charm.partitionFaults.push(kind),
+      );
+    }
+    // Scaling waits for the plan: before it, the unchecked-refresh invariant counts the pods on the new revision.
+    if (planned && budget.scaleOuts && random.chance(0.01)) {
       budget.scaleOuts--;
       step(`scale-out: a unit added (revision ${model.charm})`, null, () => {
         const id = model.addUnit();
         charm.workloads.set(id, charm.versionOf(model.units.get(id)?.agent.charm ?? model.charm));
       });
     }
-    if (budget.scaleIns && model.units.size > 1 && random.chance(0.01)) {
+    if (planned && budget.scaleIns && model.units.size > 1 && random.chance(0.01)) {
       budget.scaleIns--;
       const ids = [...model.units.keys()].sort((a, b) => a - b);
       // A StatefulSet scales in from its highest ordinal; on machines any unit may be removed.
@@ -267,6 +304,11 @@ export function soakRun(
     }
 
     // Nothing due but update-status: an end, time passing, or an operator.
+    if (!planned) {
+      // `juju refresh` came first and everything it set off has happened: the operator runs the check now.
+      check(" (after the refresh)");
+      continue;
+    }
     const s = world.observe();
     if (phase === "upgrade" && isEnd(s, "upgraded", NEW, versionOf)) {
       outcome = "upgraded";
@@ -299,10 +341,15 @@ export function soakRun(
     }
     if (++idleRounds < 2) continue;
     let resumed = false;
+    let refused = "";
     step(`resume-upgrade on app/${leader()}`, leader(), () => {
-      resumed = world.action(leader(), "resume-upgrade").ok;
+      const outcome = world.action(leader(), "resume-upgrade");
+      resumed = outcome.ok;
+      refused = outcome.message;
     });
     if (resumed) continue;
+    // The API server failed the partition move (a fault of this run): the action changed nothing; run it again.
+    if (partitionFaulted && refused.startsWith("Could not set the StatefulSet partition")) continue;
     outcome = "stuck";
     failures.push({ invariant: "hook-error", message: `stuck after ${steps} steps: ${describe()}` });
     break;
