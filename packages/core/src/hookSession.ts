@@ -509,7 +509,10 @@ class HookRun {
     const held = heldPartitionOf(yield { type: "getPartition" });
     if (typeof held !== "number") return this.partitionFailed(partition, held, root, mayFeedBack);
     if (held >= partition) return null;
-    this.log("INFO", `${this.me} is stopping with no upgrade planned: raising the partition from ${held} to ${partition}`);
+    this.log(
+      "INFO",
+      `${this.me} is stopping with no upgrade planned: raising the partition from ${held} to ${partition}`,
+    );
     return yield* this.setPartition(partition, root, mayFeedBack);
   }
 
@@ -529,7 +532,8 @@ class HookRun {
     if (!this.input.inAction) return this.partitionAnswer({ type: "partitionFailed", partition, error }, mayFeedBack);
     // An action the API server did not follow changes nothing, and says what to do before running it again.
     const report = partitionFailure(this.input.app, partition, error);
-    const action = root === "preUpgradeCheck" ? "pre-upgrade-check" : root === "resumeUpgrade" ? "resume-upgrade" : "it";
+    const action =
+      root === "preUpgradeCheck" ? "pre-upgrade-check" : root === "resumeUpgrade" ? "resume-upgrade" : "it";
     const outcome =
       root === "preUpgradeCheck"
         ? "nothing was planned"
@@ -602,7 +606,8 @@ class HookRun {
     };
     const encoded = encodeHookMemory(next);
     const memoryChanged = rewrite || encoded !== encodeHookMemory(memory);
-    // A hook that changed nothing logs nothing routine: its reasons were logged when they began to hold.
+    // A hook that changed nothing (no partition move either) logs nothing routine: its reasons were logged when they
+    // began to hold.
     const quiet =
       !Object.keys(unitWrites).length &&
       !Object.keys(appWrites).length &&
@@ -610,7 +615,8 @@ class HookRun {
       !appStatus &&
       !memoryChanged &&
       !this.input.inAction &&
-      !this.called.size;
+      !this.called.size &&
+      !this.partitions.size;
     const logs = quiet ? this.logs.filter((line) => line.level === "WARNING" || line.level === "ERROR") : this.logs;
     return {
       unitWrites,

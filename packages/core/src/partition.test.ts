@@ -1,0 +1,300 @@
+import { describe, expect, it } from "vitest";
+import type { CharmAnswer, CharmCall } from "./charmCall.js";
+import { heldPartitionOf, toErrorData } from "./charmCall.js";
+import type { ErrorData } from "./events.js";
+import type { HookEventType, HookInput, HookOutcome } from "./hookSession.js";
+import { hookSession } from "./hookSession.js";
+import type { PeerDatabags } from "./peerView.js";
+import { partitionFailure } from "./protocol.js";
+import { OLD } from "./testing/index.js";
+
+/**
+ * Kubernetes partition moves as the API server answers them (issue 12.2, 12.5): recorded only once it holds them, a
+ * failure retried at the next hook with a status that names the cause, an action that fails on one changes nothing,
+ * and a pod stopping while nothing is planned holds the pods below it. Whole hooks, through {@link hookSession}.
+ */
+
+const DEPS = JSON.stringify(OLD.dependencies);
+
+/** How the scripted API server answers a partition request. */
+type Answer = "ok" | ErrorData;
+
+const transient: ErrorData = {
+  kind: "KubernetesClientError",
+  message:
+    "The Kubernetes API at https://10.152.183.1:443 answered 503 (Service Unavailable) to every one of 3 attempts",
+  cause: "the API server failed to handle the request",
+  resolution: "nothing to do: the next hook tries again",
+  failure: "transient",
+};
+const forbidden: ErrorData = {
+  kind: "KubernetesClientError",
+  message: "Not allowed to patch StatefulSet db (403 Forbidden): run juju trust db --scope=cluster",
+  cause: "the charm is not trusted",
+  resolution: "juju trust db --scope=cluster",
+  failure: "permission",
+};
+
+interface Hook {
+  readonly unit: number;
+  readonly event: HookEventType;
+  readonly databags: PeerDatabags;
+  /** The partition the API server holds (what `getPartition` reads). */
+  readonly held?: number;
+  /** Answers to the `setPartition` calls, in order (default: every one succeeds). */
+  readonly answers?: readonly Answer[];
+  readonly getPartition?: Answer;
+  readonly abilities?: Partial<HookInput["abilities"]>;
+  readonly memory?: string | null;
+  /** `pause-after-unit-upgrade` (default `none`: the roll never waits for resume-upgrade). */
+  readonly pause?: string;
+}
+
+/** Run one hook, answering the charm calls; returns the outcome and the calls the hook made. */
+function run(hook: Hook): { outcome: HookOutcome; calls: CharmCall[] } {
+  const answers = [...(hook.answers ?? [])];
+  const session = hookSession({
+    app: "db",
+    unit: hook.unit,
+    substrate: "k8s",
+    dependencies: OLD.dependencies,
+    event: hook.event,
+    inAction: hook.event === "preUpgradeCheck" || hook.event === "resumeUpgrade",
+    databags: hook.databags,
+    memory: hook.memory ?? null,
+    settings: { pauseAfterUnitUpgrade: hook.pause ?? "none" },
+    abilities: {
+      checkTrust: false,
+      buildUpgradeStack: false,
+      setPartition: true,
+      getPartition: true,
+      logRollbackInstructions: false,
+      ...hook.abilities,
+    },
+  });
+  const calls: CharmCall[] = [];
+  const answer = (call: CharmCall): CharmAnswer => {
+    calls.push(call);
+    const fail = (error: ErrorData): CharmAnswer => ({ ok: false, error });
+    switch (call.type) {
+      case "setPartition": {
+        const next = answers.shift() ?? "ok";
+        return next === "ok" ? { ok: true } : fail(next);
+      }
+      case "getPartition": {
+        const read = hook.getPartition ?? "ok";
+        return read === "ok" ? { ok: true, value: hook.held ?? 0 } : fail(read);
+      }
+      default:
+        return { ok: true };
+    }
+  };
+  let step = session.next();
+  while (!step.done) step = session.next(answer(step.value));
+  return { outcome: step.value, calls };
+}
+
+const partitionCalls = (calls: readonly CharmCall[]) => calls.filter((call) => call.type !== "preUpgradeCheck");
+
+/** Mid-roll, pause `none`: db/2 completed, so the leader pops it and lowers the partition from 2 to 1. */
+const midRoll: PeerDatabags = {
+  leader: true,
+  units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/2": { state: "completed" } },
+  app: { dependencies: DEPS, "upgrade-stack": "[0, 1, 2]", "upgrade-partition": "2" },
+};
+
+describe("a partition move in a hook (the leader's roll)", () => {
+  it("recorded only once the API server holds it", () => {
+    const { outcome, calls } = run({ unit: 0, event: "tick", databags: midRoll });
+    expect(calls).toEqual([{ type: "setPartition", partition: 1 }]);
+    expect(outcome.appWrites).toEqual({ "upgrade-stack": "[0, 1]", "upgrade-partition": "1" });
+  });
+
+  it("transient failure: nothing recorded, nobody failed, a waiting status saying it retries; the next hook moves it", () => {
+    const { outcome } = run({ unit: 0, event: "tick", databags: midRoll, answers: [transient] });
+    // the pop is committed, the partition is not: the recorded one stays the one the API server holds
+    expect(outcome.appWrites).toEqual({ "upgrade-stack": "[0, 1]" });
+    expect(outcome.unitWrites).toEqual({});
+    expect(outcome.final.value).toBe("idle");
+    // the API server's address is left out of the status (the log has it); Juju shows 120 characters
+    expect(outcome.appStatus).toEqual({
+      status: "waiting",
+      message:
+        "Partition not moved to 1, retrying on the next hook: The Kubernetes API answered 503 (Service Unavailable) to every one…",
+    });
+    expect(outcome.logs).toContainEqual({
+      level: "WARNING",
+      message: `Partition not moved to 1: ${transient.message} (cause: ${transient.cause}); not recorded, retried on the next hook`,
+    });
+
+    // The next hook (update-status, say) sees the stack popped and the partition still 2: it moves it again.
+    const after: PeerDatabags = { ...midRoll, app: { ...midRoll.app, ...outcome.appWrites } };
+    const next = run({ unit: 0, event: "tick", databags: after, memory: outcome.memory });
+    expect(next.calls).toEqual([{ type: "setPartition", partition: 1 }]);
+    expect(next.outcome.appWrites).toEqual({ "upgrade-partition": "1" });
+    expect(next.outcome.appStatus?.status).not.toBe("waiting");
+  });
+
+  it("refused (403): blocked with juju trust, and still retried at the next hook", () => {
+    const { outcome } = run({ unit: 0, event: "tick", databags: midRoll, answers: [forbidden] });
+    expect(outcome.appWrites).toEqual({ "upgrade-stack": "[0, 1]" });
+    expect(outcome.final.value).toBe("idle");
+    expect(outcome.appStatus).toEqual({
+      status: "blocked",
+      message: "Not allowed to move the StatefulSet partition: run juju trust db --scope=cluster",
+    });
+    const after: PeerDatabags = { ...midRoll, app: { ...midRoll.app, ...outcome.appWrites } };
+    expect(run({ unit: 0, event: "tick", databags: after }).calls).toEqual([{ type: "setPartition", partition: 1 }]);
+  });
+});
+
+describe("a partition move in an action fails the action, which changes nothing", () => {
+  const idle: PeerDatabags = {
+    leader: true,
+    units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/2": { state: "idle" } },
+    app: { dependencies: DEPS },
+  };
+
+  it("pre-upgrade-check commits the plan only after setPartition succeeded", () => {
+    const failed = run({ unit: 0, event: "preUpgradeCheck", databags: idle, answers: [transient] });
+    expect(partitionCalls(failed.calls)).toEqual([{ type: "setPartition", partition: 2 }]);
+    expect(failed.outcome.actionFailure).toBe(
+      `Could not set the StatefulSet partition to 2, so nothing was planned: ${transient.message}. Run pre-upgrade-check again.`,
+    );
+    expect(failed.outcome.appWrites).toEqual({});
+    expect(failed.outcome.unitWrites).toEqual({});
+    expect(failed.outcome.status).toBeNull();
+    expect(failed.outcome.appStatus).toBeNull();
+    expect(failed.outcome.actionResults).toBeNull();
+
+    const planned = run({ unit: 0, event: "preUpgradeCheck", databags: idle });
+    expect(planned.outcome.actionFailure).toBeNull();
+    expect(planned.outcome.appWrites).toMatchObject({ "upgrade-stack": "[0, 1, 2]", "upgrade-partition": "2" });
+  });
+
+  it("pre-upgrade-check refused (403) says to run juju trust, then the action again", () => {
+    const failed = run({ unit: 0, event: "preUpgradeCheck", databags: idle, answers: [forbidden] });
+    expect(failed.outcome.actionFailure).toBe(
+      `Could not set the StatefulSet partition to 2, so nothing was planned: ${forbidden.message}. Run juju trust db --scope=cluster, then run pre-upgrade-check again.`,
+    );
+    expect(failed.outcome.appWrites).toEqual({});
+  });
+
+  it("resume-upgrade fails the action, not the leader's unit; nothing is resumed", () => {
+    // db/2 upgraded and was popped: the roll waits for resume-upgrade (pause `first`)
+    const paused: PeerDatabags = {
+      leader: true,
+      units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/2": { state: "completed" } },
+      app: { dependencies: DEPS, "upgrade-stack": "[0, 1]", "upgrade-partition": "2" },
+    };
+    const failed = run({ unit: 0, event: "resumeUpgrade", databags: paused, answers: [transient], pause: "first" });
+    expect(partitionCalls(failed.calls)).toEqual([{ type: "setPartition", partition: 1 }]);
+    expect(failed.outcome.actionFailure).toBe(
+      `Could not set the StatefulSet partition to 1, so the upgrade did not resume: ${transient.message}. Run resume-upgrade again.`,
+    );
+    expect(failed.outcome.appWrites).toEqual({});
+    expect(failed.outcome.unitWrites).toEqual({});
+    expect(failed.outcome.final.value).toBe("idle");
+    expect(failed.outcome.status).toBeNull();
+
+    const resumed = run({ unit: 0, event: "resumeUpgrade", databags: paused, pause: "first" });
+    expect(resumed.outcome.actionFailure).toBeNull();
+    expect(resumed.outcome.appWrites).toEqual({ "upgrade-resumed": "1", "upgrade-partition": "1" });
+  });
+});
+
+describe("stop with no upgrade planned (juju refresh without pre-upgrade-check)", () => {
+  const settled: PeerDatabags = {
+    leader: false,
+    units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/2": { state: "idle" } },
+    app: { dependencies: DEPS },
+  };
+
+  it("the stopping pod raises the partition to its own number, so no pod below it restarts", () => {
+    const { calls, outcome } = run({ unit: 2, event: "stop", databags: settled, held: 0 });
+    expect(calls).toEqual([{ type: "getPartition" }, { type: "setPartition", partition: 2 }]);
+    expect(outcome.logs).toContainEqual({
+      level: "INFO",
+      message: "db/2 is stopping with no upgrade planned: raising the partition from 0 to 2",
+    });
+    expect(outcome.appWrites).toEqual({}); // not the leader: only the API server holds it
+  });
+
+  it("never lowers it, and unit 0 (which holds nobody) or a planned roll leave it alone", () => {
+    expect(run({ unit: 1, event: "stop", databags: settled, held: 2 }).calls).toEqual([{ type: "getPartition" }]);
+    expect(run({ unit: 0, event: "stop", databags: settled }).calls).toEqual([]);
+    const planned: PeerDatabags = {
+      ...settled,
+      app: { dependencies: DEPS, "upgrade-stack": "[0, 1, 2]", "upgrade-partition": "2" },
+    };
+    expect(run({ unit: 2, event: "stop", databags: planned }).calls).toEqual([]);
+  });
+
+  it("the API server failing the read or the patch: logged, nothing else; the leader's status says why", () => {
+    const read = run({ unit: 2, event: "stop", databags: settled, getPartition: transient });
+    expect(read.calls).toEqual([{ type: "getPartition" }]);
+    expect(read.outcome.logs.map((line) => line.level)).toContain("WARNING");
+    const leader = run({ unit: 2, event: "stop", databags: { ...settled, leader: true }, answers: [forbidden] });
+    expect(leader.calls).toEqual([{ type: "getPartition" }, { type: "setPartition", partition: 2 }]);
+    expect(leader.outcome.appWrites).toEqual({});
+    expect(leader.outcome.appStatus).toEqual({
+      status: "blocked",
+      message: "Not allowed to move the StatefulSet partition: run juju trust db --scope=cluster",
+    });
+  });
+
+  it("without getPartition it cannot hold the others and says so", () => {
+    const { calls, outcome } = run({ unit: 2, event: "stop", databags: settled, abilities: { getPartition: false } });
+    expect(calls).toEqual([]);
+    expect(outcome.logs).toContainEqual({
+      level: "WARNING",
+      message:
+        "Cannot hold the pods below db/2 in case a juju refresh ran without pre-upgrade-check: createUpgrade was given no getPartition (plug in the Kubernetes adapter)",
+    });
+  });
+});
+
+describe("what the core reads from the charm's answers", () => {
+  it("toErrorData keeps the failure an adapter's error names (HTTP's forbidden is a permission failure)", () => {
+    const error = (failure: unknown) =>
+      Object.assign(new Error("m"), { kind: "KubernetesClientError", cause: "c", resolution: "r", failure });
+    expect(toErrorData(error("transient")).failure).toBe("transient");
+    expect(toErrorData(error("forbidden")).failure).toBe("permission");
+    expect(toErrorData(error("notFound")).failure).toBe("notFound");
+    expect(toErrorData(error("toString"))).not.toHaveProperty("failure");
+    expect(toErrorData(error(42))).not.toHaveProperty("failure");
+  });
+
+  it("heldPartitionOf accepts only a whole number", () => {
+    expect(heldPartitionOf({ ok: true, value: 3 })).toBe(3);
+    for (const value of [-1, 1.5, "3", null, undefined, Number.NaN])
+      expect(heldPartitionOf({ ok: true, value })).toMatchObject({ kind: "UpgradeError", failure: "invalid" });
+    expect(heldPartitionOf({ ok: false, error: transient })).toBe(transient);
+  });
+
+  it("partitionFailure: waiting while it retries by itself, blocked with the fix when the operator must act", () => {
+    expect(partitionFailure("db", 1, transient).status).toBe("waiting");
+    expect(partitionFailure("db", 1, forbidden)).toMatchObject({
+      status: "blocked",
+      fix: "run juju trust db --scope=cluster",
+    });
+    const missing: ErrorData = {
+      kind: "KubernetesClientError",
+      message: "StatefulSet db not found.",
+      cause: "404",
+      resolution: "check the application name",
+      failure: "notFound",
+    };
+    expect(partitionFailure("db", 1, missing)).toMatchObject({
+      status: "blocked",
+      message: "Cannot move the partition to 1: StatefulSet db not found; check the application name",
+    });
+  });
+});
+
+it("a Kubernetes pre-upgrade-check without setPartition is refused: every pod would restart at once", () => {
+  const idle: PeerDatabags = { leader: true, units: { "db/0": { state: "idle" } }, app: { dependencies: DEPS } };
+  const { outcome } = run({ unit: 0, event: "preUpgradeCheck", databags: idle, abilities: { setPartition: false } });
+  expect(outcome.actionFailure).toMatch(/setPartition\(\) is required on Kubernetes/);
+  expect(outcome.appWrites).toEqual({});
+});
