@@ -43,7 +43,11 @@ export async function createK8sUpgrade(workload: Workload, juju: JujuPorts = {})
 
     // How charm-upgrade moves the rolling-update partition: first to the highest ordinal (pre-upgrade-check),
     // then down one unit at a time, on the leader. Errors are `KubernetesClientError`s; a 403 means `juju trust`.
+    // Required on Kubernetes (createUpgrade refuses a charm without it).
     setPartition: (partition) => statefulSet.setPartition(partition),
+    // What the API server holds: a pod stopping while no upgrade is planned (`juju refresh` without
+    // pre-upgrade-check) raises the partition to its own number, so no other pod restarts before the checks run.
+    getPartition: () => statefulSet.getPartition(),
 
     // Called on the restarted pod, which runs the new charm and the new workload image: check its health.
     async onUpgradeGranted(): Promise<GrantOutcome> {

@@ -104,6 +104,10 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
           async setPartition(partition: number): Promise<void> {
             await (await kubernetes()).setPartition(partition);
           },
+          // A pod stopping with no upgrade planned raises the partition to itself (juju refresh without the check).
+          async getPartition(): Promise<number> {
+            return (await kubernetes()).getPartition();
+          },
           // Asked first by pre-upgrade-check: an untrusted charm is told to run `juju trust` before anything moves.
           async checkTrust() {
             return (await kubernetes()).canPatch();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isUpgradeError, KubernetesClientError } from "@charm-upgrade/core";
+import { isUpgradeError, KubernetesClientError, partitionFailure, toErrorData } from "@charm-upgrade/core";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { KubernetesRequestError, kubernetesFailureOf } from "./kubernetesRequestError.js";
@@ -576,6 +576,20 @@ describe("the error is a core KubernetesClientError with its class as data", () 
     expect(kubernetesFailureOf(JSON.parse(JSON.stringify(error)))).toBe("transient");
     expect(kubernetesFailureOf(new KubernetesClientError("m"))).toBeUndefined();
     expect(kubernetesFailureOf({ kind: "KubernetesClientError", failure: "whatever" })).toBeUndefined();
+  });
+
+  it("the core reads its failure: a 503 after the retries waits for the next hook, a 403 asks for juju trust", async () => {
+    api.failNext(3, { status: 503, on: "patchStatefulSet" });
+    const unavailable = toErrorData(await failure(setter().setPartition(1)));
+    expect(unavailable.failure).toBe("transient");
+    expect(partitionFailure(APP, 1, unavailable).status).toBe("waiting");
+    api.injectFault({ type: "status", status: 403, on: "patchStatefulSet" });
+    const refused = toErrorData(await failure(setter().setPartition(1)));
+    expect(refused.failure).toBe("permission");
+    expect(partitionFailure(APP, 1, refused)).toMatchObject({
+      status: "blocked",
+      message: `Not allowed to move the StatefulSet partition: run juju trust ${APP} --scope=cluster`,
+    });
   });
 });
 

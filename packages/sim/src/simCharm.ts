@@ -23,12 +23,22 @@ export interface CharmGrant {
  * How the simulated Kubernetes API server fails one partition request (a patch or a read), as the real one does after
  * `@charm-upgrade/k8s` has spent its retries within the call: `conflict` (409), `throttled` (429), `unavailable`
  * (503), `timeout` (no answer in time — and a timed-out patch may still be applied: here it is, the worst case) and
- * `forbidden` (403: the charm is not trusted).
+ * `forbidden` (403: the charm is not trusted). The status reasons are Kubernetes' (k8s.io/apimachinery
+ * pkg/apis/meta/v1/types.go: `StatusReasonConflict` 409, `StatusReasonTooManyRequests` 429,
+ * `StatusReasonServiceUnavailable` 503, `StatusReasonForbidden` 403); a request whose answer never came may have been
+ * carried out, which is why HTTP lets a client repeat only idempotent ones (RFC 9110 §9.2.2) — a merge patch of the
+ * partition is one.
  */
 export type PartitionFault = "conflict" | "throttled" | "unavailable" | "timeout" | "forbidden";
 
 /** Every {@link PartitionFault}. */
-export const PARTITION_FAULTS: readonly PartitionFault[] = ["conflict", "throttled", "unavailable", "timeout", "forbidden"];
+export const PARTITION_FAULTS: readonly PartitionFault[] = [
+  "conflict",
+  "throttled",
+  "unavailable",
+  "timeout",
+  "forbidden",
+];
 
 /**
  * A failed partition request as `@charm-upgrade/k8s` throws it: a core `KubernetesClientError` with the
@@ -50,7 +60,7 @@ export class SimKubernetesError extends KubernetesClientError {
  * The error `@charm-upgrade/k8s` throws for `fault` while doing `what` (its `toKubernetesClientError` texts, for a
  * server at `https://10.152.183.1:443` and 3 attempts).
  */
-export function partitionFaultError(fault: PartitionFault, app: string, namespace: string, what: string): SimKubernetesError {
+export function partitionFaultError(fault: PartitionFault, app: string, what: string): SimKubernetesError {
   const server = "https://10.152.183.1:443";
   const next = "nothing to do: the next hook tries again";
   switch (fault) {
@@ -217,12 +227,16 @@ export class SimCharm {
           const fault = this.partitionFaults.shift();
           if (fault === "timeout") model.setPartition(partition);
           if (fault)
-            throw partitionFaultError(fault, model.app, "model", `set the rolling-update partition of ${statefulSet} to ${partition}`);
+            throw partitionFaultError(
+              fault,
+              model.app,
+              `set the rolling-update partition of ${statefulSet} to ${partition}`,
+            );
           model.setPartition(partition);
         },
         getPartition: () => {
           const fault = this.partitionFaults.shift();
-          if (fault) throw partitionFaultError(fault, model.app, "model", `read ${statefulSet}`);
+          if (fault) throw partitionFaultError(fault, model.app, `read ${statefulSet}`);
           return model.partition;
         },
       };

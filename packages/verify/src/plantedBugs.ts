@@ -1,5 +1,6 @@
 import { reduce } from "@charm-upgrade/core";
 import type { Effect, UpgradeState } from "@charm-upgrade/core";
+import type { ExploreOptions } from "./explore.js";
 import type { Reducer } from "./memoReduce.js";
 
 /**
@@ -91,12 +92,39 @@ export const duplicatesTop: Reducer = (state, event) => {
   return { state: result.state, effects };
 };
 
+/**
+ * Kubernetes: the leader records a partition as soon as it asks for it, before the API server holds it (issue 12.2's
+ * bug: a failed patch left a recorded partition the server never held, so the roll believed a pod was let through).
+ */
+export const recordsUnheldPartition: Reducer = (state, event) => {
+  const result = reduce(state, event);
+  const { context } = result.state;
+  if (context.substrate !== "k8s" || !context.view.leader) return result;
+  const moves = result.effects.flatMap((e) => (e.type === "setPartition" ? [e.partition] : []));
+  const last = moves.at(-1);
+  if (last === undefined) return result;
+  const effects: Effect[] = [...result.effects, { type: "writeAppData", data: { "upgrade-partition": String(last) } }];
+  const view = { ...context.view, partition: last };
+  return { state: { ...result.state, context: { ...context, view } }, effects };
+};
+
+/** Kubernetes: a pod's `stop` does not hold the pods below it (issue 12.5's bug: a refresh restarts every pod). */
+export const stopHoldsNobody: Reducer = (state, event) => {
+  const result = reduce(state, event);
+  return { state: result.state, effects: result.effects.filter((e) => e.type !== "raisePartition") };
+};
+
 /** A planted bug: the scenario it shows in and the invariants that must catch it. */
 export interface PlantedBug {
   readonly reduce: Reducer;
   readonly substrate: "vm" | "k8s";
   readonly scenario: "upgrade" | "failure" | "unplanned";
   readonly caughtBy: readonly string[];
+  /**
+   * What it needs to show, beyond the default (no fault, pause `first`): the API server failing one partition
+   * request, say, and a roll that never pauses (so the leader moves the partition in a hook, not in resume-upgrade).
+   */
+  readonly explore?: Pick<ExploreOptions, "faults" | "pauseAfter">;
 }
 
 /** The planted bugs by name, with where they show and the checkers that must catch them. */
@@ -123,4 +151,17 @@ export const PLANTED_BUGS: Readonly<Record<string, PlantedBug>> = {
     caughtBy: ["grant-before-plan"],
   },
   neverCompletesUnit1: { reduce: neverCompletesUnit1, substrate: "vm", scenario: "upgrade", caughtBy: ["livelock"] },
+  recordsUnheldPartition: {
+    reduce: recordsUnheldPartition,
+    substrate: "k8s",
+    scenario: "upgrade",
+    caughtBy: ["recorded-partition"],
+    explore: { faults: { duplicate: false, leaderChange: false, apiError: ["unavailable"] }, pauseAfter: "none" },
+  },
+  stopHoldsNobody: {
+    reduce: stopHoldsNobody,
+    substrate: "k8s",
+    scenario: "unplanned",
+    caughtBy: ["unchecked-refresh"],
+  },
 };

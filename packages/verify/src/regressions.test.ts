@@ -74,3 +74,148 @@ describe("regression: rollback-skips-completed-units", () => {
     expect(formatViolations(result)).toBe("rollback on vm with 2 units: no violation");
   });
 });
+
+/**
+ * FIXED `partition-recorded-before-held` (Kubernetes, issue 12.2), reproduced through the real adapter: the leader
+ * recorded a partition as soon as it asked for it, so a patch the API server did not take (409, 429, 5xx after the
+ * retries, a timeout) left a recorded partition the server never held, and the unit that asked was marked `failed`
+ * (even an idle leader), halting a healthy roll; at pre-upgrade-check a plan was committed with a partition never
+ * set. Planted again as `recordsUnheldPartition` (plantedBugs.ts): caught by `recorded-partition` and a livelock.
+ *
+ * Fix: the partition is recorded only once the API server holds it (`partitionSet`); a failure fails nobody, the next
+ * hook moves it again, and the application status says so (`waiting`, or `blocked` with `juju trust` on a 403); an
+ * action that meets one fails and changes nothing.
+ */
+/** As {@link settleResuming}, with time passing too: update-status on every unit whenever nothing else is due. */
+function settleWithTime(world: World): void {
+  for (let round = 0; round < 20; round++) {
+    const before = world.snapshot();
+    settleResuming(world);
+    for (const id of [...world.model.units.keys()]) world.hook(id, { updateStatus: true });
+    if (world.snapshot() === before) return;
+  }
+}
+
+/** Take Juju's and the controller's steps in order until the API server's pending faults have all been met. */
+function runUntilFaultsMet(world: World): void {
+  for (let steps = 0; world.charm.partitionFaults.length && steps < 1_000; steps++) {
+    const step = world.model.steps().find((next) => next.kind !== "update-status");
+    if (!step || step.kind === "update-status") throw new Error("nothing due, and a fault still pending");
+    if (step.kind === "hook") world.hook(step.unit);
+    else world.take(step);
+  }
+}
+
+describe("regression: partition-recorded-before-held", () => {
+  /** Three units, leader app/0, planned and refreshed: the first request after this lowers the partition to 1. */
+  function planned(pauseAfter: "none" | "first"): World {
+    const world = new World({ units: 3, substrate: "k8s", leader: 0, pauseAfter });
+    world.settle();
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    world.model.noticeAll();
+    return world;
+  }
+
+  it("pre-upgrade-check whose partition patch fails commits no plan, and runs again once the API server answers", () => {
+    const world = new World({ units: 3, substrate: "k8s", leader: 0 });
+    world.settle();
+    world.charm.partitionFaults.push("throttled");
+    const failed = world.action(0, "pre-upgrade-check");
+    expect(failed.ok).toBe(false);
+    expect(failed.message).toMatch(
+      /^Could not set the StatefulSet partition to 2, so nothing was planned: The Kubernetes API .* is throttling the charm .*\. Run pre-upgrade-check again\.$/,
+    );
+    expect(world.observe().appData["upgrade-stack"]).toBeUndefined();
+    expect(world.observe().appData["upgrade-partition"]).toBeUndefined();
+    expect(units(world).map(([, state]) => state)).toEqual(["idle", "idle", "idle"]);
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    expect(world.observe().appData["upgrade-partition"]).toBe("2");
+    expect(world.model.partition).toBe(2);
+  });
+
+  it("a transient failure in a hook: nobody fails, the status says it retries, the next hook moves it, the roll ends", () => {
+    const world = planned("none");
+    world.charm.partitionFaults.push("unavailable");
+    world.settle(); // app/2 upgrades; the leader's move to 1 fails, and nothing else is due
+    expect(world.model.partition).toBe(2);
+    expect(world.observe().appData["upgrade-partition"]).toBe("2");
+    expect(world.observe().units.some((u) => u.state === "failed")).toBe(false);
+    expect(world.model.appStatus.status).toBe("waiting");
+    expect(world.model.appStatus.message).toMatch(/^Partition not moved to 1, retrying on the next hook: /);
+    world.hook(0, { updateStatus: true }); // time passes: update-status moves it
+    expect(world.model.partition).toBe(1);
+    expect(world.observe().appData["upgrade-partition"]).toBe("1");
+    settleResuming(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.1.0"],
+      [1, "idle", "1.1.0"],
+      [2, "idle", "1.1.0"],
+    ]);
+  });
+
+  it("a timed-out patch the API server applied anyway: the recorded partition stays the higher one until read back", () => {
+    const world = planned("none");
+    world.charm.partitionFaults.push("timeout");
+    runUntilFaultsMet(world);
+    // the server holds 1 (pod app-1 may restart), the leader still records 2: never below what the server holds
+    expect(world.model.partition).toBe(1);
+    expect(world.observe().appData["upgrade-partition"]).toBe("2");
+    settleResuming(world);
+    expect(units(world).map(([, state, workload]) => `${state}@${workload}`)).toEqual([
+      "idle@1.1.0",
+      "idle@1.1.0",
+      "idle@1.1.0",
+    ]);
+  });
+
+  it("resume-upgrade refused by the API server (403) fails the action, not the leader, and names juju trust", () => {
+    const world = planned("first");
+    world.settle(); // app/2 upgraded; the roll waits for resume-upgrade
+    world.charm.partitionFaults.push("forbidden");
+    const failed = world.action(0, "resume-upgrade");
+    expect(failed.ok).toBe(false);
+    expect(failed.message).toMatch(
+      /^Could not set the StatefulSet partition to 1, so the upgrade did not resume: Not allowed to .* \(403 Forbidden\): run juju trust app --scope=cluster\. Run juju trust app --scope=cluster, then run resume-upgrade again\.$/,
+    );
+    expect(units(world)[0]?.[1]).toBe("idle");
+    expect(world.observe().appData["upgrade-resumed"]).toBeUndefined();
+    expect(world.model.partition).toBe(2);
+    settleResuming(world);
+    expect(units(world).map(([, state, workload]) => `${state}@${workload}`)).toEqual([
+      "idle@1.1.0",
+      "idle@1.1.0",
+      "idle@1.1.0",
+    ]);
+  });
+});
+
+/**
+ * FIXED `unchecked-refresh-restarts-every-pod` (Kubernetes, issue 12.5): `juju refresh` without pre-upgrade-check
+ * left the partition at 0, so the StatefulSet restarted every pod on the new revision, one after the other. Planted
+ * again as `stopHoldsNobody` (plantedBugs.ts): caught by `unchecked-refresh`.
+ *
+ * Fix: a pod stopping while no upgrade is planned raises the partition to its own number in its `stop` hook (as
+ * charm-refresh does), so only the highest unit restarts; it waits, and the application status names the next step.
+ */
+describe("regression: unchecked-refresh-restarts-every-pod", () => {
+  it("only the highest pod restarts; pre-upgrade-check then plans from it and the roll ends on the new revision", () => {
+    const world = new World({ units: 3, substrate: "k8s", leader: 0 });
+    world.settle();
+    world.model.refresh(NEW);
+    world.model.noticeAll();
+    world.settle();
+    expect(world.model.partition).toBe(2);
+    expect(world.observe().units.map((u) => u.revision)).toEqual([OLD, OLD, NEW]);
+    expect(world.model.appStatus.message).toMatch(
+      /^juju refresh ran before pre-upgrade-check \(app\/2 on .*\): run pre-upgrade-check on app\/0$/,
+    );
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    settleWithTime(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.1.0"],
+      [1, "idle", "1.1.0"],
+      [2, "idle", "1.1.0"],
+    ]);
+  });
+});

@@ -26,12 +26,22 @@ describe("fault campaign", () => {
     const setups = Array.from({ length: RUNS }, (_, i) => setupOf(i + 1));
     expect(new Set(setups.map((s) => s.units))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7]));
     expect(new Set(setups.map((s) => s.substrate))).toEqual(new Set(["vm", "k8s"]));
-    for (const fault of ["crash", "duplicate", "reorder", "leaderChanges", "scaleOuts", "scaleIns", "apiFaults"] as const) {
+    for (const fault of [
+      "crash",
+      "duplicate",
+      "reorder",
+      "leaderChanges",
+      "scaleOuts",
+      "scaleIns",
+      "apiFaults",
+    ] as const) {
       expect(setups.filter((s) => s[fault] > 0).length, fault).toBeGreaterThan(RUNS / 10);
     }
     // juju refresh before pre-upgrade-check, on both substrates; API faults on Kubernetes only
     for (const substrate of ["vm", "k8s"] as const)
-      expect(setups.filter((s) => s.unchecked && s.substrate === substrate).length, substrate).toBeGreaterThan(RUNS / 20);
+      expect(setups.filter((s) => s.unchecked && s.substrate === substrate).length, substrate).toBeGreaterThan(
+        RUNS / 20,
+      );
     expect(setups.filter((s) => s.apiFaults > 0 && s.substrate === "vm")).toEqual([]);
     expect(setups.filter((s) => s.failing !== null).length).toBeGreaterThan(RUNS / 4);
   });
