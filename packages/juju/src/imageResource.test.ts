@@ -56,6 +56,8 @@ describe("the adapter reads what it observes only when a decision may use it", (
       async onUpgradeGranted() {
         return "completed";
       },
+      // required on Kubernetes (createUpgrade refuses a charm without it); the partition is not what is tested here
+      async setPartition() {},
       ...extra,
       tools: juju.run,
       env,
