@@ -1,5 +1,14 @@
 import type { Effect } from "./effects.js";
-import { holdBlocker, onRollTarget, pauseBlocker, topOfStack, unitName, unitsDone, participants } from "./protocol.js";
+import {
+  holdBlocker,
+  onRollTarget,
+  pauseBlocker,
+  thirdCharmBlocker,
+  topOfStack,
+  unitName,
+  unitsDone,
+  participants,
+} from "./protocol.js";
 import { observedMismatch } from "./observed.js";
 import type { UnitView } from "./peerView.js";
 import { rollbackCommand } from "./rollbackCommand.js";
@@ -53,6 +62,9 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
       command,
     );
   }
+  // A refused refresh to a third charm, even once the stack emptied (the roll's last units finishing).
+  const third = thirdCharmBlocker(context);
+  if (third) return status("blocked", third.replace(/ \([^()]*\)$/, ""), `; or ${back}`);
   if (!view.stack) {
     if (view.units.some((unit) => unit.state === "completed"))
       return status("maintenance", "Upgrade finishing: units returning to idle");
