@@ -3,6 +3,7 @@ import {
   holdBlocker,
   onRollTarget,
   pauseBlocker,
+  thirdCharmBlocker,
   topOfStack,
   unitName,
   unitsDone,
@@ -64,6 +65,9 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
   }
   // The partition did not move in this hook: why, and whether the operator must act (the next hook tries again).
   if (context.partitionFailure) return status(context.partitionFailure.status, context.partitionFailure.message);
+  // A refused refresh to a third charm, even once the stack emptied (the roll's last units finishing).
+  const third = thirdCharmBlocker(context);
+  if (third) return status("blocked", third.replace(/ \([^()]*\)$/, ""), `; or ${back}`);
   if (!view.stack) {
     // `juju refresh` ran first: the pods (or units) it reached wait for a plan, the others for their turn.
     const early = unplannedCharms(view);

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { UpgradeContext } from "./upgradeContext.js";
 import type { UnitState } from "./unitState.js";
-import { onRollTarget, unitName } from "./protocol.js";
+import { onRollTarget, runsOrigin, unitName } from "./protocol.js";
 
 /**
  * What a unit runs, as observed from outside the peer relation at the start of a hook — neutral data an adapter
@@ -64,7 +64,9 @@ export function observedMismatch(context: UpgradeContext, id: number): string | 
   const { view } = context;
   const name = unitName(context, id);
   const unit = view.units.find((u) => u.id === id);
-  if (unit && UPGRADED.has(unit.state) && onRollTarget(view, id) === false) {
+  // A unit on a third charm (neither the roll's origin nor its target) is a refused refresh: `thirdCharmBlocker`
+  // names it and the commands that end it.
+  if (unit && UPGRADED.has(unit.state) && onRollTarget(view, id) === false && runsOrigin(view, id)) {
     const revision = unit.charm ? /-(\d{1,9})$/.exec(unit.charm)?.[1] : undefined;
     return `${name} says ${unit.state} but runs ${revision ? `charm ${revision}` : unit.charm}, the one the upgrade leaves`;
   }

@@ -69,6 +69,12 @@ export const KEYS = {
    * `shouldUpgradeResource`: uploaded resources stay pinned).
    */
   fromResource: "upgrade-from-resource",
+  /**
+   * App databag (charm-upgrade only): the charm the roll goes to — the one its first unit upgraded to — recorded by
+   * the leader when it first sees it, so that a `juju refresh` to yet another charm mid-roll is recognised (and
+   * refused) even once no unit runs the first one any more.
+   */
+  toCharm: "upgrade-to-charm",
 } as const;
 
 /**
@@ -139,6 +145,8 @@ export interface PeerView {
   readonly fromCharm?: string | null;
   /** Kubernetes: the workload image resource the application ran before this upgrade (`NAME=IMAGE`), or `null`. */
   readonly fromResource?: string | null;
+  /** The charm this upgrade goes to (`KEYS.toCharm`), or `null` when not recorded yet (or invalid). */
+  readonly toCharm?: string | null;
   readonly problems: readonly PeerProblem[];
 }
 
@@ -379,6 +387,7 @@ export function readPeerView(raw: PeerDatabags): PeerView {
         message: `must be NAME=IMAGE like db-image=registry.example/db@sha256:…, got ${JSON.stringify(clip(String(rawResource)))}`,
       });
   }
+  const toCharm = charmIn(KEYS.toCharm);
   return {
     leader: raw.leader === true,
     units,
@@ -392,6 +401,7 @@ export function readPeerView(raw: PeerDatabags): PeerView {
     fromCharm,
     settledCharm,
     fromResource,
+    toCharm,
     problems,
   };
 }

@@ -6,6 +6,7 @@ import { KEYS } from "./peerView.js";
 import type { UpgradeContext } from "./upgradeContext.js";
 import type { UnitState } from "./unitState.js";
 import { furthestBehind } from "./unitState.js";
+import { refreshCommand } from "./rollbackCommand.js";
 
 /**
  * The protocol's decisions as pure functions of an {@link UpgradeContext}. The machine's named guards and actions
@@ -81,7 +82,65 @@ export function onRollTarget(view: PeerView, id: number): boolean | null {
   const from = view.fromCharm ?? null;
   const charm = view.units.find((unit) => unit.id === id)?.charm ?? null;
   if (from === null || charm === null) return null;
-  return view.rollback === true ? charm === from : charm !== from;
+  if (view.rollback === true) return charm === from;
+  const target = forwardTarget(view);
+  return target === null ? charm !== from : charm === target;
+}
+
+/**
+ * The charm the roll goes forward to: recorded by the leader (`upgrade-to-charm`), else the one charm other than the
+ * origin that the units which moved (upgrading or completed) run; `null` while no unit moved (or they disagree).
+ * It is the charm of the roll's first upgraded unit: a second `juju refresh` that reaches units before any moved
+ * simply becomes the target.
+ */
+export function forwardTarget(view: PeerView): string | null {
+  if (view.toCharm) return view.toCharm;
+  const from = view.fromCharm ?? null;
+  if (from === null) return null;
+  const charms = new Set<string>();
+  for (const unit of view.units)
+    if ((unit.state === "upgrading" || unit.state === "completed") && unit.charm && unit.charm !== from)
+      charms.add(unit.charm);
+  return charms.size === 1 ? ([...charms][0] ?? null) : null;
+}
+
+/**
+ * The units running a third charm: neither the roll's origin (`upgrade-from-charm`) nor its target — `juju refresh`
+ * to yet another revision mid-roll. The roll refuses it: no such unit is granted, popped or done, the Kubernetes
+ * partition does not move, and the statuses say how to go on (see {@link thirdCharmBlocker}).
+ */
+export function onThirdCharm(view: PeerView): readonly UnitView[] {
+  const from = view.fromCharm ?? null;
+  const target = forwardTarget(view);
+  if (from === null || target === null) return [];
+  return view.units.filter((unit) => unit.charm !== undefined && unit.charm !== from && unit.charm !== target);
+}
+
+/**
+ * Why the roll refuses to go on while a unit runs a third charm, in words an operator can act on: the refused
+ * revision, the command that goes on (refresh to the roll's target), then the roll's revisions and the unit that runs
+ * the third one (detail, which a short status drops first). The other way out, back to the origin, is the rollback
+ * command every upgrade status already ends with. `null` when no unit runs a third charm.
+ */
+export function thirdCharmBlocker(context: UpgradeContext): string | null {
+  const third = onThirdCharm(context.view)[0];
+  const target = forwardTarget(context.view);
+  if (!third || target === null) return null;
+  const refused = charmName(third.charm ?? "");
+  const to = refreshCommand(context.app, target, "new");
+  const from = charmName(context.view.fromCharm ?? "");
+  return `Refresh to ${refused} refused mid-upgrade. Go on: ${to} (this upgrade: ${from} -> ${charmName(target)}; ${unitName(context, third.id)} runs ${refused})`;
+}
+
+/** A charm's short name for statuses: `db-381` for `ch:amd64/jammy/db-381`. */
+function charmName(charm: string): string {
+  return charm.slice(charm.lastIndexOf("/") + 1) || charm;
+}
+
+/** Whether unit `id` recorded that it runs the charm the roll came from (`upgrade-from-charm`); false when unknown. */
+export function runsOrigin(view: PeerView, id: number): boolean {
+  const charm = view.units.find((unit) => unit.id === id)?.charm;
+  return Boolean(view.fromCharm) && charm === view.fromCharm;
 }
 
 /**
@@ -97,14 +156,19 @@ export function unplannedCharms(view: PeerView): readonly UnitView[] {
 
 /**
  * `juju refresh` back to the charm the roll came from, seen while the roll goes forward: a unit that took part in
- * it (it upgraded, is upgrading, or failed) received the old charm, and so is `ready` again on it (a unit that
- * never upgraded goes back to idle on receiving the old charm). Only `ready` says so: no unit is granted, upgrading
- * or completed on the old charm in a forward roll, so any other state on it is not a refresh back. The leader then
- * turns the roll around (see {@link rollbackStack}).
+ * it (it upgraded, is upgrading, or failed) received the old charm. On machines it is then `ready` again on it; on
+ * Kubernetes its pod restarted on it, so it is `upgrading` (or already `completed`) there (a unit that never
+ * upgraded goes back to idle on receiving the old charm, and a pod restarted on the charm it ran does not move:
+ * LP#2021891). No unit is granted, upgrading or completed on the old charm in a forward roll otherwise. The leader
+ * then turns the roll around (see {@link rollbackStack}).
  */
 export function refreshedBack(view: PeerView): boolean {
   if (view.rollback === true || !view.fromCharm) return false;
-  return view.units.some((unit) => unit.state === "ready" && unit.charm === view.fromCharm);
+  return view.units.some(
+    (unit) =>
+      (unit.state === "ready" || unit.state === "upgrading" || unit.state === "completed") &&
+      unit.charm === view.fromCharm,
+  );
 }
 
 /**
@@ -121,7 +185,9 @@ export function rollbackStack(view: PeerView, substrate: "vm" | "k8s", leader: n
         unit.state === "completed" ||
         unit.state === "failed" ||
         unit.state === "recovery" ||
-        (unit.state === "ready" && (unit.charm === undefined || unit.charm === view.fromCharm)),
+        (unit.state === "ready" && (unit.charm === undefined || unit.charm === view.fromCharm)) ||
+        // A unit on a third charm (a refused `juju refresh` mid-roll restarted its pod) must come back too.
+        (Boolean(view.fromCharm) && unit.charm !== undefined && unit.charm !== view.fromCharm),
     )
     .map((unit) => unit.id);
   if (substrate === "k8s") return moved.sort((a, b) => a - b);
@@ -173,6 +239,9 @@ export function grantBlocker(context: UpgradeContext): string | null {
   const recovery = others.find((unit) => unit.state === "recovery");
   if (failed && !recovery && view.rollback !== true) return `${unitName(context, failed.id)} failed its upgrade`;
   if (recovery) return `${unitName(context, recovery.id)} is in recovery; waiting for it to run upgrade-charm`;
+  // A refresh to a third charm mid-roll holds every unit until the operator refreshes to the target or back.
+  const third = thirdCharmBlocker(context);
+  if (third) return third;
   // A unit that is not next waits whatever the others do, so it need not read their databags (needsPeers): it then
   // says only this (the leader, which reads them all, says why the roll is halted).
   if (top !== context.unit) {

@@ -6,7 +6,7 @@ import { isEffectType } from "./effects.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
 import { CHARM_PATTERN, KEYS, WORKLOAD_VERSION_PATTERN } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
-import { ownState, withOwnState } from "./protocol.js";
+import { ownState, thirdCharmBlocker, withOwnState } from "./protocol.js";
 import { unitStatusDuringUpgrade } from "./unitStatus.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
 import type { MachineStateValue } from "./upgradeMachine.js";
@@ -227,8 +227,15 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
     // A completed unit waits for the others with nothing to do: its status is restated at each step (the adapter
     // sets it only when it changes), so what it says follows the cluster — a failure elsewhere, or what it is
     // observed to run disagreeing with its state (see `observedMismatch`), and that disagreement ending.
-    if (value === "completed" && !emitted.some((effect) => effect.type === "setUnitStatus"))
-      emitted.push({ type: "setUnitStatus", status: "maintenance", message: "upgrade completed" });
+    // A refused refresh to a third charm mid-roll holds the roll: that (and how to end it) comes first.
+    if (value === "completed" && !emitted.some((effect) => effect.type === "setUnitStatus")) {
+      const third = thirdCharmBlocker(next.context);
+      emitted.push(
+        third
+          ? { type: "setUnitStatus", status: "blocked", message: third }
+          : { type: "setUnitStatus", status: "maintenance", message: "upgrade completed" },
+      );
+    }
     const effects = emitted.map((effect) =>
       effect.type === "setUnitStatus" ? unitStatusDuringUpgrade(next.context, value, effect, start) : effect,
     );

@@ -25,17 +25,21 @@ export function rollbackCommand(
   context: Pick<UpgradeContext, "app" | "view">,
   room = Number.POSITIVE_INFINITY,
 ): string {
-  const from = context.view.fromCharm ?? null;
-  const revision = from?.startsWith("ch:") || from?.startsWith("cs:") ? /-(\d{1,9})$/.exec(from)?.[1] : undefined;
-  const base =
-    revision !== undefined
-      ? `juju refresh ${context.app} --revision ${revision}`
-      : from?.startsWith("local:")
-        ? `juju refresh ${context.app} --path <the previous .charm file>`
-        : `juju refresh ${context.app} --revision <previous>`;
+  const base = refreshCommand(context.app, context.view.fromCharm ?? null);
   const resource = context.view.fromResource ?? null;
   if (resource === null) return base;
   const whole = `${base} --resource ${resource}`;
   const short = `${base} --resource ${resource.slice(0, resource.indexOf("="))}=<image: see juju debug-log>`;
   return whole.length <= room || whole.length <= short.length ? whole : short;
+}
+
+/**
+ * The command that refreshes `app` to `charm` (as Juju names it in `.juju-charm`): `--revision N` for a Charmhub
+ * charm, the `.charm` file for a local one, a placeholder when the charm is unknown. See {@link rollbackCommand}.
+ */
+export function refreshCommand(app: string, charm: string | null, which = "previous"): string {
+  const revision = charm?.startsWith("ch:") || charm?.startsWith("cs:") ? /-(\d{1,9})$/.exec(charm)?.[1] : undefined;
+  if (revision !== undefined) return `juju refresh ${app} --revision ${revision}`;
+  if (charm?.startsWith("local:")) return `juju refresh ${app} --path <the ${which} .charm file>`;
+  return `juju refresh ${app} --revision <${which}>`;
 }

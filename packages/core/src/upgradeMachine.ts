@@ -18,7 +18,9 @@ import {
   haltedByFailure,
   inRecovery,
   maintainStack,
+  forwardTarget,
   onRollTarget,
+  onThirdCharm,
   ownState,
   partitionFailure,
   holdBlocker,
@@ -28,8 +30,10 @@ import {
   refreshedBack,
   repairStack,
   rollbackStack,
+  runsOrigin,
   sameUnits,
   staleOnStack,
+  thirdCharmBlocker,
   topOfStack,
   unitName,
   unplannedCharms,
@@ -182,7 +186,10 @@ export const upgradeMachine = setup({
     maintainStack: enqueueActions(({ context: start, enqueue }) => {
       let context = start;
       let { view } = context;
-      if (!view.leader || !view.stack || !context.related) return;
+      if (!view.leader || !context.related) return;
+      // The stack is empty while the roll's last units finish (its records stay until they are idle): a refresh back
+      // then still turns the roll around.
+      if (!view.stack && !(view.fromCharm && refreshedBack(view))) return;
       if (view.problems.some((p) => p.unit === null && p.key === KEYS.stack)) return;
       // `juju refresh` back to the charm the roll came from: turn the roll around, no pre-upgrade-check needed.
       if (refreshedBack(view)) {
@@ -201,6 +208,14 @@ export const upgradeMachine = setup({
         view = { ...view, stack: stack.length ? stack : null, rollback: true, rollbackPending: pending };
         enqueue.assign({ view });
         if (!view.stack) return;
+        context = { ...context, view };
+      }
+      // The charm the roll goes to, recorded once its first unit moved (a later refresh to another is then refused).
+      const target = view.rollback === true ? null : forwardTarget(view);
+      if (target !== null && view.toCharm !== target && !view.toCharm) {
+        emit(enqueue, { type: "writeAppData", data: { [KEYS.toCharm]: target } });
+        view = { ...view, toCharm: target };
+        enqueue.assign({ view });
         context = { ...context, view };
       }
       if (haltedByFailure(view)) return;
@@ -227,7 +242,7 @@ export const upgradeMachine = setup({
       const topState = nextView.units.find((unit) => unit.id === top)?.state ?? null;
       if (topState !== "idle" && topState !== null) return;
       const next = { ...context, view: nextView };
-      const waiting = context.settings.problem ?? holdBlocker(next) ?? pauseBlocker(next);
+      const waiting = context.settings.problem ?? thirdCharmBlocker(next) ?? holdBlocker(next) ?? pauseBlocker(next);
       if (waiting) {
         if (update.changed) emit(enqueue, { type: "log", level: "info", message: `Partition not moved: ${waiting}` });
         return;
@@ -390,6 +405,19 @@ export const upgradeMachine = setup({
       });
     }),
 
+    /**
+     * `juju refresh` to a third charm reached this unit mid-roll (neither the roll's origin nor its target): refused.
+     * The unit keeps its state and is not granted; its status says the two commands that end it.
+     */
+    refuseThirdCharm: enqueueActions(({ context, enqueue }) => {
+      const reason = thirdCharmBlocker(context);
+      if (!reason) return;
+      emit(enqueue, { type: "explain", reason });
+      emit(enqueue, { type: "log", level: "warning", message: `Refresh refused mid-upgrade: ${reason}` });
+      // Unclipped: the status adds the rollback command and gives way from the end of the detail (unitStatus.ts).
+      emit(enqueue, { type: "setUnitStatus", status: "blocked", message: reason });
+    }),
+
     /** Kubernetes: the pod restarted on the new charm; it is upgrading, and the charm finishes the job. */
     restartedOnK8s: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ view: withOwnState(context.view, context.unit, "upgrading") });
@@ -487,6 +515,7 @@ export const upgradeMachine = setup({
       // The plan is kept as made, so that a refresh back can roll the upgraded units back newest first.
       const data: Record<string, string> = { [KEYS.stack]: encodeStack(stack), [KEYS.plan]: encodeStack(stack) };
       if (context.view.resumed != null) data[KEYS.resumed] = "";
+      if (context.view.toCharm || appKeyInvalid(context.view, KEYS.toCharm)) data[KEYS.toCharm] = "";
       if (context.view.rollback) data[KEYS.rollback] = "";
       if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
         data[KEYS.rollbackPending] = "";
@@ -523,6 +552,7 @@ export const upgradeMachine = setup({
           rollbackPending: [],
           fromCharm,
           fromResource,
+          toCharm: null,
         },
       });
       const plan = planResults(context, stack);
@@ -546,6 +576,8 @@ export const upgradeMachine = setup({
       if (context.settings.pauseAfter === "none" && !context.settings.problem) {
         return fail("pause-after-unit-upgrade is none: the upgrade does not pause, so there is nothing to resume.");
       }
+      const third = thirdCharmBlocker(context);
+      if (third) return fail(`Cannot resume: ${third}.`);
       if (!pauseBlocker(context)) {
         return fail(`Nothing to resume: the upgrade is not paused (${describeStates(context)}).`);
       }
@@ -636,6 +668,7 @@ export const upgradeMachine = setup({
         if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
         if (context.view.fromResource || appKeyInvalid(context.view, KEYS.fromResource)) data[KEYS.fromResource] = "";
         if (context.view.plan || appKeyInvalid(context.view, KEYS.plan)) data[KEYS.plan] = "";
+        if (context.view.toCharm || appKeyInvalid(context.view, KEYS.toCharm)) data[KEYS.toCharm] = "";
         // The application now runs this charm at rest (the rollback command of the next roll returns to it).
         const charm = context.charm !== null && CHARM_PATTERN.test(context.charm) ? context.charm : null;
         if (charm && context.view.settledCharm !== charm) data[KEYS.settledCharm] = charm;
@@ -649,6 +682,7 @@ export const upgradeMachine = setup({
             rollbackPending: [],
             fromCharm: null,
             fromResource: null,
+            toCharm: null,
             plan: null,
             settledCharm:
               context.charm !== null && CHARM_PATTERN.test(context.charm)
@@ -747,7 +781,16 @@ export const upgradeMachine = setup({
     isLeader: ({ context }) => context.view.leader,
     isK8s: ({ context }) => context.substrate === "k8s",
     /** No upgrade stack: pre-upgrade-check has not run (or the last upgrade finished). */
-    stackUnset: ({ context }) => !context.view.stack,
+    /**
+     * No stack: nothing planned — unless the roll's records remain (its last units finishing, the stack already
+     * empty) and upgrade-charm brought the roll's origin to a unit that moved: a refresh back (see `refreshedBack`).
+     */
+    stackUnset: ({ context }) => {
+      const { view, unit } = context;
+      if (view.stack) return false;
+      const state = ownState(context);
+      return !(runsOrigin(view, unit) && (state === "completed" || state === "upgrading" || state === "failed"));
+    },
     /** A unit failed and the leader has not entered recovery: the cluster is halted. */
     clusterFailed: ({ context }) => haltedByFailure(context.view),
     clusterInRecovery: ({ context }) => inRecovery(context.view),
@@ -762,10 +805,13 @@ export const upgradeMachine = setup({
      * upgrade-charm brought the charm the roll came from (see {@link backOnOldCharm}) to a unit that has not
      * upgraded (idle, or ready on machines) while the roll goes forward.
      */
-    receivedOldCharm: ({ context }) =>
-      context.view.rollback !== true &&
-      onRollTarget(context.view, context.unit) === false &&
-      (ownState(context) === "idle" || ownState(context) === "ready" || ownState(context) === null),
+    receivedOldCharm: ({ context }) => {
+      const { view, unit } = context;
+      const state = ownState(context);
+      if ((state !== "idle" && state !== "ready" && state !== null) || !runsOrigin(view, unit)) return false;
+      // In a rollback, a unit the rollback leaves alone (not on its stack: it never upgraded) — by refresh back.
+      return view.rollback !== true || !(view.stack ?? []).includes(unit);
+    },
     /** Kubernetes, in a rollback: this unit's workload cannot go back (see `downgradeRefusal`). */
     downgradeRefused: ({ context }) => context.substrate === "k8s" && downgradeRefusal(context) !== null,
     /**
@@ -778,9 +824,30 @@ export const upgradeMachine = setup({
       context.unit > 0 &&
       !context.view.stack &&
       !appKeyInvalid(context.view, KEYS.stack) &&
-      !rollingBack(context.view),
+      !rollingBack(context.view) &&
+      // At rest, the last roll closed: while its records are kept (its stack just emptied) a pod stopping may be a
+      // refresh back to its origin, and units still completing may run the new revision below this pod (raising the
+      // partition over them would recreate them on the old one if deleted).
+      !context.view.fromCharm &&
+      context.view.units.every((unit) => unit.state === "idle" || unit.state === null),
     /** `juju refresh` reached this unit without a plan: it runs another charm than the one the application settled on. */
     refreshedWithoutPlan: ({ context }) => unplannedCharms(context.view).some((unit) => unit.id === context.unit),
+    /** This unit runs a third charm: neither the roll's origin nor its target (see `onThirdCharm`). */
+    runsThirdCharm: ({ context }) => onThirdCharm(context.view).some((unit) => unit.id === context.unit),
+    /**
+     * The leader, idle, and the roll over (see `upgradeOver`) but its records left in the application databag: the
+     * leader took no part in the roll's end (a rollback that left it alone), so it closes the roll here.
+     */
+    rollLeftOver: ({ context }) => {
+      const { view } = context;
+      if (!view.leader || !(view.rollback || view.fromCharm || view.plan || view.rollbackPending?.length)) return false;
+      return (
+        context.related &&
+        !view.stack &&
+        !appKeyInvalid(view, KEYS.stack) &&
+        view.units.every((unit) => unit.state === "idle" && onRollTarget(view, unit.id) !== false)
+      );
+    },
     /** A rollback is under way (recorded by recovery or by a refresh back). */
     rollbackUnderway: ({ context }) => context.view.rollback === true,
     /** Machines: this unit is on top of the stack, ready, every participant ready, and nobody else upgrading. */
@@ -835,8 +902,9 @@ export const upgradeMachine = setup({
         target: ".failed",
         actions: "failOnVersions",
       },
-      { guard: "stackUnset", actions: "noStackOnUpgrade" },
       { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
+      { guard: "runsThirdCharm", actions: ["refuseThirdCharm", "maintainStack"] },
+      { guard: "stackUnset", actions: "noStackOnUpgrade" },
       { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
       { guard: "downgradeRefused", target: ".ready", actions: ["refuseDowngrade", "maintainStack"] },
       { guard: "isK8s", target: ".upgrading", actions: ["restartedOnK8s", "maintainStack"] },
@@ -873,7 +941,10 @@ export const upgradeMachine = setup({
   },
   states: {
     unset: {},
-    idle: {},
+    idle: {
+      // A rollback that left the leader alone ends without it completing: it closes the roll (clears its records).
+      always: [{ guard: "rollLeftOver", actions: "finishUpgrade" }],
+    },
     ready: {
       on: {
         // Machines: a ready unit that may not go yet says why.
@@ -885,10 +956,20 @@ export const upgradeMachine = setup({
     },
     upgrading: {
       on: {
-        // Still upgrading from an earlier hook: ask the charm again (its handler is idempotent).
-        relationChanged: { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
-        tick: { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
-        leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
+        // Still upgrading from an earlier hook: ask the charm again (its handler is idempotent) — unless a refresh
+        // to a third charm reached it since.
+        relationChanged: [
+          { guard: "runsThirdCharm", actions: ["storeDependenciesIfMissing", "maintainStack", "refuseThirdCharm"] },
+          { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
+        ],
+        tick: [
+          { guard: "runsThirdCharm", actions: ["storeDependenciesIfMissing", "maintainStack", "refuseThirdCharm"] },
+          { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
+        ],
+        leaderElected: [
+          { guard: "runsThirdCharm", actions: ["storeDependenciesIfMissing", "maintainStack", "refuseThirdCharm"] },
+          { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
+        ],
         upgradeCompleted: { target: "completed", actions: ["markCompleted", "maintainStack"] },
         upgradePending: [
           {

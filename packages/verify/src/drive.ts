@@ -111,7 +111,7 @@ export class Recorder {
         newRevision: NEW,
         versionOf,
       }),
-      ...stateBreaches(after, world.substrate, NEW),
+      ...stateBreaches(after, world.substrate),
     ];
     for (const breach of breaches) this.breaches.push({ ...breach, step: this.steps });
     return result;

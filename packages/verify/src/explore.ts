@@ -3,11 +3,11 @@ import type { Substrate } from "@charm-upgrade/core";
 import type { PartitionFault } from "@charm-upgrade/sim";
 import { PARTITION_FAULTS } from "@charm-upgrade/sim";
 import type { Breach, EndKind, InvariantName } from "./invariants.js";
-import { describeState, isEnd, stateBreaches, stepBreaches } from "./invariants.js";
+import { describeState, isEnd, revisionOf, stackOf, stateBreaches, stepBreaches } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
 import { memoReduce } from "./memoReduce.js";
 import type { Observation, WorldSnapshot } from "./world.js";
-import { NEW, OLD, World } from "./world.js";
+import { NEW, OLD, THIRD, World } from "./world.js";
 
 /**
  * Exhaustive exploration of the upgrade on the one model of Juju, every hook running the adapter that ships: every
@@ -28,9 +28,26 @@ import { NEW, OLD, World } from "./world.js";
  * - `rollback` — from every halted end state of `failure`: pre-upgrade-check on the leader (recovery), then
  *   `juju refresh` back to the old revision;
  * - `unplanned` — `juju refresh` without pre-upgrade-check: nothing may ever be granted, and on Kubernetes at most
- *   the highest unit's pod restarts (its `stop` raises the partition to it).
+ *   the highest unit's pod restarts (its `stop` raises the partition to it);
+ * - `refreshBack` — the upgrade, and at any point while a stack is set the operator may `juju refresh` back to the
+ *   old revision (once), without pre-upgrade-check: the roll turns around (issue 15.1);
+ * - `refreshBackPaused` — the upgrade, paused after its first unit (pause policy `first`; resume-upgrade is never
+ *   run), then `juju refresh` back: the commonest rollback, the first upgraded unit misbehaves;
+ * - `refreshBackAfterFailure` — from every halted end state of `failure`: `juju refresh` back to the old revision,
+ *   without pre-upgrade-check;
+ * - `secondRefresh` — the upgrade, and at any point while a stack is set the operator may `juju refresh` to a third
+ *   revision (once; issue 12.4); the roll refuses it and says how to go on, and the operator then does one of what
+ *   it says (once): `juju refresh` to the roll's target, or back to the old revision.
  */
-export type ScenarioName = "upgrade" | "failure" | "rollback" | "unplanned";
+export type ScenarioName =
+  | "upgrade"
+  | "failure"
+  | "rollback"
+  | "unplanned"
+  | "refreshBack"
+  | "refreshBackPaused"
+  | "refreshBackAfterFailure"
+  | "secondRefresh";
 
 /** An end state a scenario may stop in: its kind, and the revision every unit must run there. */
 export interface EndState {
@@ -57,6 +74,22 @@ export function scenarioEnds(options: Pick<ExploreOptions, "scenario" | "faults"
       return [{ kind: "rolledBack", target: OLD }];
     case "unplanned":
       return [{ kind: "unplanned", target: NEW }];
+    case "refreshBack":
+      return [
+        { kind: "upgraded", target: NEW },
+        { kind: "restored", target: OLD },
+      ];
+    case "refreshBackPaused":
+    case "refreshBackAfterFailure":
+      return [{ kind: "restored", target: OLD }];
+    case "secondRefresh":
+      // The roll's target is the charm its first unit upgraded to: the third revision, when the second refresh came
+      // before any unit moved.
+      return [
+        { kind: "upgraded", target: NEW },
+        { kind: "upgraded", target: THIRD },
+        { kind: "restored", target: OLD },
+      ];
   }
 }
 
@@ -69,13 +102,18 @@ export interface ExploreOptions {
    * Fault steps, each at most once per run: a `relation-changed` run twice (its agent died before recording it) and
    * a leadership change (default: on), the removal of a unit (default: off; on Kubernetes the highest ordinal, as a
    * StatefulSet scales in), and on Kubernetes the API server failing the next partition request (default: off;
-   * `true` tries every {@link PartitionFault}, or name the ones to try).
+   * `true` tries every {@link PartitionFault}, or name the ones to try). Kubernetes only (default: off): a pod evicted
+   * or OOM-killed (`evict`: any pod, at any time; it comes back on the revision its ordinal gets and Juju runs
+   * `upgrade-charm` anyway, LP#2021891), and the StatefulSet's partition changed outside the library while a stack is
+   * set (`partitionEdit`: `kubectl patch` to any other value from 0 to the number of units).
    */
   readonly faults?: {
     readonly duplicate?: boolean;
     readonly leaderChange?: boolean;
     readonly scaleIn?: boolean;
     readonly apiError?: boolean | readonly PartitionFault[];
+    readonly evict?: boolean;
+    readonly partitionEdit?: boolean;
   };
   /** The charm answers a grant `pending` first and `completed` in a later hook, so others see `upgrading` (default `true`). */
   readonly asyncUpgrades?: boolean;
@@ -124,7 +162,7 @@ export interface ExploreResult {
   readonly violations: readonly Violation[];
 }
 
-/** Explorer state beyond the world: which faults this run has used, and whether an upgrade was planned. */
+/** Explorer state beyond the world: which faults and operator refreshes this run has used, and whether it planned. */
 interface Flags {
   readonly duplicated: boolean;
   readonly leaderChanged: boolean;
@@ -132,6 +170,12 @@ interface Flags {
   readonly planned: boolean;
   /** The API server was told to fail a partition request (see `ExploreOptions.faults.apiError`). */
   readonly apiFaulted?: boolean;
+  readonly evicted: boolean;
+  readonly partitionEdited: boolean;
+  /** The operator's `juju refresh` moves of the scenario this run has made (refresh back; third, then resolution). */
+  readonly refreshes: number;
+  /** The operator ran pre-upgrade-check after such a refresh (the roll had ended before the refresh reached it). */
+  readonly replanned: boolean;
 }
 
 /** A start state, with how it was reached. */
@@ -168,10 +212,16 @@ const DUPLICATE = 5;
 const LEADER = 6;
 const REMOVE = 7;
 const RESUME = 8;
+const EVICT = 9;
+const PARTITION = 10;
+/** An operator's `juju refresh`: the "unit" part of the code is the revision. */
+const REFRESH = 11;
+/** The operator runs pre-upgrade-check on the leader after a refresh the library saw as unplanned. */
+const CHECK = 12;
 /** An API fault: `unit` is the index of the {@link PartitionFault} in `PARTITION_FAULTS`. */
-const API = 9;
-const KINDS = 10;
-const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE, API]);
+const API = 13;
+const KINDS = 14;
+const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE, EVICT, PARTITION, API]);
 
 function label(code: number): string {
   const unit = Math.floor(code / KINDS);
@@ -194,6 +244,14 @@ function label(code: number): string {
       return `FAULT: app/${unit} becomes the leader`;
     case REMOVE:
       return `operator: juju remove-unit app/${unit} (scale-in)`;
+    case EVICT:
+      return `FAULT: pod app-${unit} is evicted (OOM-killed, drained)`;
+    case PARTITION:
+      return `FAULT: kubectl patch sets the StatefulSet partition to ${unit} (outside the library)`;
+    case REFRESH:
+      return `operator: juju refresh app --revision ${unit}`;
+    case CHECK:
+      return `operator: juju run app/${unit} pre-upgrade-check (the units ask for it)`;
     default:
       return `operator: juju run app/${unit} resume-upgrade`;
   }
@@ -273,7 +331,16 @@ export class Explorer {
     const { scenario, substrate } = this.options;
     const world = this.world;
     const settled = this.deployed();
-    const fresh = (planned: boolean): Flags => ({ duplicated: false, leaderChanged: false, scaledIn: false, planned });
+    const fresh = (planned: boolean): Flags => ({
+      duplicated: false,
+      leaderChanged: false,
+      scaledIn: false,
+      planned,
+      evicted: false,
+      partitionEdited: false,
+      refreshes: 0,
+      replanned: false,
+    });
     const leader = () => world.model.leader ?? 0;
     const plan = (failUnits: readonly number[], prefix: string[]) => {
       world.restore(settled);
@@ -293,7 +360,24 @@ export class Explorer {
       });
     };
     const deploy = `deploy ${this.options.units} units of revision ${OLD} on ${substrate}, settle (every hook run in order)`;
-    if (scenario === "upgrade") plan([], [deploy]);
+    if (scenario === "upgrade" || scenario === "refreshBack" || scenario === "secondRefresh") plan([], [deploy]);
+    if (scenario === "refreshBackPaused") {
+      plan([], [deploy]);
+      const root = this.roots.pop() as Root;
+      world.restore(root.snapshot);
+      const paused = this.pausedAfterFirst();
+      if (paused === null) throw new Error("the upgrade did not pause after its first unit (pause policy first)");
+      world.model.refresh(OLD);
+      this.roots.push({
+        snapshot: world.snapshot(),
+        flags: { ...root.flags, refreshes: 1 },
+        prefix: [
+          ...root.prefix,
+          `every hook in order until the roll pauses after its first unit: ${paused}`,
+          `operator: juju refresh app --revision ${OLD} (back, without pre-upgrade-check)`,
+        ],
+      });
+    }
     if (scenario === "failure")
       for (let f = 0; f < this.options.units; f++) plan([f], [`${deploy}; the upgrade of app/${f} will fail`]);
     if (scenario === "unplanned") {
@@ -304,6 +388,29 @@ export class Explorer {
         flags: fresh(false),
         prefix: [deploy, `operator: juju refresh app --revision ${NEW} (no pre-upgrade-check)`],
       });
+    }
+    if (scenario === "refreshBackAfterFailure") {
+      if (!from) throw new Error("a refresh back after a failure starts from a failure exploration");
+      const seen = new Set<string>();
+      for (const [id, end] of from.endSnapshots) {
+        world.restore(end.snapshot);
+        if (!isEnd(this.observe(), "halted", NEW, this.versionOf)) continue;
+        // The old revision's workload is known good: what failed was the upgrade.
+        world.charm.failing = new Set();
+        world.model.refresh(OLD);
+        const snapshot = world.snapshot();
+        const key = this.keyOf(snapshot, end.flags);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        this.roots.push({
+          snapshot,
+          flags: end.flags,
+          prefix: [
+            ...from.traceTo(id),
+            `operator: juju refresh app --revision ${OLD} (back, without pre-upgrade-check)`,
+          ],
+        });
+      }
     }
     if (scenario === "rollback") {
       if (!from) throw new Error("a rollback exploration starts from a failure exploration");
@@ -354,8 +461,30 @@ export class Explorer {
     this.rootBreaches.push({ invariant: breach.invariant, message: breach.message, count: 1, trace });
   }
 
+  /**
+   * From the world as it is: every step in the model's order (units by number, update-status rounds when nothing
+   * else is due), never resume-upgrade, until it is at rest. Returns the units' states if the roll then waits after
+   * its first unit (a stack set, a unit done, none upgrading), else `null`.
+   */
+  private pausedAfterFirst(): string | null {
+    const world = this.world;
+    for (let round = 0; round < 1000; round++) {
+      world.settle();
+      const before = world.snapshot();
+      for (const step of world.model.steps())
+        if (step.kind === "update-status") world.hook(step.unit, { updateStatus: true });
+      if (world.snapshot() === before) break;
+    }
+    world.takeTrace();
+    const s = this.observe();
+    const stack = stackOf(s);
+    const done = s.units.some((u) => u.state === "completed" || (u.state === "idle" && u.revision === NEW));
+    if (!stack.length || !done || s.units.some((u) => u.state === "upgrading")) return null;
+    return describeState(s, this.options.substrate);
+  }
+
   private keyOf(snapshot: WorldSnapshot, flags: Flags): string {
-    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}${flags.apiFaulted ? 1 : 0}`;
+    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}${flags.evicted ? 1 : 0}${flags.partitionEdited ? 1 : 0}${flags.refreshes}${flags.replanned ? 1 : 0}${flags.apiFaulted ? 1 : 0}`;
     // 96 bits: the chance of any collision among 10^8 states is below 10^-12.
     return createHash("sha1").update(flagged).digest("base64").slice(0, 16);
   }
@@ -393,6 +522,19 @@ export class Explorer {
       case API:
         world.charm.partitionFaults.push(PARTITION_FAULTS[unit] as PartitionFault);
         return { flags: { ...flags, apiFaulted: true }, unit: null };
+      case EVICT:
+        model.evict(unit);
+        return { flags: { ...flags, evicted: true }, unit: null };
+      case PARTITION:
+        model.setPartition(unit);
+        return { flags: { ...flags, partitionEdited: true }, unit: null };
+      case REFRESH:
+        // What failed was the new revision's workload: the old one, or a fixed one, is fine.
+        world.charm.failing = new Set();
+        model.refresh(unit);
+        return { flags: { ...flags, refreshes: flags.refreshes + 1 }, unit: null };
+      case CHECK:
+        return world.action(unit, "pre-upgrade-check").ok ? { flags: { ...flags, replanned: true }, unit } : null;
       default: {
         const faults = world.charm.partitionFaults.length;
         const outcome = world.action(unit, "resume-upgrade");
@@ -417,16 +559,33 @@ export class Explorer {
       codes.push(step.unit * KINDS + kind);
     }
     const leader = model.leader;
-    // Juju runs the action only when the leader's agent would take it now (JujuModel.acceptsAction).
-    if (
-      leader !== null &&
-      model.appData["upgrade-stack"] &&
-      model.appData["upgrade-stack"] !== "[]" &&
-      model.acceptsAction(leader)
-    )
-      codes.push(leader * KINDS + RESUME);
+    const { scenario } = this.options;
+    const rolling = Boolean(model.appData["upgrade-stack"] && model.appData["upgrade-stack"] !== "[]");
+    // Juju runs the action only when the leader's agent would take it now (JujuModel.acceptsAction). Paused after
+    // the first unit: resume-upgrade is not the operator's choice in this scenario.
+    const accepts = leader !== null && model.acceptsAction(leader);
+    if (leader !== null && accepts && rolling && scenario !== "refreshBackPaused") codes.push(leader * KINDS + RESUME);
+    const atRest = model.steps().every((step) => step.kind === "update-status");
+    for (const revision of this.refreshes(flags, rolling, atRest)) codes.push(revision * KINDS + REFRESH);
+    // A refresh that reached the units after the roll had ended is a new, unplanned one: the units ask for
+    // pre-upgrade-check (machines: blocked, upgrade-charm deferred; Kubernetes: the highest pod's stop held the
+    // others, issue 12.5), and the operator runs it.
+    // (Statuses are not in a snapshot: what the units ask for is judged from the records instead — no roll recorded,
+    // and a unit runs a charm other than the one the application settled on.)
+    const settled = revisionOf(model.appData["upgrade-settled-charm"]);
+    const asked =
+      !rolling &&
+      !model.appData["upgrade-from-charm"] &&
+      [...model.units.values()].some((unit) => unit.agent.charm !== settled);
+    if (leader !== null && accepts && flags.refreshes > 0 && asked) codes.push(leader * KINDS + CHECK);
     const faults = this.options.faults ?? {};
     const ids = [...model.units.keys()].sort((a, b) => a - b);
+    if (this.options.substrate === "k8s" && faults.evict && !flags.evicted) {
+      for (const id of ids) if (!model.units.get(id)?.pod?.terminating) codes.push(id * KINDS + EVICT);
+    }
+    if (this.options.substrate === "k8s" && faults.partitionEdit && !flags.partitionEdited && rolling) {
+      for (let p = 0; p <= this.options.units; p++) if (p !== model.partition) codes.push(p * KINDS + PARTITION);
+    }
     if (faults.duplicate !== false && !flags.duplicated) {
       for (const id of ids)
         if (model.nextHook(id)?.name.endsWith("-relation-changed")) codes.push(id * KINDS + DUPLICATE);
@@ -442,6 +601,32 @@ export class Explorer {
       for (const kind of kinds) codes.push(PARTITION_FAULTS.indexOf(kind) * KINDS + API);
     }
     return codes;
+  }
+
+  /**
+   * The operator's `juju refresh` moves the scenario allows now (revisions): back to the old revision mid-roll; a
+   * third revision mid-roll, then, once the roll is at rest (the operator reads the blocked status and acts on it;
+   * any point would square the states), what the statuses say to do — refresh to the roll's target (the charm its
+   * first unit upgraded to, which the leader records) or back.
+   */
+  private refreshes(flags: Flags, rolling: boolean, atRest: boolean): number[] {
+    const { model } = this.world;
+    switch (this.options.scenario) {
+      case "refreshBack":
+        return flags.refreshes === 0 && rolling && model.charm === NEW ? [OLD] : [];
+      case "secondRefresh": {
+        if (flags.refreshes === 0) return rolling && model.charm === NEW ? [THIRD] : [];
+        if (flags.refreshes > 1 || !atRest) return [];
+        // What the blocked statuses name: the roll's target, or back to its origin (as the leader recorded them:
+        // when the third revision arrived after the roll had ended, a new roll to it may have been planned since).
+        const moves = [revisionOf(model.appData["upgrade-from-charm"]), revisionOf(model.appData["upgrade-to-charm"])];
+        return [...new Set(moves)].filter(
+          (revision): revision is number => revision !== null && revision !== model.charm,
+        );
+      }
+      default:
+        return [];
+    }
   }
 
   private record(breach: Breach, id: number, step: number): void {
@@ -476,7 +661,7 @@ export class Explorer {
       this.parent.push(parent);
       this.via.push(via);
       this.depthOf.push(depth);
-      for (const breach of stateBreaches(observation, substrate, NEW)) this.record(breach, id, -1);
+      for (const breach of stateBreaches(observation, substrate)) this.record(breach, id, -1);
       if (ends.some((end) => isEnd(observation, end.kind, end.target, this.versionOf))) {
         isEndState.push(id);
         this.endSnapshots.set(id, { snapshot, flags });
@@ -697,7 +882,8 @@ export class Explorer {
  * ```
  */
 export function explore(options: ExploreOptions): ExploreResult {
-  if (options.scenario !== "rollback") return new Explorer(options).run();
+  if (options.scenario !== "rollback" && options.scenario !== "refreshBackAfterFailure")
+    return new Explorer(options).run();
   const failure = new Explorer({ ...options, scenario: "failure" });
   const failed = failure.run();
   const rollback = new Explorer(options);

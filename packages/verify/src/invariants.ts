@@ -12,14 +12,15 @@ export const INVARIANTS = {
   "grant-not-top":
     "Machines: a unit is granted only when it is on top of the upgrade stack (as the granting hook sees it).",
   "grant-before-plan": "No unit is granted before a pre-upgrade-check succeeded.",
-  "grant-while-failed": "No unit is granted while a unit is `failed` and no unit is in `recovery` (the halt).",
+  "grant-while-failed":
+    "No unit is granted while a unit is `failed` and no recovery has started (the halt): recovery is a unit in `recovery`, a rollback recorded, or a `juju refresh` back (the granted unit runs the roll's origin charm).",
   "stack-duplicate": "The committed upgrade stack is a JSON array of unit numbers that never lists a unit twice.",
   "stack-lost":
-    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs), finished the whole upgrade in that hook, or left the application; in a rollback also when it never upgraded (idle on the charm the roll came from, with its workload); on Kubernetes also when recovery re-plans and its pod never left the old revision.",
+    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs), finished the whole upgrade in that hook, or left the application; in a rollback also when it never upgraded (idle or ready, running the old workload); on Kubernetes also when recovery re-plans and its pod never left the old revision.",
   "done-on-old":
-    "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the application's charm revision and the workload that revision installs.",
+    "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the charm revision the roll goes to — in a rollback the roll's origin; forward its recorded target (`upgrade-to-charm`), or while none is recorded any revision but the origin — and the workload that revision installs.",
   partition:
-    "Kubernetes: no pod below the StatefulSet partition runs the new revision, and no pod below the partition restarts.",
+    "Kubernetes: while the rollout is incomplete (the StatefulSet's current revision is not the new one), no pod below the partition runs the new revision; and no pod below the partition restarts.",
   "unchecked-refresh":
     "Kubernetes: before a pre-upgrade-check succeeded, at most one pod runs the new revision, the highest unit's (its `stop` raised the partition to it; not claimed once the API server failed a partition request).",
   "recorded-partition":
@@ -91,7 +92,7 @@ export function stackOf(s: Observation): readonly number[] {
 }
 
 /** Breaches of the state invariants in `s`. */
-export function stateBreaches(s: Observation, substrate: Substrate, newRevision: number): Breach[] {
+export function stateBreaches(s: Observation, substrate: Substrate): Breach[] {
   const breaches: Breach[] = [];
   if (substrate === "vm") {
     const upgrading = s.units.filter((u) => u.state === "upgrading").map((u) => u.id);
@@ -109,11 +110,15 @@ export function stateBreaches(s: Observation, substrate: Substrate, newRevision:
       message: `the committed stack [${stack.join(", ")}] lists a unit twice`,
     });
   if (substrate === "k8s") {
-    const below = s.units.filter((u) => u.id < s.partition && u.pod === newRevision).map((u) => u.id);
+    // Once the rollout is complete (the current revision is the new one) a partition holds nothing back: a pod that
+    // stops then (an eviction) may raise it for the next refresh (kubernetes/kubernetes
+    // pkg/controller/statefulset/stateful_set_control.go: pods below the partition are recreated from currentRevision).
+    const held = s.currentRevision !== s.charm;
+    const below = s.units.filter((u) => held && u.id < s.partition && u.pod === s.charm).map((u) => u.id);
     if (below.length)
       breaches.push({
         invariant: "partition",
-        message: `pods ${below.join(", ")} run revision ${newRevision} below the partition ${s.partition}`,
+        message: `pods ${below.join(", ")} run revision ${s.charm} below the partition ${s.partition}`,
       });
     const recorded = parseRecordedPartition(s.appData["upgrade-partition"]);
     if (stackOf(s).length && s.appData["upgrade-rollback"] !== "true" && recorded !== null && recorded < s.partition)
@@ -132,10 +137,41 @@ function parseRecordedPartition(raw: string | undefined): number | null {
   return Number.isSafeInteger(value) ? value : null;
 }
 
+/** The revision of a charm Juju names `ch:amd64/jammy/app-2` (`null`: none, or no revision in it). */
+export function revisionOf(charm: string | undefined): number | null {
+  const match = /-(\d+)$/.exec(charm ?? "");
+  return match ? Number(match[1]) : null;
+}
+
+/** Whether a rollback was under way in the step: recorded before or after it, or by one of its hooks (a rollback may start and end in one hook). */
+function rollbackInStep(ctx: StepContext): boolean {
+  const recorded = (s: Observation) => s.appData["upgrade-rollback"] === "true";
+  return (
+    recorded(ctx.before) ||
+    recorded(ctx.after) ||
+    ctx.hooks.some((hook) =>
+      hook.effects.some((e) => e.type === "writeAppData" && e.data["upgrade-rollback"] === "true"),
+    )
+  );
+}
+
+/**
+ * The charm revision a unit done with the roll must run, as the step's records say: in a rollback the roll's origin;
+ * forward, its recorded target; `null` when none is recorded (then: any but the origin).
+ */
+function rollTargetOf(ctx: StepContext): { target: number | null; origin: number | null; rollback: boolean } {
+  const { before, after } = ctx;
+  const key = (name: string) => after.appData[name] || before.appData[name];
+  const origin = revisionOf(key("upgrade-from-charm"));
+  if (rollbackInStep(ctx)) return { target: origin, origin, rollback: true };
+  return { target: revisionOf(key("upgrade-to-charm")), origin, rollback: false };
+}
+
 /** Breaches of the step invariants: grants (judged as the granting hook saw the data), stack changes, restarts. */
 export function stepBreaches(ctx: StepContext): Breach[] {
   const breaches: Breach[] = [];
   const { before, after, substrate } = ctx;
+  const roll = rollTargetOf(ctx);
   for (const hook of ctx.hooks) {
     breaches.push(...grantBreaches(ctx, hook.unit, hook.effects));
     if (hook.error !== null)
@@ -154,12 +190,12 @@ export function stepBreaches(ctx: StepContext): Breach[] {
       (now === "completed" || was === "completed") &&
       (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
     const finishedHere = ctx.unit === id && now === "idle" && (onItsRevision || ctx.strictCompletion === false);
-    // A rollback leaves alone a unit that never upgraded: idle on the charm the roll came from, and its workload.
+    // A rollback leaves alone a unit that never upgraded: idle or ready (never granted), on the old workload.
     const untouched =
-      after.appData["upgrade-rollback"] === "true" &&
-      now === "idle" &&
-      unit.databag["upgrade-running-charm"] === after.appData["upgrade-from-charm"] &&
-      unit.workload === ctx.versionOf(unit.revision);
+      roll.rollback &&
+      (now === "idle" || now === "ready") &&
+      roll.origin !== null &&
+      unit.workload === ctx.versionOf(roll.origin);
     const replanned =
       substrate === "k8s" &&
       ctx.unit !== null &&
@@ -171,11 +207,24 @@ export function stepBreaches(ctx: StepContext): Breach[] {
         message: `app/${id} (${was || "no state"} -> ${now || "no state"}, workload ${unit.workload}, charm ${unit.revision}) left the stack [${beforeStack.join(", ")}] -> [${stackOf(after).join(", ")}]`,
       });
     }
-    const current = unit.revision === after.charm && unit.workload === ctx.versionOf(after.charm);
-    if ((completed || finishedHere) && !current && ctx.strictCompletion !== false) {
+    // The roll's target, as its records say (the application's charm may have changed since, unseen by any unit).
+    // Kubernetes: a pod restarted since the unit last ran a hook is judged as the unit recorded it — no hook can know
+    // of the new pod before its upgrade-charm (which then reports it).
+    const recorded = unit.restarting ? revisionOf(unit.databag["upgrade-running-charm"]) : null;
+    const revision = recorded ?? unit.revision;
+    const workload = recorded === null ? unit.workload : ctx.versionOf(recorded);
+    const onTarget =
+      roll.target !== null
+        ? revision === roll.target
+        : roll.origin !== null
+          ? revision !== roll.origin
+          : revision === after.charm;
+    const current = onTarget && workload === ctx.versionOf(revision);
+    if ((completed || finishedHere) && !untouched && !current && ctx.strictCompletion !== false) {
+      const target = roll.target ?? (roll.origin === null ? after.charm : null);
       breaches.push({
         invariant: "done-on-old",
-        message: `app/${id} left the stack as done (${was || "no state"} -> ${now || "no state"}) running charm revision ${unit.revision} and workload ${unit.workload}, not the application's revision ${after.charm} (${ctx.versionOf(after.charm)})`,
+        message: `app/${id} left the stack as done (${was || "no state"} -> ${now || "no state"}) running charm revision ${unit.revision} and workload ${unit.workload}, not ${target === null ? `a revision other than the origin ${roll.origin}` : `the roll's revision ${target} (${ctx.versionOf(target)})`}`,
       });
     }
   }
@@ -231,7 +280,13 @@ function grantBreaches(ctx: StepContext, unit: number, effects: readonly Effect[
     if (!ctx.planned)
       breaches.push({ invariant: "grant-before-plan", message: `${name} was granted before any pre-upgrade-check` });
     const failed = others.filter((u) => u.state === "failed").map((u) => u.id);
-    if (failed.length && !recovery) {
+    // `juju refresh` back is the operator's recovery too: a unit granted on the roll's origin charm rolls back.
+    const origin = ctx.after.appData["upgrade-from-charm"];
+    const refreshedBack =
+      origin !== undefined &&
+      origin !== "" &&
+      ctx.after.units.find((u) => u.id === unit)?.databag["upgrade-running-charm"] === origin;
+    if (failed.length && !recovery && !refreshedBack) {
       breaches.push({
         invariant: "grant-while-failed",
         message: `${name} was granted while app/${failed.join(", app/")} had failed and no recovery had started`,
@@ -256,7 +311,7 @@ function grantBreaches(ctx: StepContext, unit: number, effects: readonly Effect[
 }
 
 /** The kinds of end state a run may stop in. */
-export type EndKind = "upgraded" | "halted" | "rolledBack" | "unplanned";
+export type EndKind = "upgraded" | "halted" | "rolledBack" | "restored" | "unplanned";
 
 /**
  * Whether `s` is an end state of kind `kind`:
@@ -264,6 +319,9 @@ export type EndKind = "upgraded" | "halted" | "rolledBack" | "unplanned";
  * - `upgraded`: quiet, every unit idle on `target` (charm and workload), no stack;
  * - `halted`: quiet, a unit failed and reports it, no recovery started (nothing will be granted);
  * - `rolledBack`: as `upgraded`, on the old revision `target`;
+ * - `restored`: a `juju refresh` back ended: every unit idle on the old revision `target` (charm and workload), no
+ *   rollback under way, and the roll closed (no stack, no recorded origin) — or never started (nothing moved: the
+ *   stack is the plan, which waits for a `juju refresh`);
  * - `unplanned`: quiet, every unit idle, no stack (refresh without pre-upgrade-check: nothing was granted).
  */
 export function isEnd(s: Observation, kind: EndKind, target: number, versionOf: (revision: number) => string): boolean {
@@ -275,6 +333,16 @@ export function isEnd(s: Observation, kind: EndKind, target: number, versionOf: 
       return (
         noStack && s.units.every((u) => u.state === "idle" && u.revision === target && u.workload === versionOf(target))
       );
+    case "restored": {
+      const onTarget = s.units.every(
+        (u) => u.state === "idle" && u.revision === target && u.workload === versionOf(target),
+      );
+      const closed = noStack && !s.appData["upgrade-from-charm"];
+      // (Units removed since the plan leave the stack, not the plan.)
+      const plan = parseStack(s.appData["upgrade-plan"]).stack;
+      const untouched = !noStack && stackOf(s).every((id) => plan.includes(id));
+      return onTarget && s.appData["upgrade-rollback"] !== "true" && (closed || untouched);
+    }
     case "halted":
       return s.units.some((u) => u.state === "failed") && !s.units.some((u) => u.state === "recovery");
     case "unplanned":

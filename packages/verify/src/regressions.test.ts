@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { explore, formatViolations } from "./explore.js";
-import { NEW, OLD, World } from "./world.js";
+import { NEW, OLD, THIRD, World } from "./world.js";
 
 /**
  * Protocol bugs found by verification (foundBugs.ts), minimised and fixed. A test beside each checks that the
@@ -217,5 +217,103 @@ describe("regression: unchecked-refresh-restarts-every-pod", () => {
       [1, "idle", "1.1.0"],
       [2, "idle", "1.1.0"],
     ]);
+  });
+});
+
+/**
+ * A `juju refresh` to a third revision mid-roll (issue 12.4, 15.1), found by exploring `secondRefresh` (machines,
+ * 2 units): the third revision reached both units after the last one had been granted, so the stack was already
+ * empty while both were `completed` on it; the operator then did what the status said, `juju refresh` back, and the
+ * units asked for a pre-upgrade-check that was refused (a livelock). A refresh to a third revision is refused: its
+ * units are not granted, the statuses name it and the two commands that end it; a refresh back while the roll's
+ * last units finish (empty stack, its records kept) still rolls back.
+ */
+describe("regression: refresh to a third revision mid-roll", () => {
+  /** Upgrade of 2 units paused after app/1, resumed; app/0 granted; then `juju refresh` to the third revision. */
+  function toThird(): World {
+    const world = new World({ units: 2, substrate: "vm", leader: 0, twoStepUpgrades: true });
+    world.settle();
+    const { model } = world;
+    const take = (kind: "notice" | "hook", unit: number) => {
+      const step = model.steps().find((s) => s.kind === kind && s.unit === unit);
+      if (!step) throw new Error(`no ${kind} due for app/${unit}`);
+      if (step.kind === "hook") world.hook(unit);
+      else if (step.kind === "notice") world.take(step);
+    };
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    model.refresh(NEW);
+    for (const [kind, unit] of [
+      ["notice", 0],
+      ["hook", 0],
+      ["notice", 1],
+      ["hook", 1],
+      ["hook", 1],
+      ["hook", 0],
+    ] as const)
+      take(kind, unit);
+    expect(world.action(0, "resume-upgrade").ok).toBe(true);
+    model.refresh(THIRD);
+    for (const [kind, unit] of [
+      ["notice", 1],
+      ["hook", 1],
+      ["hook", 0],
+      ["notice", 0],
+      ["hook", 0],
+    ] as const)
+      take(kind, unit);
+    world.settle();
+    return world;
+  }
+
+  it("the scenario reaches the state the bug needs (both completed on the third revision, the stack empty)", () => {
+    const world = toThird();
+    const s = world.observe();
+    expect(s.units.map((u) => [u.id, u.state, u.revision])).toEqual([
+      [0, "completed", THIRD],
+      [1, "completed", THIRD],
+    ]);
+    expect(s.appData["upgrade-stack"]).toBe("[]");
+    expect(s.appData["upgrade-to-charm"]).toBe(`ch:amd64/jammy/app-${NEW}`);
+  });
+
+  it("is refused: no unit finishes on it, and every status names it and the commands that end it", () => {
+    const world = toThird();
+    for (const id of [0, 1])
+      expect(world.model.units.get(id)?.status).toEqual({
+        status: "blocked",
+        message: `Refresh to app-${THIRD} refused mid-upgrade. Go on: juju refresh app --revision ${NEW} | roll back: juju refresh app --revision ${OLD}`,
+      });
+    expect(world.model.appStatus).toEqual({
+      status: "blocked",
+      message: `Refresh to app-${THIRD} refused mid-upgrade. Go on: juju refresh app --revision ${NEW}; or roll back: juju refresh app --revision ${OLD}`,
+    });
+    expect(units(world)).toEqual([
+      [0, "completed", "1.1.0"],
+      [1, "completed", "1.1.0"],
+    ]);
+  });
+
+  it("then `juju refresh` to the roll's target finishes the upgrade", () => {
+    const world = toThird();
+    world.model.refresh(NEW);
+    world.model.noticeAll();
+    settleResuming(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.1.0"],
+      [1, "idle", "1.1.0"],
+    ]);
+    expect(world.observe().appData["upgrade-from-charm"]).toBeUndefined();
+  });
+
+  it("or `juju refresh` back rolls both units back (before the fix: a livelock asking for pre-upgrade-check)", () => {
+    const world = toThird();
+    world.model.refresh(OLD);
+    world.model.noticeAll();
+    settleResuming(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+    ]);
+    expect(world.model.appStatus).toEqual({ status: "active", message: "" });
   });
 });

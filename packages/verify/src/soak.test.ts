@@ -12,14 +12,16 @@ describe("fault campaign", () => {
     summary = soak({ runs: RUNS });
   }, 300_000);
 
-  it(`${RUNS} seeded runs: every run ends upgraded or rolled back, no unit lost or listed twice in a stack`, () => {
+  it(`${RUNS} seeded runs: every run ends upgraded, rolled back or restored, no unit lost or listed twice in a stack`, () => {
     expect(summary.failures, formatSummary(summary)).toEqual([]);
-    expect(summary.upgraded + summary.rolledBack).toBe(RUNS);
+    expect(summary.upgraded + summary.rolledBack + summary.restored).toBe(RUNS);
     expect(summary.lost).toBe(0);
     expect(summary.duplicated).toBe(0);
     // the faults did happen
     expect(summary.crashes).toBeGreaterThan(RUNS / 20);
     expect(summary.rolledBack).toBeGreaterThan(RUNS / 20);
+    // `juju refresh` back mid-roll, with no failure needed (issue 15)
+    expect(summary.restored).toBeGreaterThan(RUNS / 20);
   });
 
   it("covers 1 to 7 units on both substrates, with every kind of fault", () => {
@@ -44,6 +46,11 @@ describe("fault campaign", () => {
       );
     expect(setups.filter((s) => s.apiFaults > 0 && s.substrate === "vm")).toEqual([]);
     expect(setups.filter((s) => s.failing !== null).length).toBeGreaterThan(RUNS / 4);
+    // the operator's refresh back, or to a third revision, mid-roll (issues 15 and 12.4)
+    expect(setups.filter((s) => s.refreshBack).length).toBeGreaterThan(RUNS / 10);
+    // (a third revision on machines only, for now: see soak.ts)
+    expect(setups.filter((s) => s.thirdRefresh).length).toBeGreaterThan(RUNS / 20);
+    expect(setups.filter((s) => s.thirdRefresh && s.substrate === "k8s")).toEqual([]);
   });
 
   it("a run is a pure function of its seed", () => {

@@ -15,11 +15,14 @@ import type { Reducer } from "./memoReduce.js";
 /** The revision deployed first, and the one the upgrade goes to. */
 export const OLD = 1;
 export const NEW = 2;
+/** A third revision, for an operator who runs `juju refresh` again mid-roll (issue 12.4). */
+export const THIRD = 3;
 
-/** The charm's DEPENDENCIES per revision: 1.0.0, then 1.1.0 (upgradable from any 1.x). */
+/** The charm's DEPENDENCIES per revision: 1.0.0, then 1.1.0 and 1.2.0 (each upgradable from any 1.x). */
 export const REVISIONS: ReadonlyMap<number, ReturnType<typeof workloadDependencies>> = new Map([
   [OLD, workloadDependencies("1.0.0")],
   [NEW, workloadDependencies("1.1.0")],
+  [THIRD, workloadDependencies("1.2.0")],
 ]);
 
 /** One unit as the invariants see it. */
@@ -34,6 +37,11 @@ export interface UnitObservation {
   readonly workload: string;
   /** Kubernetes: the revision its pod was created from. */
   readonly pod: number | null;
+  /**
+   * Kubernetes: its pod was deleted or recreated and the new pod's agent has not yet run `upgrade-charm`: what the
+   * unit recorded (its databag) describes the pod before, and no hook can know better yet.
+   */
+  readonly restarting: boolean;
 }
 
 /** The world as the invariants see it: plain data, taken after each step. */
@@ -41,6 +49,11 @@ export interface Observation {
   readonly units: readonly UnitObservation[];
   readonly appData: Readonly<Record<string, string>>;
   readonly partition: number;
+  /**
+   * Kubernetes: the StatefulSet's `currentRevision`, the revision pods below the partition are recreated from. Once
+   * every pod is on the update revision it is the update revision, and the partition holds nothing back.
+   */
+  readonly currentRevision: number;
   readonly leader: number | null;
   /** The application's charm revision (Kubernetes: the pod template's): what a unit done with the roll runs. */
   readonly charm: number;
@@ -187,12 +200,14 @@ export class World {
           revision: unit.agent.charm,
           workload: this.charm.workloadOf(this.model, unit.id),
           pod: unit.pod?.revision ?? null,
+          restarting: unit.pod !== null && (unit.pod.terminating || unit.agent.queued === "upgrade-charm"),
         };
       });
     return {
       units,
       appData: { ...this.model.appData },
       partition: this.model.partition,
+      currentRevision: this.model.currentRevision,
       leader: this.model.leader,
       charm: this.model.charm,
       quiet: this.model.quiet(),
