@@ -28,9 +28,11 @@ import { NEW, OLD, World } from "./world.js";
  * - `rollback` — from every halted end state of `failure`: pre-upgrade-check on the leader (recovery), then
  *   `juju refresh` back to the old revision;
  * - `unplanned` — `juju refresh` without pre-upgrade-check: nothing may ever be granted, and on Kubernetes at most
- *   the highest unit's pod restarts (its `stop` raises the partition to it).
+ *   the highest unit's pod restarts (its `stop` raises the partition to it);
+ * - `migration` — as `upgrade`, but the deployed revision runs the Python library (`PythonLibCharm`): its leader
+ *   plans, and the roll runs with old units on the Python library and new units on charm-upgrade.
  */
-export type ScenarioName = "upgrade" | "failure" | "rollback" | "unplanned";
+export type ScenarioName = "upgrade" | "failure" | "rollback" | "unplanned" | "migration";
 
 /** An end state a scenario may stop in: its kind, and the revision every unit must run there. */
 export interface EndState {
@@ -45,6 +47,7 @@ export interface EndState {
 export function scenarioEnds(options: Pick<ExploreOptions, "scenario" | "faults">): readonly EndState[] {
   switch (options.scenario) {
     case "upgrade":
+    case "migration":
       return [{ kind: "upgraded", target: NEW }];
     case "failure":
       return options.faults?.scaleIn
@@ -250,6 +253,7 @@ export class Explorer {
       reduce: options.reduce ?? memoReduce(),
       twoStepUpgrades: options.asyncUpgrades ?? true,
       pauseAfter: options.pauseAfter,
+      oldLibrary: options.scenario === "migration" ? "python" : "charm-upgrade",
     });
     this.versionOf = (revision) => this.world.charm.versionOf(revision);
     this.initial = this.world.snapshot();
@@ -294,6 +298,7 @@ export class Explorer {
     };
     const deploy = `deploy ${this.options.units} units of revision ${OLD} on ${substrate}, settle (every hook run in order)`;
     if (scenario === "upgrade") plan([], [deploy]);
+    if (scenario === "migration") plan([], [`${deploy}, its charm on the Python library`]);
     if (scenario === "failure")
       for (let f = 0; f < this.options.units; f++) plan([f], [`${deploy}; the upgrade of app/${f} will fail`]);
     if (scenario === "unplanned") {
