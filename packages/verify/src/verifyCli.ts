@@ -46,7 +46,7 @@ interface Config {
   readonly options: ExploreOptions;
 }
 
-const SCENARIOS = ["upgrade", "failure", "rollback", "unplanned"] as const;
+const SCENARIOS = ["upgrade", "failure", "rollback", "unplanned", "migration"] as const;
 const SUBSTRATES = ["vm", "k8s"] as const;
 
 function config(
@@ -228,7 +228,9 @@ function document(
     "Scenarios: **upgrade** (deployed and settled, pre-upgrade-check on the leader, `juju refresh`); **failure** (the",
     "same, one unit's upgrade fails, every choice of unit); **rollback** (from every halted end state of *failure*,",
     "with the faults it has used: pre-upgrade-check on the leader, then `juju refresh` to the old revision);",
-    "**unplanned** (`juju refresh` without pre-upgrade-check).",
+    "**unplanned** (`juju refresh` without pre-upgrade-check); **migration** (as *upgrade*, but the deployed revision",
+    "runs the Python library, `PythonLibCharm`: its leader plans, and the roll is mixed until every unit runs the new",
+    "revision).",
     "",
     "## What is checked",
     "",
