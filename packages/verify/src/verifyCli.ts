@@ -86,8 +86,12 @@ function matrix(): Config[] {
   for (const scenario of SCENARIOS) out.push(config(2, "k8s", scenario, "duplicate+leader+api"));
   for (const scenario of ["upgrade", "unplanned"] as const) out.push(config(3, "k8s", scenario, "api"));
   for (const substrate of SUBSTRATES) {
+    // Not the migration at N = 3: there the explorer's operator runs resume-upgrade whenever it is accepted, and
+    // a Python leader accepts it a second time and raises the partition above a restarting pod (upstream bug 11:
+    // done-on-old and livelocks, found here); docs/migration.md tells the operator to run it once.
     for (const faults of ["none", "duplicate"] as const)
-      for (const scenario of SCENARIOS) out.push(config(3, substrate, scenario, faults));
+      for (const scenario of SCENARIOS.filter((name) => name !== "migration"))
+        out.push(config(3, substrate, scenario, faults));
   }
   return out;
 }
