@@ -9,8 +9,7 @@ import type { Substrate } from "./substrate.js";
 import { NEW, OLD } from "./testing/index.js";
 
 /**
- * Issue 12.7: invalid application data mid-roll was answered with "run pre-upgrade-check", which then refused; the
- * stored DEPENDENCIES stayed stale after a Kubernetes refresh that no roll followed.
+ * Issue 12.7: invalid application data mid-roll was answered with "run pre-upgrade-check", which then refused.
  */
 
 const of = <T extends Effect["type"]>(effects: readonly Effect[], type: T) =>
@@ -86,44 +85,6 @@ describe("invalid application data: an answer that works where it is given", () 
     const { effects } = reduce(at(0, raw, "vm"), { type: "preUpgradeCheck", view: readPeerView(raw) });
     expect(of(effects, "actionFail")[0]?.message).toMatch(/upgrad/);
     expect(of(effects, "writeAppData").some((e) => "upgrade-stack" in e.data)).toBe(false);
-  });
-});
-
-describe("Kubernetes: a juju refresh that no roll followed", () => {
-  const charm = "ch:amd64/jammy/db-2";
-  it("once every unit runs the new charm at rest, the leader stores its DEPENDENCIES and settled charm", () => {
-    const raw = bags(
-      {
-        0: { state: "idle", "upgrade-running-charm": charm },
-        1: { state: "idle", "upgrade-running-charm": charm },
-      },
-      { dependencies: stored, "upgrade-settled-charm": "ch:amd64/jammy/db-1" },
-      true,
-    );
-    const { effects } = reduce(at(0, raw, "k8s", charm), { type: "tick", view: readPeerView(raw) });
-    const app = Object.assign({}, ...of(effects, "writeAppData").map((e) => e.data));
-    expect(JSON.parse(app.dependencies)).toEqual(NEW.dependencies);
-    expect(app["upgrade-settled-charm"]).toBe(charm);
-  });
-
-  it("not while a unit still runs another charm, nor on machines (their workload moves only when granted)", () => {
-    const mixed = bags(
-      {
-        0: { state: "idle", "upgrade-running-charm": charm },
-        1: { state: "idle", "upgrade-running-charm": "ch:amd64/jammy/db-1" },
-      },
-      { dependencies: stored },
-      true,
-    );
-    const k8s = reduce(at(0, mixed, "k8s", charm), { type: "tick", view: readPeerView(mixed) });
-    expect(of(k8s.effects, "writeAppData").some((e) => "dependencies" in e.data)).toBe(false);
-    const all = bags(
-      { 0: { state: "idle", "upgrade-running-charm": charm }, 1: { state: "idle", "upgrade-running-charm": charm } },
-      { dependencies: stored },
-      true,
-    );
-    const vm = reduce(at(0, all, "vm", charm), { type: "tick", view: readPeerView(all) });
-    expect(of(vm.effects, "writeAppData").some((e) => "dependencies" in e.data)).toBe(false);
   });
 });
 

@@ -327,33 +327,6 @@ export const upgradeMachine = setup({
         data[KEYS.settledCharm] = charm;
         next = { ...next, settledCharm: charm };
       }
-      // Kubernetes, after a juju refresh that no roll followed (no pre-upgrade-check: every pod restarted on the new
-      // revision, and nothing ended a roll to store its DEPENDENCIES): once every unit records that it runs this
-      // charm, at rest, the application runs this code's workload — the next version check must start from it.
-      // (On machines the workload moves only when granted: a refresh without a roll leaves the old one.)
-      if (
-        charm &&
-        context.substrate === "k8s" &&
-        !view.stack &&
-        !view.rollback &&
-        !appKeyInvalid(view, KEYS.stack) &&
-        view.units.every((u) => u.state === "idle" && u.charm === charm)
-      ) {
-        const encoded = encodeDependencies(context.dependencies);
-        if (view.dependencies && encodeDependencies(view.dependencies) !== encoded) {
-          data[KEYS.dependencies] = encoded;
-          next = { ...next, dependencies: context.dependencies };
-          emit(enqueue, {
-            type: "log",
-            level: "info",
-            message: `Every unit runs ${charm} without an upgrade having ended: storing its DEPENDENCIES for the next version check`,
-          });
-        }
-        if (view.settledCharm && view.settledCharm !== charm) {
-          data[KEYS.settledCharm] = charm;
-          next = { ...next, settledCharm: charm };
-        }
-      }
       if (!Object.keys(data).length) return;
       emit(enqueue, { type: "writeAppData", data });
       enqueue.assign({ view: next });

@@ -114,7 +114,7 @@ export class HookMemo {
     const reads: [string, readonly string[]][] = [];
     const grants: CharmGrant[] = [];
     const stopRecording = charm.recordGrants(grants);
-    const partitionWrites = model.partitionWrites;
+    const partitionBefore = model.partition;
     const tools: SyncHookToolRunner = (tool, args, stdin) => {
       const output = run.tools.runSync(tool, args, stdin);
       if (WRITES.has(tool)) writes.push([tool, [...args], stdin]);
@@ -139,8 +139,7 @@ export class HookMemo {
       workload: charm.workloads.get(run.unit),
       restarting: charm.isRestarting(run.unit),
       grants,
-      // The partition the hook left when it set one (even to the value it had: replayed elsewhere, it may differ).
-      partition: model.partitionWrites !== partitionWrites ? model.partition : null,
+      partition: model.partition !== partitionBefore ? model.partition : null,
       partitionFaults: [...charm.partitionFaults],
     });
     if (error !== null) throw error;

@@ -323,15 +323,7 @@ export class JujuModel {
   setPartition(partition: number): void {
     if (!Number.isSafeInteger(partition) || partition < 0) throw new RangeError(`invalid partition ${partition}`);
     this.partition = partition;
-    this.partitionWrites++;
   }
-
-  /**
-   * How many times the partition was set, to the same value or not (not model state: a counter for `HookMemo`,
-   * which must replay a hook's patch even where it left the partition as it found it, since the same hook may meet
-   * another partition when it is replayed).
-   */
-  partitionWrites = 0;
 
   /**
    * Kubernetes: the pod of `id` is deleted outside a rollout (evicted, OOM-killed, drained). The StatefulSet
