@@ -202,3 +202,39 @@ describe("the plan", () => {
     expect(results.message).toBe("Proposed. Upgrade order: db/4, db/1, db/0. Now run juju refresh db.");
   });
 });
+
+describe("issue 12.7: force-upgrade on Kubernetes, and leader-only refusals", () => {
+  it("Kubernetes: check-compatibility=false takes the restarted pod to upgrading, never to ready (never granted there)", () => {
+    const bags = raw({ 0: "idle", 1: "failed" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, false);
+    const state = createUpgradeState({
+      app: "db",
+      unit: 1,
+      substrate: "k8s",
+      dependencies: INCOMPATIBLE.dependencies,
+      view: readPeerView(bags),
+      settings: { pauseAfterUnitUpgrade: "none" },
+    });
+    const { state: next, effects } = reduce(state, {
+      type: "forceUpgrade",
+      view: readPeerView(bags),
+      checkCompatibility: false,
+      checkHealth: true,
+    });
+    expect(next.value).toBe("upgrading");
+    expect(of(effects, "writeUnitData").map((e) => e.data.state)).toContain("upgrading");
+    expect(of(effects, "writeUnitData")[0]?.data["upgrade-skipped-checks"]).toBe('["version-compatibility"]');
+    expect(of(effects, "actionFail")).toEqual([]);
+  });
+
+  it.each(["preUpgradeCheck", "resumeUpgrade"] as const)(
+    "%s off the leader names the application in the command, not a literal <app>",
+    (type) => {
+      const bags = raw({ 0: "idle", 1: "idle" }, { dependencies: stored, "upgrade-stack": "[0, 1]" }, false);
+      const { effects } = reduce(at(1, bags), { type, view: readPeerView(bags) });
+      const action = type === "preUpgradeCheck" ? "pre-upgrade-check" : "resume-upgrade";
+      expect(of(effects, "actionFail")[0]?.message).toBe(
+        `Action must be run on the Juju leader unit (juju run db/leader ${action}).`,
+      );
+    },
+  );
+});

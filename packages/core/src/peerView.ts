@@ -3,6 +3,7 @@ import type { Dependencies } from "./dependencyModel.js";
 import { safeParseDependencies } from "./dependencyModel.js";
 import type { UnitState } from "./unitState.js";
 import { UNIT_STATES } from "./unitState.js";
+import { sanitizeText } from "./untrustedText.js";
 
 /** Databag keys, the same as the Python library's, so data written by either can be read by the other. */
 export const KEYS = {
@@ -204,9 +205,9 @@ const UnitNumberSchema = v.pipe(v.string(), v.parseJson(), v.number(), v.safeInt
 
 const message = (issues: readonly v.BaseIssue<unknown>[]) => issues.map((issue) => issue.message).join("; ");
 
-/** Trim long untrusted text before it reaches a status or a log line. */
+/** Untrusted text before it reaches a status or a log line: sanitised (no control characters) and trimmed. */
 function clip(text: string, max = 60): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  return sanitizeText(text, max);
 }
 
 /**
@@ -269,8 +270,15 @@ export function readPeerView(raw: PeerDatabags): PeerView {
         });
     }
     const noDowngrade = bag?.[KEYS.noDowngrade];
-    if (typeof noDowngrade === "string" && noDowngrade !== "") unit.noDowngrade = clip(noDowngrade, 100);
-    if (typeof hold === "string" && hold !== "") unit.hold = clip(hold, 100);
+    if (typeof noDowngrade === "string" && noDowngrade !== "") {
+      const text = clip(noDowngrade, 100);
+      if (text) unit.noDowngrade = text;
+    }
+    if (typeof hold === "string" && hold !== "") {
+      // Another unit's words reach every unit's status: one safe line (no escape, bell or newline), or nothing.
+      const text = clip(hold, 100);
+      if (text) unit.hold = text;
+    }
     const skipped = bag?.[KEYS.skipped];
     if (skipped) {
       const parsed = v.safeParse(SkippedSchema, skipped);

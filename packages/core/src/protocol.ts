@@ -229,7 +229,7 @@ export function grantBlocker(context: UpgradeContext): string | null {
   const me = unitName(context, context.unit);
   const bad = stackProblem(view);
   if (bad)
-    return `the upgrade stack in the application databag is invalid (${bad}); the leader must rebuild it with pre-upgrade-check`;
+    return `the upgrade stack in the application databag is invalid (${bad}); run pre-upgrade-check on the leader to rebuild it`;
   if (context.settings.problem) return context.settings.problem;
   if (ownState(context) !== "ready") return `${me} is ${ownState(context) ?? "without a state"}, not ready`;
   const top = topOfStack(view);
@@ -367,6 +367,61 @@ export function rollingBack(view: PeerView): boolean {
   return view.rollback === true || view.units.some((unit) => unit.state === "recovery" || unit.state === "failed");
 }
 
+/**
+ * True for a forward roll whose stack the Python library (`charms.data_platform_libs.v0.upgrade`) planned: a stack
+ * in the application databag without charm-upgrade's record of the plan (`upgrade-plan`, which every
+ * pre-upgrade-check of charm-upgrade writes), no rollback running. This is the first refresh of a charm moving to
+ * charm-upgrade: the units that still run the old revision run the Python library, which on Kubernetes moves the
+ * partition by its own rules (see {@link pythonCascade}).
+ */
+export function plannedByPython(view: PeerView): boolean {
+  return view.stack !== null && !view.plan && !appKeyInvalid(view, KEYS.plan) && !rollingBack(view);
+}
+
+/** What a completed unit does for the partition in a roll the Python library planned (see {@link pythonCascade}). */
+export type PythonCascade =
+  | { readonly kind: "lower"; readonly partition: number }
+  | { readonly kind: "wait"; readonly reason: string }
+  | { readonly kind: "released" };
+
+/**
+ * Kubernetes, in a roll the Python library planned ({@link plannedByPython}): what this completed unit (not the
+ * leader, whose upkeep of the stack moves the partition) does for the partition, as every unit that completed did
+ * under the Python library (`_on_upgrade_finished`, L1039–1073, emitted by `set_unit_completed`): its leader, which
+ * may still run the Python library, never lowers the partition from relation-changed, so without this the roll
+ * stalls after the second unit. The unit lowers the partition to the next unit below it (the Python library took
+ * `unit_number - 1`; the next lower unit present is the same without its contiguous-ordinal assumption), once that
+ * unit's pod has not restarted yet (it still writes `idle`, or runs another charm); the first unit, the highest,
+ * pauses instead until `resume-upgrade` (the Python leader's, accepted once, sets the partition itself; a
+ * charm-upgrade leader's records the unit it released), unless `pause-after-unit-upgrade=none`; a hold waits. The
+ * lowest unit has nothing below it, and a unit whose next one has restarted is done with it (`released`). `null`:
+ * the rule does not apply (another substrate, the leader, a roll charm-upgrade planned, a unit not completed). Evaluated in every hook while the unit is completed
+ * (so a hold, or a failed patch, is retried); the partition set is only ever the next unit's, which is at or
+ * below the partition any other step of the roll set while that unit has not restarted.
+ */
+export function pythonCascade(context: UpgradeContext): PythonCascade | null {
+  const { view } = context;
+  if (context.substrate !== "k8s" || view.leader || !context.related || !plannedByPython(view)) return null;
+  if (ownState(context) !== "completed") return null;
+  const below = view.units.filter((unit) => unit.id < context.unit);
+  const next = below.at(-1);
+  if (!next) return { kind: "released" };
+  const restarted =
+    (next.state !== "idle" && next.state !== null) || (context.charm !== null && next.charm === context.charm);
+  if (restarted) return { kind: "released" };
+  if (view.partition !== null && view.partition !== undefined && view.partition <= next.id) return { kind: "released" };
+  const first = view.units.every((unit) => unit.id <= context.unit);
+  if (first && (context.settings.pauseAfter !== "none" || context.settings.problem) && view.resumed !== next.id) {
+    return {
+      kind: "wait",
+      reason: `paused after the first unit: run resume-upgrade on the leader (juju run ${context.app}/leader resume-upgrade)`,
+    };
+  }
+  const held = holdBlocker(context);
+  if (held) return { kind: "wait", reason: held };
+  return { kind: "lower", partition: next.id };
+}
+
 /** How many units have finished their part of this upgrade (participants no longer on the stack). */
 export function unitsDone(view: PeerView): number {
   const stacked = new Set(view.stack ?? []);
@@ -384,7 +439,10 @@ export function pauseBlocker(context: UpgradeContext): string | null {
   const top = topOfStack(view);
   if (top === null || rollingBack(view)) return null;
   const done = unitsDone(view);
-  const policy = context.settings.pauseAfter;
+  // The first refresh from the Python library on Kubernetes pauses as that library did, once, after the first unit:
+  // its leader accepts resume-upgrade only once, and the units that complete release the next (pythonCascade).
+  const once = context.substrate === "k8s" && context.settings.pauseAfter === "all" && plannedByPython(view);
+  const policy = once ? "first" : context.settings.pauseAfter;
   const pauses = policy === "all" ? done >= 1 : policy === "first" ? done === 1 : false;
   if (!pauses || view.resumed === top) return null;
   return `paused: run resume-upgrade on the leader (pause-after-unit-upgrade=${policy})`;
@@ -511,6 +569,36 @@ export function repairStack(view: PeerView, substrate: "vm" | "k8s" = "vm"): rea
   return [...stack.slice(0, -1), ...missing, ...stack.slice(-1)];
 }
 
+/**
+ * The stack pre-upgrade-check rebuilds when the one in the application databag does not validate while a roll runs
+ * (nothing can be granted or popped without one, and a new plan is refused mid-roll): the units still to go, in the
+ * order the roll had. A unit is done when it completed on the charm the roll goes to (as far as it recorded its
+ * charm; on machines in a rollback, not while its `completed` is stale: `rollbackPending`), and left out when it is
+ * idle on that charm already (it never took part, or joined on it); every other unit is still to go. Kubernetes:
+ * ascending, the highest ordinal on top, the only order the StatefulSet knows. Machines, forward: the recorded plan's
+ * order (`upgrade-plan`), else the leader last and the others highest number first (the order `planFromSnapshot`
+ * proposes); a unit that is upgrading goes on top (it finishes first). Machines, in a rollback: the rollback's order
+ * ({@link rollbackStack}).
+ */
+export function rebuildStack(view: PeerView, substrate: "vm" | "k8s", leader: number): readonly number[] {
+  const pending = new Set(view.rollback === true ? (view.rollbackPending ?? []) : []);
+  const toGo = view.units
+    .filter((unit) => {
+      const target = onRollTarget(view, unit.id);
+      if (unit.state === "completed" && target !== false && !pending.has(unit.id)) return false;
+      if (unit.state === "idle" && target === true) return false;
+      return true;
+    })
+    .map((unit) => unit.id);
+  if (substrate === "k8s") return [...toGo].sort((a, b) => a - b);
+  if (view.rollback === true) return rollbackStack(view, substrate, leader).filter((id) => toGo.includes(id));
+  const plan = view.plan ?? [leader, ...view.units.map((unit) => unit.id).filter((id) => id !== leader)];
+  const planned = plan.filter((id) => toGo.includes(id));
+  const order = [...toGo.filter((id) => !planned.includes(id)).sort((a, b) => b - a), ...planned];
+  const upgrading = order.filter((id) => stateOf(view, id) === "upgrading");
+  return [...order.filter((id) => !upgrading.includes(id)), ...upgrading];
+}
+
 /** The unit that checks version compatibility on upgrade-charm: the VM leader, or the K8s highest ordinal. */
 export function checksVersions(context: UpgradeContext): boolean {
   if (context.substrate === "vm") return context.view.leader;
@@ -623,7 +711,9 @@ export function needsPeers(question: PeersQuestion): boolean {
   }
   if (state === "idle" || state === "upgrading") return false;
   const stack = rawStack(app);
-  if (state === "completed") return stack === null || stack.length === 0;
+  // A completed unit returns to idle when the stack is gone; in a roll the Python library planned it may also have to
+  // release the next unit (pythonCascade), which needs the others' states.
+  if (state === "completed") return stack === null || stack.length === 0 || !app[KEYS.plan];
   if (state === "ready") return stack === null || stack.at(-1) === question.unit;
   return true;
 }

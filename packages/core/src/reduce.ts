@@ -179,11 +179,26 @@ function adoptView(context: UpgradeContext, event: UpgradeEvent): Adopted {
       cause: "peer relation data did not validate; it is ignored",
       resolution: problem.unit
         ? `check the charm revision of ${problem.unit}; it will be ignored until it writes valid data`
-        : "run pre-upgrade-check on the leader to rebuild the upgrade data",
+        : appDataResolution(problem.key, context.app),
     };
     effects.push({ type: "reportProblem", unit: problem.unit, key: problem.key, error });
   }
   return { context: { ...context, related, view }, effects };
+}
+
+/**
+ * What the operator does about an application-databag value that does not validate, key by key: it must be
+ * something that works at that point (issue 12.7: "run pre-upgrade-check" was the answer mid-roll, where the action
+ * then refused). The stack: pre-upgrade-check plans anew before an upgrade and rebuilds the stack during one (see
+ * `rebuildStack`). DEPENDENCIES: the version check is skipped until the leader stores them again, when an upgrade
+ * ends. Every other key the leader rewrites or clears by itself.
+ */
+function appDataResolution(key: string, app: string): string {
+  if (key === KEYS.stack)
+    return `run pre-upgrade-check on the leader (juju run ${app}/leader pre-upgrade-check): before an upgrade it plans anew, during one it rebuilds the stack from the units still to upgrade`;
+  if (key === KEYS.dependencies)
+    return "nothing to run: the version check is skipped until the leader stores valid DEPENDENCIES again, when an upgrade ends";
+  return "nothing to run: the leader rewrites or clears it";
 }
 
 /**

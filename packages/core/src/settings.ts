@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { sanitizeText } from "./untrustedText.js";
 
 /** Where the roll waits for the operator's `resume-upgrade`: never, after the first unit, or after every unit. */
 export const PAUSE_POLICIES = ["none", "first", "all"] as const;
@@ -35,7 +36,9 @@ export const DEFAULT_SETTINGS: UpgradeSettings = { pauseAfter: "first", problem:
  * the operator after every unit) with a problem that blocks the unit with a message saying how to fix it.
  */
 export function readSettings(raw: RawUpgradeSettings | undefined): UpgradeSettings {
-  const hold = typeof raw?.hold === "string" && raw.hold.trim() ? raw.hold.trim().slice(0, 200) : null;
+  // Sanitised as the other units read it (`readPeerView`), so what is written is what they see, once.
+  const text = typeof raw?.hold === "string" ? sanitizeText(raw.hold, 100) : "";
+  const hold = text ? text : null;
   const value = raw?.pauseAfterUnitUpgrade;
   if (value === undefined || value === null || value === "") return { ...DEFAULT_SETTINGS, hold };
   const parsed = v.safeParse(PauseSchema, value);

@@ -36,7 +36,7 @@ describe("the machine's shape: a state handles what depends on it, the root the 
       idle: ["always"],
       ready: ["relationChanged", "tick", "leaderElected", "always"],
       upgrading: ["relationChanged", "tick", "leaderElected", "upgradeCompleted", "upgradePending", "forceUpgrade"],
-      completed: ["always"],
+      completed: ["relationChanged", "tick", "leaderElected", "always"],
       failed: ["forceUpgrade"],
       recovery: ["preUpgradeCheck", "always"],
     });

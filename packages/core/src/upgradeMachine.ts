@@ -27,6 +27,8 @@ import {
   pauseBlocker,
   rollingBack,
   planProblem,
+  pythonCascade,
+  rebuildStack,
   refreshedBack,
   repairStack,
   rollbackStack,
@@ -137,13 +139,17 @@ const actionNeedsRelation = {
 } as const;
 
 /** pre-upgrade-check fails on any unit but the leader. */
-const checkNeedsLeader = {
-  guard: not("isLeader"),
-  actions: {
-    type: "actionFail",
-    params: { message: "Action must be run on the Juju leader unit (juju run <app>/leader pre-upgrade-check)." },
-  },
-} as const;
+const checkNeedsLeader = { guard: not("isLeader"), actions: "refuseOffLeader" } as const;
+
+/**
+ * The refusal of an action that only the leader runs. A unit cannot tell which unit leads (no hook tool says so),
+ * but Juju resolves `<application>/leader` itself: `juju run db/leader pre-upgrade-check` is Juju 3's syntax
+ * (https://documentation.ubuntu.com/juju/latest/reference/juju-cli/list-of-juju-cli-commands/run: "juju run
+ * mysql/leader backup"), so the message gives that command with the application's real name.
+ */
+function leaderOnly(context: UpgradeContext, action: "pre-upgrade-check" | "resume-upgrade"): string {
+  return `Action must be run on the Juju leader unit (juju run ${context.app}/leader ${action}).`;
+}
 
 /** The checks `force-upgrade` can skip, by the names the operator's action and the unit's databag use. */
 type ForcedCheck = "version-compatibility" | "health";
@@ -253,6 +259,38 @@ export const upgradeMachine = setup({
       if (nextView.partition !== null && nextView.partition !== undefined && nextView.partition <= top) return;
       // Recorded once the API server holds it (`partitionSet`): the recorded partition is always one it held.
       emit(enqueue, { type: "setPartition", partition: top });
+    }),
+
+    /**
+     * Kubernetes, a roll the Python library planned: this completed unit releases the next one as the Python
+     * library's units did (see `pythonCascade`), or says what it waits for.
+     */
+    cascadeAsPython: enqueueActions(({ context, enqueue }) => {
+      const step = pythonCascade(context);
+      if (!step) return;
+      const me = unitName(context, context.unit);
+      if (step.kind === "wait") {
+        emit(enqueue, { type: "explain", reason: `${me} upgraded; ${step.reason}` });
+        const status = `${step.reason.charAt(0).toUpperCase()}${step.reason.slice(1)}`;
+        emit(enqueue, { type: "setUnitStatus", status: "waiting", message: clipStatus(status) });
+        return;
+      }
+      if (step.kind === "released") {
+        emit(enqueue, { type: "setUnitStatus", status: "maintenance", message: "upgrade completed" });
+        return;
+      }
+      emit(enqueue, {
+        type: "log",
+        level: "info",
+        message: `${me} upgraded: partition to ${step.partition}, releasing ${unitName(context, step.partition)} (the Python library's rule in a roll it planned)`,
+      });
+      emit(enqueue, { type: "setPartition", partition: step.partition });
+      emit(enqueue, { type: "setUnitStatus", status: "maintenance", message: "upgrade completed" });
+    }),
+
+    /** pre-upgrade-check on a unit that is not the leader: refuse, with the command that reaches the leader. */
+    refuseOffLeader: enqueueActions(({ context, enqueue }) => {
+      emit(enqueue, { type: "actionFail", message: leaderOnly(context, "pre-upgrade-check") });
     }),
 
     /**
@@ -464,6 +502,38 @@ export const upgradeMachine = setup({
       });
     }),
 
+    /**
+     * pre-upgrade-check while a roll runs and the stack in the application databag does not validate: rebuild it
+     * from the units still to go (see `rebuildStack`), so that the roll can go on, and say so.
+     */
+    rebuildInvalidStack: enqueueActions(({ context, enqueue }) => {
+      const { view } = context;
+      const bad = view.problems.find((p) => p.unit === null && p.key === KEYS.stack)?.message ?? "invalid";
+      const stack = rebuildStack(view, context.substrate, context.unit);
+      const order = [...stack].reverse().map((id) => unitName(context, id));
+      const text = order.length ? order.join(", ") : "none (every unit is done)";
+      emit(enqueue, {
+        type: "log",
+        level: "warning",
+        message: `The upgrade stack in the application databag was invalid (${bad}); rebuilt from the units still to go: ${text}`,
+      });
+      emit(enqueue, { type: "writeAppData", data: { [KEYS.stack]: encodeStack(stack) } });
+      enqueue.assign({
+        view: {
+          ...view,
+          stack: stack.length ? stack : null,
+          problems: view.problems.filter((p) => !(p.unit === null && p.key === KEYS.stack)),
+        },
+      });
+      emit(enqueue, {
+        type: "actionResult",
+        results: {
+          message: `The upgrade stack was invalid; rebuilt from the units still to go (upgrade order: ${text}). The upgrade goes on.`,
+          "upgrade-order": order.join(", "),
+        },
+      });
+    }),
+
     /** The leader enters recovery: it records `recovery` (a leader already in recovery has it recorded). */
     recordRecovery: enqueueActions(({ context, enqueue }) => {
       emit(enqueue, { type: "writeUnitData", data: { [KEYS.state]: "recovery" } });
@@ -569,8 +639,7 @@ export const upgradeMachine = setup({
     resume: enqueueActions(({ context, enqueue }) => {
       const fail = (message: string) => emit(enqueue, { type: "actionFail", message });
       if (!context.related) return fail("Could not find upgrade relation.");
-      if (!context.view.leader)
-        return fail("Action must be run on the Juju leader unit (juju run <app>/leader resume-upgrade).");
+      if (!context.view.leader) return fail(leaderOnly(context, "resume-upgrade"));
       const top = topOfStack(context.view);
       if (top === null) return fail("Nothing to resume, upgrade stack unset.");
       if (context.settings.pauseAfter === "none" && !context.settings.problem) {
@@ -580,6 +649,15 @@ export const upgradeMachine = setup({
       if (third) return fail(`Cannot resume: ${third}.`);
       if (!pauseBlocker(context)) {
         return fail(`Nothing to resume: the upgrade is not paused (${describeStates(context)}).`);
+      }
+      // Kubernetes: only a unit whose pod has not restarted yet waits to be released. One on top that upgraded
+      // already is the leader's to pop at its next hook; releasing it would set the partition to it, above where the
+      // roll is (a roll the Python library planned records no partition to compare with).
+      const topState = context.view.units.find((unit) => unit.id === top)?.state ?? null;
+      if (context.substrate === "k8s" && topState !== "idle" && topState !== null) {
+        return fail(
+          `Nothing to resume: ${unitName(context, top)} is ${topState} already; the leader moves the upgrade on at its next hook.`,
+        );
       }
       // Release the unit on top: recorded in the app databag so every unit (and the next hook) sees it.
       emit(enqueue, { type: "writeAppData", data: { [KEYS.resumed]: String(top) } });
@@ -661,7 +739,7 @@ export const upgradeMachine = setup({
         const stored = context.view.dependencies ? encodeDependencies(context.view.dependencies) : null;
         const data: Record<string, string> = {};
         if (stored !== encoded) data[KEYS.dependencies] = encoded;
-        if (context.view.resumed != null) data[KEYS.resumed] = "";
+        if (context.view.resumed != null || appKeyInvalid(context.view, KEYS.resumed)) data[KEYS.resumed] = "";
         if (context.view.rollback) data[KEYS.rollback] = "";
         if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
           data[KEYS.rollbackPending] = "";
@@ -794,6 +872,8 @@ export const upgradeMachine = setup({
     /** A unit failed and the leader has not entered recovery: the cluster is halted. */
     clusterFailed: ({ context }) => haltedByFailure(context.view),
     clusterInRecovery: ({ context }) => inRecovery(context.view),
+    /** The upgrade stack in the application databag does not validate. */
+    stackInvalid: ({ context }) => appKeyInvalid(context.view, KEYS.stack),
     everyUnitIdle: ({ context }) => everyUnitIdle(context.view),
     /** This unit checks versions on upgrade-charm and the stored versions may not be upgraded to this code's. */
     versionsIncompatible: ({ context }) => {
@@ -923,6 +1003,8 @@ export const upgradeMachine = setup({
         target: ".recovery",
         actions: ["repairStackForRollback", "recordRecovery", "reportRollbackPlan"],
       },
+      // An invalid stack mid-roll would stop it for ever (no grant, no pop): the check rebuilds it.
+      { guard: and(["stackInvalid", not("everyUnitIdle")]), actions: "rebuildInvalidStack" },
       { guard: not("everyUnitIdle"), actions: "refuseCheckWhileUpgrading" },
       { actions: "runPreUpgradeCheck" },
     ],
@@ -970,7 +1052,7 @@ export const upgradeMachine = setup({
           { guard: "runsThirdCharm", actions: ["storeDependenciesIfMissing", "maintainStack", "refuseThirdCharm"] },
           { actions: ["storeDependenciesIfMissing", "maintainStack", "grantUpgrade"] },
         ],
-        upgradeCompleted: { target: "completed", actions: ["markCompleted", "maintainStack"] },
+        upgradeCompleted: { target: "completed", actions: ["markCompleted", "maintainStack", "cascadeAsPython"] },
         upgradePending: [
           {
             guard: "rollbackUnderway",
@@ -985,13 +1067,19 @@ export const upgradeMachine = setup({
           {
             guard: "skipsHealthCheck",
             target: "completed",
-            actions: ["forceThroughHealth", "markCompleted", "maintainStack"],
+            actions: ["forceThroughHealth", "markCompleted", "maintainStack", "cascadeAsPython"],
           },
           { actions: "refuseForce" },
         ],
       },
     },
     completed: {
+      on: {
+        // Kubernetes, a roll the Python library planned: release the next unit as its units did.
+        relationChanged: { actions: ["storeDependenciesIfMissing", "maintainStack", "cascadeAsPython"] },
+        tick: { actions: ["storeDependenciesIfMissing", "maintainStack", "cascadeAsPython"] },
+        leaderElected: { actions: ["storeDependenciesIfMissing", "maintainStack", "cascadeAsPython"] },
+      },
       always: [{ guard: "upgradeOver", target: "idle", actions: "finishUpgrade" }],
     },
     failed: {
@@ -999,6 +1087,13 @@ export const upgradeMachine = setup({
         // The unit failed the version check: check-compatibility=false lets it go on as if it had passed.
         forceUpgrade: [
           actionNeedsRelation,
+          // Kubernetes: the unit failed by the version check is the highest pod, already restarted on the new
+          // revision; nothing grants a `ready` pod there, so it goes on as a pod that passed the check does.
+          {
+            guard: and(["skipsCompatibilityCheck", "versionsIncompatible", "isK8s"]),
+            target: "upgrading",
+            actions: ["forceThroughCompatibility", "restartedOnK8s", "maintainStack"],
+          },
           {
             guard: and(["skipsCompatibilityCheck", "versionsIncompatible"]),
             target: "ready",

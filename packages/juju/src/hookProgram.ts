@@ -134,9 +134,9 @@ function* report(what: CharmReport): Generator<HookRequest, unknown, unknown> {
 /**
  * One hook of one unit, as the adapter runs it: read what the hook needs with the hook tools, run the core's
  * {@link hookSession} (passing its charm calls out), then write what it decided — each databag, the memory, the
- * log lines, the action's outcome and the statuses, each at most once. Statuses come last: they take effect at
- * once in Juju, whereas relation and state writes are committed only if the hook succeeds, so nothing after a
- * status can leave the memory of it out of date.
+ * log lines, the statuses and the action's outcome, each at most once. Statuses come after the writes: they take
+ * effect at once in Juju, whereas relation and state writes are committed only if the hook succeeds, so a failed
+ * write cannot leave the memory of a status out of date. The action's outcome comes last (see `write`).
  */
 export function* hookProgram(
   hook: HookContext,
@@ -330,10 +330,8 @@ function* write(outcome: HookOutcome, relationId: number | undefined): Generator
   }
   if (outcome.memory !== null) calls.push(toolCalls.stateSet(MEMORY_KEY, outcome.memory));
   for (const line of outcome.logs) calls.push(toolCalls.jujuLog(line.level, line.message));
-  if (outcome.actionFailure !== null) calls.push(toolCalls.actionFail(outcome.actionFailure));
-  else if (outcome.actionResults) calls.push(toolCalls.actionSet(outcome.actionResults));
   if (calls.length) yield { kind: "tools", calls };
-  // Statuses last, one after the other (see hookProgram).
+  // Statuses next, one after the other (see hookProgram).
   if (outcome.status)
     yield { kind: "tools", calls: [toolCalls.statusSet(outcome.status.status, outcome.status.message)] };
   if (outcome.appStatus)
@@ -341,4 +339,10 @@ function* write(outcome: HookOutcome, relationId: number | undefined): Generator
       kind: "tools",
       calls: [toolCalls.statusSet(outcome.appStatus.status, outcome.appStatus.message, { application: true })],
     };
+  // The action's outcome last: Juju reports an action's results even when its hook then fails and its writes are
+  // discarded (worker/uniter/runner/context/context.go `Flush` -> `finalizeAction`), so "Pre-upgrade check passed"
+  // is said only once every other call of the hook succeeded (issue 12.7). The commit itself comes after the hook;
+  // if Juju refuses it, the action fails with "committing requested changes failed".
+  if (outcome.actionFailure !== null) yield { kind: "tools", calls: [toolCalls.actionFail(outcome.actionFailure)] };
+  else if (outcome.actionResults) yield { kind: "tools", calls: [toolCalls.actionSet(outcome.actionResults)] };
 }

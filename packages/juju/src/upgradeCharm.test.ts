@@ -555,6 +555,28 @@ describe("failures and edge cases", () => {
     expect(world.databags["db/0"]).toEqual({ state: "idle" });
   });
 
+  it("pre-upgrade-check says it passed only once every other call of the hook succeeded (issue 12.7)", async () => {
+    const world = await deployed();
+    // Juju keeps an action's results when its hook then fails (context.go finalizeAction): the result must come
+    // after everything that can fail in the hook, here the application status (refused, e.g. leadership lost).
+    world.wrap = (runner) => async (tool, args, stdin) => {
+      if (tool === "status-set" && args.includes("--application"))
+        throw new HookToolError(tool, args, "ERROR this unit is not the leader", 1);
+      return runner(tool, args, stdin);
+    };
+    const failed = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(failed.error).toBeInstanceOf(HookToolError);
+    expect(failed.calls.some((call) => call.tool === "action-set")).toBe(false);
+    expect(failed.action?.results).toEqual({});
+    expect(world.appData["upgrade-stack"]).toBeUndefined();
+    world.wrap = (runner) => runner;
+    const passed = await world.run("db/0", "actions/pre-upgrade-check");
+    expect(passed.error).toBeNull();
+    expect(passed.calls.at(-1)?.tool).toBe("action-set");
+    expect(String(passed.action?.results.message)).toMatch(/^Pre-upgrade check passed/);
+    expect(world.appData["upgrade-stack"]).toBeDefined();
+  });
+
   it("invalid DEPENDENCIES fail at once with a DependencyError; a machine charm needs buildUpgradeStack, a Kubernetes charm setPartition", () => {
     const base = { preUpgradeCheck: async () => {}, onUpgradeGranted: async (): Promise<GrantOutcome> => "completed" };
     const setPartition = async () => {};

@@ -21,6 +21,8 @@ export { JujuModel } from "./jujuModel.js";
 export { HookMemo } from "./hookMemo.js";
 export type { HookChoice, SyncHookResult } from "./runHookSync.js";
 export { CharmUpgrades, runHookSync } from "./runHookSync.js";
+export type { PythonCharmCode } from "./pythonLibCharm.js";
+export { PythonLibCharm, simPythonCharm } from "./pythonLibCharm.js";
 export type { CharmGrant, PartitionFault, SimCharmOptions, SimCharmState } from "./simCharm.js";
 export { PARTITION_FAULTS, partitionFaultError, SimCharm, SimKubernetesError } from "./simCharm.js";
 export type { Random } from "@charm-upgrade/core/testing";

@@ -2,6 +2,7 @@ import type { CommitResult, DispatchResult } from "@charm-upgrade/juju";
 import { CharmUpgrade } from "@charm-upgrade/juju";
 import type { HookMemo } from "./hookMemo.js";
 import type { HookEnd, HookRun, JujuModel } from "./jujuModel.js";
+import { simPythonCharm } from "./pythonLibCharm.js";
 import type { SimCharm } from "./simCharm.js";
 
 /** What {@link runHookSync} asks the model to run. */
@@ -60,7 +61,10 @@ export function runHookSync(
   const run = model.begin(id, choice);
   let result: DispatchResult | null = null;
   let error: unknown = null;
-  const upgrade = upgrades.get(model, charm, id, run.revision);
+  // A revision before the charm's move to charm-upgrade runs the Python library (a mixed application mid-refresh).
+  const upgrade = charm.runsPythonLibrary(run.revision)
+    ? simPythonCharm(model, charm, id, run.revision)
+    : upgrades.get(model, charm, id, run.revision);
   try {
     result = memo
       ? memo.run(model, charm, run, (tools) => upgrade.dispatchSync({ env: run.env, tools }))

@@ -135,6 +135,11 @@ export interface SimCharmOptions {
   readonly failPreUpgradeCheck?: string | undefined;
   /** Verification only: the reducer the library runs every step through (memoised, or deliberately broken). */
   readonly reduce?: Reducer | undefined;
+  /**
+   * Revisions whose charm uses the Python library (`charms.data_platform_libs.v0.upgrade`) instead of charm-upgrade:
+   * the revisions before a charm's move, run by `PythonLibCharm` (default: none).
+   */
+  readonly pythonRevisions?: readonly number[] | undefined;
   /** Called for each grant. */
   readonly onGrant?: ((grant: CharmGrant) => void) | undefined;
   /** Observer of the library's reducer steps, per unit name. */
@@ -170,7 +175,11 @@ export class SimCharm {
 
   constructor(options: SimCharmOptions) {
     this.options = options;
-    this.fingerprint = JSON.stringify([options.twoStepUpgrades === true, [...options.revisions.keys()]]);
+    this.fingerprint = JSON.stringify([
+      options.twoStepUpgrades === true,
+      [...options.revisions.keys()],
+      options.pythonRevisions ?? [],
+    ]);
     this.revisions = options.revisions;
     this.failPreUpgradeCheck = options.failPreUpgradeCheck;
   }
@@ -181,6 +190,11 @@ export class SimCharm {
     if (!deps)
       throw new RangeError(`unknown charm revision ${revision} (known: ${[...this.revisions.keys()].join(", ")})`);
     return deps;
+  }
+
+  /** Whether `revision`'s charm uses the Python library (see `SimCharmOptions.pythonRevisions`). */
+  runsPythonLibrary(revision: number): boolean {
+    return this.options.pythonRevisions?.includes(revision) ?? false;
   }
 
   /** The workload version a revision installs. */
@@ -278,21 +292,13 @@ export class SimCharm {
 
   private recording: CharmGrant[] | null = null;
 
-  private grant(model: JujuModel, id: number, revision: number): GrantOutcome {
-    const version = this.versionOf(revision);
+  /** Report a grant of unit `id`'s charm (running `revision`) with its outcome, as the model stands now. */
+  recordGrant(model: JujuModel, id: number, revision: number, outcome: CharmGrant["outcome"]): void {
     const others = [...model.units.values()].filter((unit) => unit.id !== id);
-    const failed = this.failing.has(id);
-    const unhealthy = this.unhealthy.get(id);
-    const twoStep = this.options.twoStepUpgrades === true && !this.restarting.has(id) && !failed;
-    const outcome: CharmGrant["outcome"] = failed
-      ? "failed"
-      : twoStep || unhealthy !== undefined
-        ? "pending"
-        : "completed";
     this.report({
       unit: id,
       revision,
-      version,
+      version: this.versionOf(revision),
       outcome,
       upgradingOthers: others
         .filter((unit) => model.databags[unit.name]?.[KEYS.state] === "upgrading")
@@ -301,6 +307,19 @@ export class SimCharm {
         .filter((unit) => (unit.id === id ? this.holds.has(id) : Boolean(model.databags[unit.name]?.[KEYS.hold])))
         .map((unit) => unit.id),
     });
+  }
+
+  private grant(model: JujuModel, id: number, revision: number): GrantOutcome {
+    const version = this.versionOf(revision);
+    const failed = this.failing.has(id);
+    const unhealthy = this.unhealthy.get(id);
+    const twoStep = this.options.twoStepUpgrades === true && !this.restarting.has(id) && !failed;
+    const outcome: CharmGrant["outcome"] = failed
+      ? "failed"
+      : twoStep || unhealthy !== undefined
+        ? "pending"
+        : "completed";
+    this.recordGrant(model, id, revision, outcome);
     if (failed) return { failed: `simulated failure: ${model.app}/${id} could not start workload ${version}` };
     this.workloads.set(id, version);
     if (twoStep) {

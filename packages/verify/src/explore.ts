@@ -37,7 +37,9 @@ import { NEW, OLD, THIRD, World } from "./world.js";
  *   without pre-upgrade-check;
  * - `secondRefresh` — the upgrade, and at any point while a stack is set the operator may `juju refresh` to a third
  *   revision (once; issue 12.4); the roll refuses it and says how to go on, and the operator then does one of what
- *   it says (once): `juju refresh` to the roll's target, or back to the old revision.
+ *   it says (once): `juju refresh` to the roll's target, or back to the old revision;
+ * - `migration` — as `upgrade`, but the deployed revision runs the Python library (`PythonLibCharm`): its leader
+ *   plans, and the roll runs with old units on the Python library and new units on charm-upgrade.
  */
 export type ScenarioName =
   | "upgrade"
@@ -47,7 +49,8 @@ export type ScenarioName =
   | "refreshBack"
   | "refreshBackPaused"
   | "refreshBackAfterFailure"
-  | "secondRefresh";
+  | "secondRefresh"
+  | "migration";
 
 /** An end state a scenario may stop in: its kind, and the revision every unit must run there. */
 export interface EndState {
@@ -62,6 +65,7 @@ export interface EndState {
 export function scenarioEnds(options: Pick<ExploreOptions, "scenario" | "faults">): readonly EndState[] {
   switch (options.scenario) {
     case "upgrade":
+    case "migration":
       return [{ kind: "upgraded", target: NEW }];
     case "failure":
       return options.faults?.scaleIn
@@ -308,6 +312,7 @@ export class Explorer {
       reduce: options.reduce ?? memoReduce(),
       twoStepUpgrades: options.asyncUpgrades ?? true,
       pauseAfter: options.pauseAfter,
+      oldLibrary: options.scenario === "migration" ? "python" : "charm-upgrade",
     });
     this.versionOf = (revision) => this.world.charm.versionOf(revision);
     this.initial = this.world.snapshot();
@@ -378,6 +383,7 @@ export class Explorer {
         ],
       });
     }
+    if (scenario === "migration") plan([], [`${deploy}, its charm on the Python library`]);
     if (scenario === "failure")
       for (let f = 0; f < this.options.units; f++) plan([f], [`${deploy}; the upgrade of app/${f} will fail`]);
     if (scenario === "unplanned") {

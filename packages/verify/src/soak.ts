@@ -65,6 +65,12 @@ export interface RunSetup {
   readonly evictions: number;
   /** Kubernetes: times someone sets the StatefulSet's partition by hand (`kubectl patch`) mid-roll. */
   readonly partitionEdits: number;
+  /**
+   * The library the deployed revision runs: `python` makes the refresh the migration refresh from
+   * `charms.data_platform_libs.v0.upgrade` (issue 12.6). Only without a failing unit: the rollback would return to
+   * the Python library, whose own bugs (data-platform-libs #145) are not this library's to hold.
+   */
+  readonly oldLibrary: "charm-upgrade" | "python";
 }
 
 /** What one run did. */
@@ -89,32 +95,55 @@ export function setupOf(seed: number): RunSetup {
   const random = createRandom(seed);
   const units = 1 + random.int(7);
   const substrate = random.pick<Substrate>(["vm", "k8s"]);
+  const leader = random.int(units);
+  const asyncUpgrades = random.chance(0.5);
+  const pauseAfter = random.pick([undefined, "none", "first", "all"] as const);
+  const failing = random.chance(0.35) ? random.int(units) : null;
+  const crash = random.pick([0, 0.02, 0.1]);
+  const duplicate = random.pick([0, 0.05, 0.2]);
+  const reorder = random.pick([0, 0.05, 0.2]);
+  const leaderChanges = random.int(3);
+  const scaleOuts = random.chance(0.3) ? 1 + random.int(2) : 0;
+  const scaleIns = random.chance(0.3) && units > 1 ? 1 + random.int(Math.min(2, units - 1)) : 0;
+  const unchecked = random.chance(0.2);
+  const apiFaults = substrate === "k8s" && random.chance(0.4) ? 1 + random.int(3) : 0;
+  const oldLibrary: RunSetup["oldLibrary"] = random.chance(0.3) && failing === null ? "python" : "charm-upgrade";
   const setup = {
     seed,
     units,
     substrate,
-    leader: random.int(units),
-    asyncUpgrades: random.chance(0.5),
-    pauseAfter: random.pick([undefined, "none", "first", "all"] as const),
-    failing: random.chance(0.35) ? random.int(units) : null,
-    crash: random.pick([0, 0.02, 0.1]),
-    duplicate: random.pick([0, 0.05, 0.2]),
-    reorder: random.pick([0, 0.05, 0.2]),
-    leaderChanges: random.int(3),
-    scaleOuts: random.chance(0.3) ? 1 + random.int(2) : 0,
-    scaleIns: random.chance(0.3) && units > 1 ? 1 + random.int(Math.min(2, units - 1)) : 0,
-    unchecked: random.chance(0.2),
-    apiFaults: substrate === "k8s" && random.chance(0.4) ? 1 + random.int(3) : 0,
+    leader,
+    asyncUpgrades,
+    pauseAfter,
+    failing,
+    crash,
+    duplicate,
+    reorder,
+    // Kubernetes, from the Python library: a unit that becomes leader while it still runs the Python library never
+    // pops a unit that completed before (the library does not observe leader-elected, and nothing writes again to
+    // send it relation-changed), so its resume-upgrade refuses for good: the Python library's own stall.
+    leaderChanges: oldLibrary === "python" && substrate === "k8s" ? 0 : leaderChanges,
+    scaleOuts,
+    // Kubernetes, from the Python library: its leader's resume-upgrade refuses for good once a unit has left
+    // (`len(stack) != len(peers)`, L838), and while it leads nothing else lowers the partition — the Python library's
+    // own stall (docs/migration.md says what to do), not one this library can prevent.
+    scaleIns: oldLibrary === "python" && substrate === "k8s" ? 0 : scaleIns,
+    // The migration is planned by the Python library before the refresh, with an API server that answers: its
+    // failure handling (a unit failed for a refused patch) is its own.
+    unchecked: oldLibrary === "python" ? false : unchecked,
+    apiFaults: oldLibrary === "python" ? 0 : apiFaults,
+    oldLibrary,
   };
   // Drawn after the rest, so that adding them left every earlier seed's setup as it was.
   const refresh = random.pick(["none", "none", "none", "back", "third"] as const);
   return {
     ...setup,
-    refreshBack: refresh === "back",
+    // Not from the Python library: a refresh back would return the roll to it (its own bugs are not ours to hold).
+    refreshBack: refresh === "back" && setup.oldLibrary !== "python",
     // Not on Kubernetes yet (known gap, issue 12.4: a third revision that reaches the pods as the roll ends is held
     // as an unchecked refresh, and the refresh that follows can find the partition over a pod on it; soak seed 441,
     // explore.test's secondRefresh on k8s).
-    thirdRefresh: refresh === "third" && substrate === "vm",
+    thirdRefresh: refresh === "third" && substrate === "vm" && setup.oldLibrary !== "python",
     evictions: substrate === "k8s" && random.chance(0.3) ? 1 + random.int(2) : 0,
     partitionEdits: substrate === "k8s" && random.chance(0.2) ? 1 : 0,
   };
@@ -169,6 +198,7 @@ export function soakRun(
     memo: options.reduce ? new HookMemo() : shared?.memo,
     twoStepUpgrades: setup.asyncUpgrades,
     pauseAfter: setup.pauseAfter,
+    oldLibrary: setup.oldLibrary,
   });
   const { model, charm } = world;
   const { substrate } = setup;
@@ -236,7 +266,7 @@ export function soakRun(
 
   // Deploy and settle (no faults yet: as the exploration does, in the model's order), then plan and refresh.
   // (The pause policy and how the charm answers grants play no part before the first grant.)
-  const deployment = `${setup.units}/${substrate}/${setup.leader}/${setup.pauseAfter ?? "-"}/${options.reduce ? "custom" : "core"}`;
+  const deployment = `${setup.units}/${substrate}/${setup.leader}/${setup.pauseAfter ?? "-"}/${setup.oldLibrary}/${options.reduce ? "custom" : "core"}`;
   const settled = deployments.get(deployment);
   if (settled) world.restore(settled);
   else {
@@ -301,7 +331,11 @@ export function soakRun(
       const id = substrate === "k8s" ? Math.max(...ids) : random.pick(ids);
       step(`scale-in: app/${id} removed`, null, () => model.removeUnit(id));
     }
-    if (random.chance(0.02))
+    // Not on a leader still on the Python library: it accepts resume-upgrade again until the first unit is popped and
+    // then sets the partition to the top of its stack, above pods that already restarted (upstream bug 11); the
+    // operator runs it once, when the statuses say the roll is paused (docs/migration.md).
+    const onPython = charm.runsPythonLibrary(model.units.get(leader())?.agent.charm ?? model.charm);
+    if (random.chance(0.02) && !onPython)
       step(`resume-upgrade on app/${leader()} (any time)`, leader(), () => world.action(leader(), "resume-upgrade"));
     const rolling = Boolean(model.appData["upgrade-stack"] && model.appData["upgrade-stack"] !== "[]");
     if (phase === "upgrade" && rolling && (setup.refreshBack || setup.thirdRefresh) && random.chance(0.03)) {

@@ -46,7 +46,7 @@ interface Config {
   readonly options: ExploreOptions;
 }
 
-const SCENARIOS = ["upgrade", "failure", "rollback", "unplanned"] as const;
+const SCENARIOS = ["upgrade", "failure", "rollback", "unplanned", "migration"] as const;
 const SUBSTRATES = ["vm", "k8s"] as const;
 
 function config(
@@ -86,8 +86,12 @@ function matrix(): Config[] {
   for (const scenario of SCENARIOS) out.push(config(2, "k8s", scenario, "duplicate+leader+api"));
   for (const scenario of ["upgrade", "unplanned"] as const) out.push(config(3, "k8s", scenario, "api"));
   for (const substrate of SUBSTRATES) {
+    // Not the migration at N = 3: there the explorer's operator runs resume-upgrade whenever it is accepted, and
+    // a Python leader accepts it a second time and raises the partition above a restarting pod (upstream bug 11:
+    // done-on-old and livelocks, found here); docs/migration.md tells the operator to run it once.
     for (const faults of ["none", "duplicate"] as const)
-      for (const scenario of SCENARIOS) out.push(config(3, substrate, scenario, faults));
+      for (const scenario of SCENARIOS.filter((name) => name !== "migration"))
+        out.push(config(3, substrate, scenario, faults));
   }
   return out;
 }
@@ -228,7 +232,9 @@ function document(
     "Scenarios: **upgrade** (deployed and settled, pre-upgrade-check on the leader, `juju refresh`); **failure** (the",
     "same, one unit's upgrade fails, every choice of unit); **rollback** (from every halted end state of *failure*,",
     "with the faults it has used: pre-upgrade-check on the leader, then `juju refresh` to the old revision);",
-    "**unplanned** (`juju refresh` without pre-upgrade-check).",
+    "**unplanned** (`juju refresh` without pre-upgrade-check); **migration** (as *upgrade*, but the deployed revision",
+    "runs the Python library, `PythonLibCharm`: its leader plans, and the roll is mixed until every unit runs the new",
+    "revision).",
     "",
     "## What is checked",
     "",

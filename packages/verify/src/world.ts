@@ -83,6 +83,12 @@ export interface WorldOptions {
   readonly pauseAfter?: "none" | "first" | "all" | undefined;
   /** Replay hooks whose inputs were seen before instead of running them again (default: a new cache; `false`: none). */
   readonly memo?: HookMemo | false | undefined;
+  /**
+   * The library the deployed revision ({@link OLD}) runs: charm-upgrade (default), or the Python library
+   * (`charms.data_platform_libs.v0.upgrade`, run by `PythonLibCharm`), which makes the refresh to {@link NEW} a
+   * charm's first refresh to charm-upgrade: a mixed application until every unit runs the new revision.
+   */
+  readonly oldLibrary?: "charm-upgrade" | "python" | undefined;
 }
 
 /** The plain-data state of a {@link World}. */
@@ -107,6 +113,7 @@ export class World {
     this.charm = new SimCharm({
       revisions: REVISIONS,
       twoStepUpgrades: options.twoStepUpgrades ?? true,
+      pythonRevisions: options.oldLibrary === "python" ? [OLD] : [],
       reduce: options.reduce,
       onGrant: (grant) => this.grants.push(grant),
     });
