@@ -135,8 +135,6 @@ class World {
     const world = this;
     const common = {
       dependencies: unit.dependencies,
-      // These scenarios predate the pause policy: they roll without waiting (pause tests set their own).
-      pauseAfterUnitUpgrade: this.pauseAfter,
       async preUpgradeCheck() {
         world.checks.push(unit.name);
         await unit.preUpgradeCheck();
@@ -182,6 +180,8 @@ class World {
       logs: [] as InMemoryLogLine[],
       action,
       applicationVersion: "",
+      // These scenarios predate the pause policy: they roll without waiting (pause tests set their own).
+      config: this.pauseAfter === undefined ? {} : { "pause-after-unit-upgrade": this.pauseAfter },
     };
     const juju = new InMemoryHookTools(model);
     const env: Record<string, string> = {
@@ -233,6 +233,12 @@ class World {
       if (run.error) throw run.error;
     }
     throw new Error(`the world did not settle within ${limit} hooks`);
+  }
+
+  /** `juju config db pause-after-unit-upgrade=<value>`: every unit gets config-changed. */
+  configure(pauseAfter: string | undefined): void {
+    this.pauseAfter = pauseAfter;
+    for (const unit of this.units.values()) unit.queue.push("config-changed");
   }
 
   /** `juju refresh`: new charm code; every unit gets upgrade-charm. */
@@ -697,7 +703,7 @@ describe("Kubernetes", () => {
 describe("beyond the original (pause policy, health gate, force-upgrade, application status)", () => {
   it("pause-after-unit-upgrade=first: machines wait after the first unit until resume-upgrade on the leader", async () => {
     const world = await deployed();
-    world.pauseAfter = "first";
+    world.configure("first");
     await world.run("db/0", "actions/pre-upgrade-check");
     await world.settle();
     world.refresh(NEW);
@@ -737,7 +743,7 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     const world = await deployed();
     world.charmDir = mkdtempSync(join(tmpdir(), "charm-"));
     writeFileSync(join(world.charmDir, ".juju-charm"), "ch:amd64/jammy/db-381\n");
-    world.pauseAfter = "first";
+    world.configure("first");
     await world.run("db/0", "actions/pre-upgrade-check");
     expect(world.appData["upgrade-from-charm"]).toBe("ch:amd64/jammy/db-381");
     // juju refresh: the units now run revision 382; the rollback still goes to 381
@@ -770,7 +776,7 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
   it("the charm may report the running workload version itself", async () => {
     const world = await deployed(2);
     world.workloadVersion = () => "14.9-custom";
-    world.pauseAfter = "first";
+    world.configure("first");
     await world.run("db/0", "actions/pre-upgrade-check");
     world.refresh(NEW);
     await world.settle();

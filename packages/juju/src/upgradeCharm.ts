@@ -60,12 +60,6 @@ interface CommonUpgradeOptions {
   /** Kubernetes: patch the StatefulSet's rolling-update partition (the K8s adapter provides it). */
   setPartition?(partition: number): Maybe<void>;
   /**
-   * The value of the charm's config option `pause-after-unit-upgrade` (`none`, `first` — the default — or `all`):
-   * where the roll waits for `resume-upgrade`. Read it from the config in every hook (e.g. `config-get`), so a
-   * change takes effect before the next unit. An invalid value blocks the roll with a message; it never throws.
-   */
-  readonly pauseAfterUnitUpgrade?: unknown;
-  /**
    * Why this unit holds the roll right now (a backup, a scale-out), or `null`: while any unit holds, no unit is
    * granted and the K8s partition does not move. Asked once per hook; the reason shows in the statuses.
    */
@@ -165,6 +159,13 @@ export type UpgradeOptions = VmUpgradeOptions | K8sUpgradeOptions;
  * Unlike the original, no charm code ever has to call a handler again: any hook keeps the upgrade moving (the
  * leader pops itself when it completes, a pending upgrade is granted again at the next hook).
  *
+ * Where the roll waits for `resume-upgrade` is the charm's config option `pause-after-unit-upgrade` (`none`,
+ * `first` — the default, also when the charm does not declare it — or `all`; an invalid value blocks the roll with a
+ * message, never throws). The library reads it itself, only in the hooks where it may have changed (config-changed,
+ * which Juju runs on every unit after `juju config` before its relation hooks; upgrade-charm; actions), and keeps it
+ * in the unit's store for the other hooks: a change takes effect before the next unit, without a `config-get` in
+ * every hook.
+ *
  * What happens inside a hook is decided by the core's `hookSession`; this class only carries out its requests:
  * hook tools, the charm's callbacks. {@link CharmUpgrade.dispatchSync} runs the very same hook synchronously over
  * an in-memory Juju, which is how the simulator and the verifier exercise the code that ships.
@@ -244,7 +245,6 @@ export class CharmUpgrade {
       relationName: this.relationName,
       substrate: this.substrate,
       dependencies: this.dependencies,
-      pauseAfterUnitUpgrade: options.pauseAfterUnitUpgrade,
       workloadKey: options.workloadKey,
       charm: options.charm,
       abilities: {
