@@ -720,6 +720,53 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
   });
 
+  it("the pause policy is read with config-get only in config-changed, upgrade-charm and actions; other hooks use the remembered value", async () => {
+    const configGets = (run: HookRun) => run.calls.filter((call) => call.tool === "config-get");
+    const world = await deployed();
+    // Each unit read it once, in its first hook with the peer relation (its memory had no value yet).
+    for (const name of ["db/0", "db/1", "db/2"])
+      expect(world.runs.filter((run) => run.unit === name && configGets(run).length)).toHaveLength(1);
+    const changed = await world.run("db/1", "upgrade-relation-changed", "db/0");
+    expect(configGets(changed)).toEqual([]);
+    const tick = await world.run("db/2", "update-status");
+    expect(configGets(tick)).toEqual([]);
+    for (const hook of ["config-changed", "upgrade-charm", "actions/pre-upgrade-check"]) {
+      const run = await world.run("db/0", hook);
+      expect(configGets(run).map((call) => call.args)).toEqual([["--format=json", "pause-after-unit-upgrade"]]);
+    }
+  });
+
+  it("juju config takes effect through config-changed, before the next unit, with no config-get in relation hooks", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    const before = world.runs.length;
+    world.configure("first");
+    world.refresh(NEW);
+    await world.settle();
+    // Paused after the first unit: every unit ran config-changed (queued before upgrade-charm) and kept "first".
+    expect(world.granted).toEqual(["db/2"]);
+    expect(world.appStatus.message).toMatch(/^Paused \(1\/3 upgraded\)/);
+    const reading = world.runs.slice(before).filter((run) => run.calls.some((call) => call.tool === "config-get"));
+    expect(new Set(reading.map((run) => run.hook))).toEqual(new Set(["config-changed", "upgrade-charm"]));
+    // `juju config … none`: config-changed on every unit, and the roll goes on without resume-upgrade.
+    world.configure("none");
+    await world.settle();
+    expect(world.granted).toEqual(["db/2", "db/1", "db/0"]);
+  });
+
+  it("a memory written before the pause policy was remembered (an older revision) makes the next hook read it once", async () => {
+    const world = await deployed();
+    const memory = JSON.parse(world.unit("db/1").state[MEMORY_KEY] ?? "{}") as Record<string, unknown>;
+    expect(memory.pause).toBe("none");
+    delete memory.pause;
+    world.unit("db/1").state[MEMORY_KEY] = JSON.stringify(memory);
+    const first = await world.run("db/1", "upgrade-relation-changed", "db/0");
+    expect(first.calls.filter((call) => call.tool === "config-get")).toHaveLength(1);
+    const second = await world.run("db/1", "upgrade-relation-changed", "db/0");
+    expect(second.calls.filter((call) => call.tool === "config-get")).toHaveLength(0);
+  });
+
   it("the health gate: an unhealthy upgraded unit holds the roll, says so, and is retried on later hooks", async () => {
     const world = await deployed();
     let healthy = false;
