@@ -152,7 +152,7 @@ export function median(values: readonly number[]): number {
  * are counted apart, as trailing.
  */
 export async function measureUpgrade(options: UpgradeCostOptions): Promise<UpgradeCost> {
-  const { units, seed, pauseAfter } = options;
+  const { units, pauseAfter } = options;
   const model = new JujuModel({
     app: "db",
     substrate: "vm",
