@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
@@ -398,10 +397,9 @@ export class CharmUpgrade {
       else if (what === "observed") value = options.observe?.() ?? null;
       else if (what === "noDowngrade") value = options.downgradeBlocker?.() ?? null;
       // `.juju-charm` as Juju wrote it in the charm directory (`ch:amd64/jammy/db-381`); the core validates it.
-      else
-        value = sync
-          ? readFileSync(join(charmDir, ".juju-charm"), "utf8")
-          : readFile(join(charmDir, ".juju-charm"), "utf8");
+      // Read synchronously in `dispatch` too: a few bytes on a local disk, and `node:fs/promises` would cost every
+      // hook process about 4 ms of start-up to load (docs/benchmarks.md, cold start).
+      else value = readFileSync(join(charmDir, ".juju-charm"), "utf8");
     } catch {
       return null;
     }
