@@ -9,8 +9,7 @@ import type { PeerView } from "./peerView.js";
 import { ownState, withOwnState } from "./protocol.js";
 import { unitStatusDuringUpgrade } from "./unitStatus.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
-import type { MachineStateValue } from "./upgradeMachine.js";
-import type { UpgradeMachine } from "./upgradeMachine.js";
+import type { MachineStateValue, UpgradeMachine } from "./upgradeMachine.js";
 import { contextFromInput, stateIn, upgradeMachine } from "./upgradeMachine.js";
 
 /**
