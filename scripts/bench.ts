@@ -256,7 +256,7 @@ const CHARM_NOTES = [
   "own modules above shows what is left): `node:child_process`, imported on the first hook-tool call (with it came",
   "`net`, `dgram`, `stream`, `tty`); `node:fs/promises` (with `readline` and `os`: `.juju-charm` is now read with",
   "`readFileSync`); `process.stderr`, a stream (the example's `dispatch` writes its error with `writeSync(2)`); and",
-  "the xstate machine, built on first use (`upgradeMachine()`). Before, the charm loaded 50 of Node.js's modules",
+  "the xstate machine, built on first use (`upgradeMachine()`). Before, the charm loaded 39 of Node.js's modules",
   "beyond `node -e 0`'s. CPU time a cold start, measured by hand before and after with the loop of the table above",
   "(`sh` running each 40 times, interleaved, three rounds, load average 8–13): `node -e 0` 31–34 ms; the charm",
   "before 52–55 ms (≈ 1.65×), after 38.5–41 ms (≈ 1.2×).",
