@@ -294,7 +294,9 @@ export class CharmUpgrade {
       } else if (request.kind === "charm") {
         answer = await this.answer(request.call, false);
       } else if (request.kind === "file") {
-        answer = await readFile(request.path, "utf8").catch(() => null);
+        // A small file on the unit's disk (an OCI image resource), read synchronously as `.juju-charm` is (see
+        // `report`): `node:fs/promises` would cost every hook process its load time.
+        answer = readTextSync(request.path);
       } else {
         answer = await this.report(request.what, hook.charmDir, false);
       }
@@ -412,7 +414,7 @@ export class CharmUpgrade {
   }
 }
 
-/** A file's text now, or `null` when it cannot be read (the synchronous twin of the `file` request's answer). */
+/** A file's text, or `null` when it cannot be read: the answer to a `file` request, in `dispatch` and `dispatchSync`. */
 function readTextSync(path: string): string | null {
   try {
     return readFileSync(path, "utf8");
