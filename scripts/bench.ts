@@ -13,7 +13,7 @@ import { createUpgradeState, readPeerView, reduce } from "@charm-upgrade/core";
 import type { UpgradeEvent } from "@charm-upgrade/core";
 import { execFileSync } from "node:child_process";
 import { NEW, OLD } from "@charm-upgrade/core/testing";
-import type { UpgradeCost } from "./upgradeCost.js";
+import type { MeasuredCharm, UpgradeCost } from "./upgradeCost.js";
 import { measureUpgrade, median } from "./upgradeCost.js";
 
 const quick = process.argv.includes("--quick");
@@ -56,29 +56,37 @@ const ms = (value: number) => (value < 1000 ? `${value.toFixed(0)} ms` : `${(val
 const int = (value: number) => Math.round(value).toLocaleString("en-US");
 
 // One whole upgrade per N, seed 1, after a warm-up (the first hooks of a process pay for JIT compilation).
-for (const seed of [98, 99]) measureUpgrade({ units: 10, seed, pauseAfter: "none", trailing: false });
+for (const seed of [98, 99]) await measureUpgrade({ units: 10, seed, pauseAfter: "none", trailing: false });
 const rows: UpgradeCost[] = [];
 for (const n of sizes) {
-  const cost = measureUpgrade({ units: n, seed: 1, pauseAfter: "none", trailing: false });
+  const cost = await measureUpgrade({ units: n, seed: 1, pauseAfter: "none", trailing: false });
   rows.push(cost);
   console.log(
     `N=${n}: ${cost.hooks} hooks, ${cost.commits} commits, ${cost.calls} hook-tool calls, ${ms(cost.ms)} (${ms(cost.hookMs)} in hooks)`,
   );
 }
 
-/** Hook-tool calls of upgrades of N units under one pause policy, over `seeds` seeds. */
+/** Hook-tool calls of upgrades of N units of one charm under one pause policy, over `seeds` seeds. */
 interface CallsRow {
+  readonly charm: MeasuredCharm;
   readonly n: number;
   readonly policy: "none" | "first";
   readonly runs: readonly UpgradeCost[];
 }
 const callRows: CallsRow[] = [];
-for (const policy of ["none", "first"] as const) {
+const measured: { readonly charm: MeasuredCharm; readonly policy: "none" | "first" }[] = [
+  { charm: "demo", policy: "none" },
+  { charm: "sim", policy: "none" },
+  { charm: "sim", policy: "first" },
+];
+for (const { charm, policy } of measured) {
   for (const n of [3, 5, 10]) {
-    const runs = Array.from({ length: seeds }, (_, i) => measureUpgrade({ units: n, seed: i + 1, pauseAfter: policy }));
-    callRows.push({ n, policy, runs });
+    const runs: UpgradeCost[] = [];
+    for (let seed = 1; seed <= seeds; seed++)
+      runs.push(await measureUpgrade({ units: n, seed, pauseAfter: policy, charm }));
+    callRows.push({ charm, n, policy, runs });
     console.log(
-      `calls N=${n} pause=${policy}: median ${median(runs.map((r) => r.calls))} calls in ${median(runs.map((r) => r.hooks))} hooks`,
+      `calls ${charm} N=${n} pause=${policy}: median ${median(runs.map((r) => r.calls))} calls in ${median(runs.map((r) => r.hooks))} hooks`,
     );
   }
 }
@@ -98,10 +106,13 @@ const range = (values: readonly number[]) => {
   return `${int(median(sorted))} (${int(sorted[0] ?? 0)}–${int(sorted.at(-1) ?? 0)})`;
 };
 
+/** How each charm is named in the tables. */
+const CHARM_NAMES: Record<MeasuredCharm, string> = { demo: "example (`upgrade-demo`)", sim: "simulator's" };
+
 function callsTable(): string[] {
   const lines = [
-    "| units | pause | hook runs | hook-tool calls | calls / hook (mean, median) | Python original | ours / original |",
-    "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    "| charm | units | pause | hook runs | hook-tool calls | calls / hook (mean, median) | Python original | ours / original |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const row of callRows) {
     const calls = row.runs.map((r) => r.calls);
@@ -113,14 +124,14 @@ function callsTable(): string[] {
       : "";
     const ratio = original ? `${(median(calls) / original.calls).toFixed(2)}×` : "";
     lines.push(
-      `| ${row.n} | ${row.policy} | ${range(hooks)} | ${range(calls)} | ${(calls.reduce((a, b) => a + b, 0) / hooks.reduce((a, b) => a + b, 0)).toFixed(1)}, ${median(perHook)} | ${row.policy === "none" ? theirs : ""} | ${row.policy === "none" ? ratio : ""} |`,
+      `| ${CHARM_NAMES[row.charm]} | ${row.n} | ${row.policy} | ${range(hooks)} | ${range(calls)} | ${(calls.reduce((a, b) => a + b, 0) / hooks.reduce((a, b) => a + b, 0)).toFixed(1)}, ${median(perHook)} | ${row.policy === "none" ? theirs : ""} | ${row.policy === "none" ? ratio : ""} |`,
     );
   }
   return lines;
 }
 
-function toolsTable(): string[] {
-  const none = callRows.filter((row) => row.policy === "none");
+function toolsTable(charm: MeasuredCharm): string[] {
+  const none = callRows.filter((row) => row.policy === "none" && row.charm === charm);
   const mean = (row: CallsRow, tool: string) =>
     row.runs.reduce((sum, run) => sum + (run.byTool[tool] ?? 0), 0) / row.runs.length;
   const meanHooks = (row: CallsRow) => row.runs.reduce((sum, run) => sum + run.hooks, 0) / row.runs.length;
@@ -144,12 +155,41 @@ function toolsTable(): string[] {
 }
 
 const trailing = callRows
-  .filter((row) => row.policy === "none")
+  .filter((row) => row.policy === "none" && row.charm === "sim")
   .map(
     (row) =>
       `N = ${row.n}: ${median(row.runs.map((r) => r.trailing.hooks))} hooks, ${median(row.runs.map((r) => r.trailing.calls))} calls`,
   )
   .join("; ");
+/**
+ * Issue 14 asks for a summed hook time at most 0.4× the Python original's. What can be measured here: the time
+ * spent inside hooks, in this process, over the upgrades above (N = 5, pause none).
+ */
+function hookTimeLines(): string[] {
+  const at5 = (charm: MeasuredCharm) =>
+    callRows.find((row) => row.charm === charm && row.n === 5 && row.policy === "none");
+  const describe = (charm: MeasuredCharm) => {
+    const row = at5(charm);
+    if (!row) return "not measured";
+    const times = row.runs.map((run) => run.hookMs);
+    const perHook = row.runs.map((run) => run.hookMs / run.hooks);
+    return `${ms(median(times))} per upgrade (${ms(Math.min(...times))}–${ms(Math.max(...times))} over the ${row.runs.length} seeds), ${(median(perHook) * 1000).toFixed(0)} µs a hook`;
+  };
+  return [
+    "The sum of the time spent inside hooks, from `pre-upgrade-check` until every unit is idle on the new version, in",
+    "this process (median over the upgrades above, hook tools answered in memory, so no tool's own cost is in it):",
+    "",
+    `- the example charm, through \`dispatch\` (async, its charm directory and workload read from disk): ${describe("demo")};`,
+    `- the simulator's charm, through \`dispatchSync\`: ${describe("sim")}.`,
+    "",
+    "What cannot be measured here: the Python original's summed hook time (its charm runs under Python and `ops`, and",
+    "this machine has neither a Python charm runtime nor Juju), so the 0.4× goal is neither met nor missed here, and this",
+    "document gives no figure for it; nor the time of a hook under a real Juju agent, where each hook is a process (its cold",
+    "start is below) and each hook-tool call a process talking to the agent. Issue 14 reports the example's hooks at",
+    "0.55–0.65× the original's before the changes measured above (fewer tool calls per hook, see the tables).",
+  ];
+}
+
 const updateStatus = callRows.reduce((sum, row) => sum + row.runs.reduce((s, r) => s + r.updateStatus, 0), 0);
 
 const at100 = rows.find((row) => row.options.units === 100);
@@ -212,12 +252,20 @@ const CHARM_NOTES = [
   "- **Stripping the binary** (`strip`) would make it 18 MB smaller (127 MB → 109 MB unpacked) without changing",
   "  start-up; not done, so that the charm ships the official binary byte for byte (the lockfile pins its hash).",
   "",
-  "Where the rest of the time goes, measured inside the process (medians of 25 runs, load ≈ 3): `node -e 0` reaches",
-  "its exit 35 ms after the process started; loading the charm from the compile cache and running it to its error",
-  'takes 19 ms more. Of those, `require("child_process")` (for the hook tools; it pulls in `net` and `stream`) is',
-  "6.4 ms, and building the xstate machine when `@charm-upgrade/core` is imported about 5 ms (CPU profile). Both",
-  "are the packages', not the charm's: a machine created on first use and a lazily imported `child_process` are the",
-  "next steps towards 1.3×.",
+  "What a hook that does nothing loaded and never used, now loaded on first use (issue 14; the list of Node.js's",
+  "own modules above shows what is left): `node:child_process`, imported on the first hook-tool call (with it came",
+  "`net`, `dgram`, `stream`, `tty`); `node:fs/promises` (with `readline` and `os`: `.juju-charm` is now read with",
+  "`readFileSync`); `process.stderr`, a stream (the example's `dispatch` writes its error with `writeSync(2)`); and",
+  "the xstate machine, built on first use (`upgradeMachine()`). Before, the charm loaded 39 of Node.js's modules",
+  "beyond `node -e 0`'s. CPU time a cold start, measured by hand before and after with the loop of the table above",
+  "(`sh` running each 40 times, interleaved, three rounds, load average 8–13): `node -e 0` 31–34 ms; the charm",
+  "before 52–55 ms (≈ 1.65×), after 38.5–41 ms (≈ 1.2×).",
+  "",
+  "What remains between `node -e 0` and `dispatch` is the charm's own: `sh` and `uname` in `dispatch` (the second",
+  "row), reading the compile cache (`node:module`'s `enableCompileCache`), and running the bundle's top level —",
+  "xstate's, valibot's and the library's module bodies, the peer-data schemas built with valibot, the classes. A CPU",
+  "profile (`--cpu-prof`, 8 runs) puts the bundle's top level at a few milliseconds, spread over many small",
+  "functions: no single thing left to load lazily.",
 ];
 
 const lines = [
@@ -257,7 +305,7 @@ const lines = [
   "",
   `Each upgrade as above, for seeds 1–${seeds} (median, with the range over seeds), from \`pre-upgrade-check\` until every`,
   "unit is idle on the new version: hooks still due then (other units hearing of the last writes) are not counted",
-  `(their median: ${trailing}).`,
+  `(their median, simulator's charm: ${trailing}).`,
   updateStatus === 0
     ? "No upgrade needed time to pass on the way (no `update-status` run)."
     : `Time had to pass on the way: ${updateStatus} \`update-status\` runs in all, counted.`,
@@ -265,15 +313,40 @@ const lines = [
   "hook's `run.tools`, as `JujuModel.begin` builds them). `pause=none` is the policy the Python original had;",
   "`pause=first` (the default) adds the operator's `resume-upgrade`.",
   "",
+  "Two charms. The **example charm** (`examples/upgrade-demo`, the charm issue 14 measured) runs its own hook code,",
+  "`runCharm` — what its bundled `dispatch` runs — in this process through `CharmUpgrade.dispatch`, over the same",
+  "in-memory hook tools, with each revision's charm directory (`dependencies.json`, `.juju-charm`) and each unit's",
+  'workload on disk (`measureUpgrade({ charm: "demo" })` in `scripts/upgradeCost.ts`). Beyond the library\'s calls it',
+  "makes its own: `application-version-set` when a unit installs the new version, `relation-ids` and `relation-list`",
+  "in `buildUpgradeStack`. The **simulator's charm** (`SimCharm`, the one the verifier explores) makes none of its",
+  "own. In both, the library reads the pause policy (`config-get pause-after-unit-upgrade`) only in `config-changed`,",
+  "`upgrade-charm` and actions, and keeps it in the unit's store for the other hooks: 2·N + 1 `config-get` calls per",
+  "upgrade here. Before that (the example read the config in every hook, and the library left it to the charm) the",
+  "example charm made a median of 189 / 500.5 / 1,940 calls for N = 3 / 5 / 10 (0.52× the original at N = 5).",
+  "",
+  "Since issue 15.2 each unit also records the workload version its charm reports (`upgrade-running-workload`):",
+  "the example charm reports one, so each upgraded unit commits once more and every other unit hears of it. Measured",
+  "on this branch just before and after taking that change in, the example charm went from a median of 176 / 455 /",
+  "1,725 calls (0.47× at N = 5) to the figures below (0.51× at N = 5: just above the goal); the simulator's charm,",
+  "which reports no workload version, did not change.",
+  "",
   "The Python original: 961 hook-tool calls for N = 5 in 89 hook runs (a median of 11 per hook; issue 14). For N = 3 and",
   "N = 10 it takes ≈ 31 and ≈ 331 hook runs; their calls are estimated at 11 per hook. The goal is at most 0.5× its",
   "calls.",
   "",
   ...callsTable(),
   "",
-  `By tool, \`pause=none\`: mean calls per upgrade over the ${seeds} seeds (and per hook).`,
+  `By tool, \`pause=none\`, the example charm: mean calls per upgrade over the ${seeds} seeds (and per hook).`,
   "",
-  ...toolsTable(),
+  ...toolsTable("demo"),
+  "",
+  `The same for the simulator's charm.`,
+  "",
+  ...toolsTable("sim"),
+  "",
+  "## Summed hook time (machines, N = 5)",
+  "",
+  ...hookTimeLines(),
   "",
   "## One hook of the bundled example charm",
   "",

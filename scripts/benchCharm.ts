@@ -72,6 +72,28 @@ function cpuPerRun(argv: readonly string[], env: Record<string, string>, runs: n
   return (seconds * 1000) / runs;
 }
 
+/**
+ * The built-in modules (`process.moduleLoadList`, Node's own JavaScript modules) that loading `loader` adds to what
+ * Node.js loads for a script that does nothing: what a hook pays for beyond `node -e 0` other than the bundle itself.
+ */
+function builtinsLoaded(node: string, loader: string, env: Record<string, string>): string[] {
+  const probe = [
+    "const before = new Set(process.moduleLoadList);",
+    'process.on("exit", () => require("node:fs").writeSync(3, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));',
+    `require(${JSON.stringify(loader)});`,
+  ].join("\n");
+  const result = spawnSync(node, ["-e", probe], {
+    env,
+    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    encoding: "utf8",
+  });
+  const output = result.output[3];
+  const names = JSON.parse(typeof output === "string" && output ? output : "[]") as string[];
+  return names
+    .map((name) => name.replace(/^NativeModule /, ""))
+    .filter((name) => !name.startsWith("Internal Binding "));
+}
+
 function sizeRows(charm: BuiltCharm): string[] {
   return charm.charms.map((packed) => {
     const tree = charmTree(charm, packed.platform.architecture);
@@ -160,6 +182,8 @@ try {
     return `| ${v.label} | ${median.toFixed(0)} ms | ${quantile(sorted, 0.9).toFixed(0)} ms | ${(median / base).toFixed(2)}× | ${cpuMs === null || cpuMs === undefined ? "—" : `${cpuMs.toFixed(0)} ms (${(cpuMs / baseCpu).toFixed(2)}×)`} |`;
   });
 
+  const loaded = builtinsLoaded(node, join(tree.dir, CHARM_LOADER), env);
+
   const cpuModel = cpus()[0]?.model.trim() ?? "unknown CPU";
   const lines = [
     `Command: \`pnpm exec tsx scripts/benchCharm.ts --runs ${RUNS}\` — ${new Date().toISOString().slice(0, 10)}, ${cpuModel} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(2)} at the end; the charm's Node.js ${machine.nodeVersion}, ${arch}.`,
@@ -180,6 +204,8 @@ try {
     "| what | median | p90 | median / `node -e 0` | CPU time a run |",
     "| --- | ---: | ---: | ---: | ---: |",
     ...rows,
+    "",
+    `Node.js's own modules the shipped charm loads beyond those \`node -e 0\` loads, on its way to the error (\`process.moduleLoadList\`): ${loaded.length ? loaded.map((m) => `\`${m}\``).join(", ") : "none"}.`,
     "",
     ...(snapshotWarning
       ? [

@@ -1,9 +1,16 @@
 /**
  * What one rolling upgrade costs on the one model of Juju (`JujuModel`, the simulator's and the verifier's), every
- * hook running the adapter that ships (`runHookSync`: `CharmUpgrade.dispatchSync`, the same hook program as
- * `dispatch`): hook runs, committed writes, hook-tool calls by tool, wall time. Used by `pnpm bench` (scripts/bench.ts).
+ * hook running the adapter that ships: hook runs, committed writes, hook-tool calls by tool, wall time. Two charms:
+ * the simulator's (`SimCharm` through `runHookSync`: `CharmUpgrade.dispatchSync`, the same hook program as
+ * `dispatch`), and the example charm `examples/upgrade-demo` (its own hook code, `runCharm`, through `dispatch`, over
+ * the same in-memory hook tools, with its charm directory and workload on disk). Used by `pnpm bench`
+ * (scripts/bench.ts).
  */
-import type { Random } from "@charm-upgrade/sim";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CommitResult } from "@charm-upgrade/juju";
+import type { HookChoice, HookRun, ModelStep, Random } from "@charm-upgrade/sim";
 import {
   CharmUpgrades,
   createRandom,
@@ -12,7 +19,10 @@ import {
   SimCharm,
   workloadDependencies,
 } from "@charm-upgrade/sim";
-import type { HookChoice, ModelStep } from "@charm-upgrade/sim";
+import { INITIAL_DEPENDENCIES } from "../examples/upgrade-demo/src/buildCharm.js";
+import { DEPENDENCIES_FILE } from "../examples/upgrade-demo/src/readDependencies.js";
+import { runCharm } from "../examples/upgrade-demo/src/runCharm.js";
+import { VERSION_FILE } from "../examples/upgrade-demo/src/workload.js";
 
 /** The revision deployed and the one the upgrade goes to (workload 1.0.0, then 1.1.0). */
 const OLD = 1;
@@ -27,6 +37,81 @@ export interface UpgradeCostOptions {
   readonly pauseAfter: "none" | "first";
   /** Also run (and count apart) the hooks still due when the upgrade is done (default true). */
   readonly trailing?: boolean;
+  /** Whose hooks run: the simulator's charm (`sim`, default) or the example charm (`demo`). */
+  readonly charm?: MeasuredCharm;
+}
+
+/** The charms {@link measureUpgrade} can run: the simulator's `SimCharm`, or the example charm's `runCharm`. */
+export type MeasuredCharm = "sim" | "demo";
+
+/** What one hook run did, as the measurement needs it. */
+interface Ran {
+  readonly run: HookRun;
+  readonly error: unknown;
+  readonly committed: CommitResult | null;
+}
+
+/** A charm deployed in a model: run one of its hooks, tell which workload version a unit runs, clean up. */
+interface DeployedCharm {
+  run(id: number, choice?: HookChoice): Promise<Ran>;
+  workloadOf(id: number): string | null;
+  close(): void;
+}
+
+const VERSIONS: Readonly<Record<number, string>> = { [OLD]: "1.0.0", [NEW]: "1.1.0" };
+
+/** The simulator's charm: every hook through `runHookSync`. */
+function simCharm(model: JujuModel): DeployedCharm {
+  const revisions = new Map(
+    Object.entries(VERSIONS).map(([rev, version]) => [Number(rev), workloadDependencies(version)]),
+  );
+  const charm = new SimCharm({ revisions });
+  for (const id of model.units.keys()) charm.workloads.set(id, charm.versionOf(OLD));
+  const upgrades = new CharmUpgrades();
+  return {
+    run: async (id, choice) => runHookSync(model, charm, upgrades, id, choice),
+    workloadOf: (id) => charm.workloadOf(model, id),
+    close() {},
+  };
+}
+
+/**
+ * The example charm (`examples/upgrade-demo`), its hook code as `dispatch` runs it (`runCharm`), in this process:
+ * each revision's charm directory (`dependencies.json`, `.juju-charm`) and each unit's workload directory on disk,
+ * the model's in-memory hook tools as its hook tools (the same calls as in its process test, without a process).
+ */
+function demoCharm(model: JujuModel): DeployedCharm {
+  const root = mkdtempSync(join(tmpdir(), "upgrade-cost-"));
+  const charmDir = (revision: number) => join(root, `revision-${revision}`);
+  const workloadDir = (id: number) => join(root, "units", String(id), "workload");
+  for (const [revision, version] of Object.entries(VERSIONS)) {
+    const dir = charmDir(Number(revision));
+    mkdirSync(dir, { recursive: true });
+    const dependencies = { workload: { ...INITIAL_DEPENDENCIES.workload, version } };
+    writeFileSync(join(dir, DEPENDENCIES_FILE), `${JSON.stringify(dependencies)}\n`);
+    writeFileSync(join(dir, ".juju-charm"), `ch:amd64/jammy/${model.app}-${revision}\n`);
+  }
+  return {
+    async run(id, choice = {}) {
+      const run = model.begin(id, choice);
+      const env = { ...run.env, JUJU_CHARM_DIR: charmDir(run.revision), CHARM_WORKLOAD_DIR: workloadDir(id) };
+      let error: unknown = null;
+      try {
+        await runCharm({ substrate: "vm", env, tools: run.tools.run });
+      } catch (thrown) {
+        error = thrown;
+      }
+      return { run, error, committed: model.end(run, error ? "failed" : "ok") };
+    },
+    workloadOf(id) {
+      try {
+        return readFileSync(join(workloadDir(id), VERSION_FILE), "utf8").trim();
+      } catch {
+        return null;
+      }
+    },
+    close: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /** What one upgrade cost, from `pre-upgrade-check` until every unit is idle on the new version. */
@@ -66,13 +151,8 @@ export function median(values: readonly number[]): number {
  * unit). Counting stops when every unit is idle on the new charm and workload; the hooks that are still due then
  * are counted apart, as trailing.
  */
-export function measureUpgrade(options: UpgradeCostOptions): UpgradeCost {
-  const { units, seed, pauseAfter } = options;
-  const revisions = new Map([
-    [OLD, workloadDependencies("1.0.0")],
-    [NEW, workloadDependencies("1.1.0")],
-  ]);
-  const charm = new SimCharm({ revisions });
+export async function measureUpgrade(options: UpgradeCostOptions): Promise<UpgradeCost> {
+  const { units, pauseAfter } = options;
   const model = new JujuModel({
     app: "db",
     substrate: "vm",
@@ -81,17 +161,30 @@ export function measureUpgrade(options: UpgradeCostOptions): UpgradeCost {
     revision: OLD,
     config: { "pause-after-unit-upgrade": pauseAfter },
   });
-  for (const id of model.units.keys()) charm.workloads.set(id, charm.versionOf(OLD));
-  const upgrades = new CharmUpgrades();
+  const charm = options.charm === "demo" ? demoCharm(model) : simCharm(model);
+  try {
+    return await measure(options, model, charm);
+  } finally {
+    charm.close();
+  }
+}
+
+async function measure(options: UpgradeCostOptions, model: JujuModel, charm: DeployedCharm): Promise<UpgradeCost> {
+  const { units, seed } = options;
   const random: Random = createRandom(seed);
 
   let counting = false;
   const cost = { hooks: 0, updateStatus: 0, commits: 0, calls: 0, hookMs: 0 };
   const byTool: Record<string, number> = {};
   const callsPerHook: number[] = [];
-  const run = (id: number, choice: HookChoice = {}) => {
+  const run = async (id: number, choice: HookChoice = {}) => {
     const started = performance.now();
-    const result = runHookSync(model, charm, upgrades, id, choice);
+    const result = await charm.run(id, choice);
+    // Neither charm fails in these upgrades: a failed hook (retried by Juju) would be a bug, not a cost.
+    if (result.error)
+      throw new Error(`N=${units} seed ${seed}: ${result.run.unitName} ${result.run.hook.name} failed`, {
+        cause: result.error,
+      });
     if (!counting) return result;
     cost.hookMs += performance.now() - started;
     const calls = result.run.tools.calls;
@@ -115,7 +208,7 @@ export function measureUpgrade(options: UpgradeCostOptions): UpgradeCost {
     if (model.units.get(id)?.agent.seen !== model.charm) steps.push({ kind: "notice", unit: id });
     return steps;
   };
-  const step = (): boolean => {
+  const step = async (): Promise<boolean> => {
     const ids = [...model.units.keys()];
     let steps: ModelStep[] = [];
     for (let tries = 0; !steps.length && tries < 2 * ids.length; tries++) steps = stepsOf(random.pick(ids));
@@ -125,7 +218,7 @@ export function measureUpgrade(options: UpgradeCostOptions): UpgradeCost {
       steps = stepsOf(random.pick(busy));
     }
     const next = random.pick(steps);
-    if (next.kind === "hook") run(next.unit);
+    if (next.kind === "hook") await run(next.unit);
     else model.notice(next.unit);
     return true;
   };
@@ -134,7 +227,7 @@ export function measureUpgrade(options: UpgradeCostOptions): UpgradeCost {
       (unit) =>
         model.databags[unit.name]?.["state"] === "idle" &&
         unit.agent.charm === NEW &&
-        charm.workloadOf(model, unit.id) === charm.versionOf(NEW),
+        charm.workloadOf(unit.id) === VERSIONS[NEW],
     );
   const limit = 200 * units * units + 10_000;
 
@@ -144,30 +237,30 @@ export function measureUpgrade(options: UpgradeCostOptions): UpgradeCost {
     busy = false;
     for (const id of model.units.keys())
       for (let hook = model.nextHook(id); hook; hook = model.nextHook(id)) {
-        run(id);
+        await run(id);
         busy = true;
       }
   }
   counting = true;
   const start = performance.now();
-  const check = run(model.leader ?? 0, { action: { name: "pre-upgrade-check" } });
+  const check = await run(model.leader ?? 0, { action: { name: "pre-upgrade-check" } });
   if (check.run.tools.model.action?.failure != null)
     throw new Error(`pre-upgrade-check failed: ${check.run.tools.model.action.failure}`);
   model.refresh(NEW);
   for (let i = 0; !done(); i++) {
     if (i > limit) throw new Error(`N=${units} seed ${seed}: the upgrade did not finish in ${limit} steps`);
-    if (step()) continue;
+    if (await step()) continue;
     const stack = model.appData["upgrade-stack"];
     if (stack && stack !== "[]") {
-      const resumed = run(model.leader ?? 0, { action: { name: "resume-upgrade" } });
+      const resumed = await run(model.leader ?? 0, { action: { name: "resume-upgrade" } });
       if (resumed.run.tools.model.action?.failure == null) continue;
     }
-    for (const s of model.steps()) if (s.kind === "update-status") run(s.unit, { updateStatus: true });
+    for (const s of model.steps()) if (s.kind === "update-status") await run(s.unit, { updateStatus: true });
   }
   const ms = performance.now() - start;
   const counted = { ...cost, byTool: Object.fromEntries(Object.entries(byTool).sort((a, b) => b[1] - a[1])) };
   if (options.trailing !== false)
-    for (let i = 0; step(); i++) if (i > limit) throw new Error(`N=${units}: trailing hooks did not end`);
+    for (let i = 0; await step(); i++) if (i > limit) throw new Error(`N=${units}: trailing hooks did not end`);
   return {
     options,
     ...counted,

@@ -9,7 +9,6 @@ import { createUpgrade, HookTools, readHookContext } from "@charm-upgrade/juju";
 import { createPartitionSetter, podObservation } from "@charm-upgrade/k8s";
 import { DEPENDENCIES } from "./dependencies.js";
 import type { JujuPorts } from "./vmCharm.js";
-import { configGet } from "./vmCharm.js";
 import type { Workload } from "./workload.js";
 
 // #region create
@@ -54,8 +53,6 @@ export async function createK8sUpgrade(workload: Workload, juju: JujuPorts = {})
       if ((await workload.installed()) !== workload.version) return { failed: "the pod is not running the new image" };
       return (await workload.healthy()) ? "completed" : { pending: "waiting for the replica to catch up" };
     },
-
-    pauseAfterUnitUpgrade: await configGet(tools, "pause-after-unit-upgrade"),
 
     // What this unit's pod runs (its controller revision and workload image), read while an upgrade runs: a unit
     // that says it upgraded on a pod the StatefulSet never recreated is named in its status.

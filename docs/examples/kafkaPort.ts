@@ -6,7 +6,7 @@
 import { ClusterNotReadyError, DependencyError, satisfies } from "@charm-upgrade/core";
 import type { CharmUpgrade, GrantOutcome } from "@charm-upgrade/juju";
 import { createUpgrade, HookTools, readHookContext } from "@charm-upgrade/juju";
-import { configGet, peerUnitNumbers } from "./vmCharm.js";
+import { peerUnitNumbers } from "./vmCharm.js";
 import type { JujuPorts } from "./vmCharm.js";
 
 /** What the Kafka example needs from its workload and from the related ZooKeeper. */
@@ -85,8 +85,8 @@ export async function createKafkaUpgrade(kafka: KafkaWorkload, juju: JujuPorts =
       );
     },
 
-    // new: where the roll waits for resume-upgrade (the Python library never paused on machines)
-    pauseAfterUnitUpgrade: await configGet(tools, "pause-after-unit-upgrade"),
+    // new: where the roll waits for resume-upgrade is the config option pause-after-unit-upgrade, which the
+    // library reads itself (the Python library never paused on machines)
   });
 }
 // #endregion upgrade

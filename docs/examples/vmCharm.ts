@@ -16,12 +16,6 @@ export interface JujuPorts {
 }
 
 // #region helpers
-/** Read one config option with `config-get` (`null` when unset). */
-export async function configGet(tools: HookTools, key: string): Promise<unknown> {
-  const { stdout } = await tools.runner("config-get", ["--format=json", key]);
-  return stdout.trim() ? JSON.parse(stdout) : null;
-}
-
 /** The numbers of the other units in the peer relation. */
 export async function peerUnitNumbers(tools: HookTools, relationName = "upgrade"): Promise<number[]> {
   const [relationId] = await tools.relationIds(relationName);
@@ -82,9 +76,6 @@ export async function createVmUpgrade(workload: Workload, juju: JujuPorts = {}):
           `2. juju refresh ${hook.appName} --revision <previous revision>. Check the replicas with \`patronictl list\` first.`,
       );
     },
-
-    // Where the roll waits for `resume-upgrade`: the charm's config, read in every hook.
-    pauseAfterUnitUpgrade: await configGet(tools, "pause-after-unit-upgrade"),
 
     // While this unit runs a backup, no unit starts upgrading.
     hold: () => (workload.backupRunning() ? "backup in progress" : null),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { writeSync } from "node:fs";
 import type { Substrate } from "@charm-upgrade/core";
 import { isUpgradeError } from "@charm-upgrade/core";
 import { runCharm } from "./runCharm.js";
@@ -23,7 +24,20 @@ runCharm({ substrate: CHARM_SUBSTRATE, env: process.env }).then(
       : error instanceof Error
         ? (error.stack ?? error.message)
         : String(error);
-    process.stderr.write(`${text}\n`);
+    report(`${text}\n`);
     process.exitCode = 1;
   },
 );
+
+/**
+ * Write to stderr (the unit log) straight to its file descriptor: `process.stderr` is a stream, and creating it
+ * loads Node's stream modules, about 3 ms of CPU on every hook that fails (docs/benchmarks.md, cold start). Should
+ * the descriptor refuse a synchronous write (a non-blocking pipe that is full), the stream writes it.
+ */
+function report(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    process.stderr.write(text);
+  }
+}

@@ -73,8 +73,8 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
     dependencies,
     tools,
     env,
-    // Read in every hook, so `juju config` takes effect before the next unit; an invalid value blocks, never throws.
-    pauseAfterUnitUpgrade: await tools.configGet("pause-after-unit-upgrade"),
+    // The pause policy is the config option `pause-after-unit-upgrade`: the library reads it where it may have
+    // changed (config-changed, upgrade-charm, actions) and remembers it in between.
     // What this unit's workload really runs, for the statuses during an upgrade.
     workloadVersion: () => workload.installedVersion(),
     async preUpgradeCheck(): Promise<void> {

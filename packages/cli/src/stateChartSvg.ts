@@ -14,8 +14,12 @@ export interface StateChartInput {
 
 /** The upgrade machine's states, transitions and initial state, read from its definition. */
 export function machineChartInput(): StateChartInput {
-  const initial = (upgradeMachine.config as { initial?: unknown }).initial;
-  return { states: machineStates(), transitions: transitionTable(), initial: typeof initial === "string" ? initial : null };
+  const initial = (upgradeMachine().config as { initial?: unknown }).initial;
+  return {
+    states: machineStates(),
+    transitions: transitionTable(),
+    initial: typeof initial === "string" ? initial : null,
+  };
 }
 
 const BOX_W = 124;
@@ -90,7 +94,19 @@ export function stateChartSvg(input: StateChartInput = machineChartInput()): str
     el(
       "defs",
       {},
-      el("marker", { id: "chart-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#334155" })),
+      el(
+        "marker",
+        {
+          id: "chart-arrow",
+          viewBox: "0 0 10 10",
+          refX: 9,
+          refY: 5,
+          markerWidth: 7,
+          markerHeight: 7,
+          orient: "auto-start-reverse",
+        },
+        el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#334155" }),
+      ),
     ),
   );
 
@@ -100,15 +116,30 @@ export function stateChartSvg(input: StateChartInput = machineChartInput()): str
       el(
         "g",
         { "data-testid": "any-state" },
-        el("rect", { x: LEFT - 24, y: bandTop, width: width - LEFT + 4, height: bandBottom - bandTop, rx: 8, class: "chart-any" }),
-        el("text", { x: LEFT - 12, y: bandTop + 20, class: "chart-any-label" }, "any state (transitions on the machine's root)"),
+        el("rect", {
+          x: LEFT - 24,
+          y: bandTop,
+          width: width - LEFT + 4,
+          height: bandBottom - bandTop,
+          rx: 8,
+          class: "chart-any",
+        }),
+        el(
+          "text",
+          { x: LEFT - 12, y: bandTop + 20, class: "chart-any-label" },
+          "any state (transitions on the machine's root)",
+        ),
       ),
     );
   }
   for (const [to, entry] of [...rootLines.entries()].sort(([a], [b]) => a - b)) {
     const x = LEFT + to * COL + 14;
     const lines = entry.lines.map((line, i) =>
-      el("text", { x: x + 8, y: bandBottom + 16 + i * LINE, class: line.startsWith("[") ? "chart-guard" : "chart-event" }, escapeHtml(clip(line, LABEL_CHARS))),
+      el(
+        "text",
+        { x: x + 8, y: bandBottom + 16 + i * LINE, class: line.startsWith("[") ? "chart-guard" : "chart-event" },
+        escapeHtml(clip(line, LABEL_CHARS)),
+      ),
     );
     parts.push(
       el(
@@ -124,7 +155,9 @@ export function stateChartSvg(input: StateChartInput = machineChartInput()): str
   // arcs between states, below the row
   const bySpan = new Map<number, number>();
   let deepest = 0;
-  for (const edge of [...edges.values()].sort((a, b) => Math.abs(a.from - a.to) - Math.abs(b.from - b.to) || a.from - b.from || a.to - b.to)) {
+  for (const edge of [...edges.values()].sort(
+    (a, b) => Math.abs(a.from - a.to) - Math.abs(b.from - b.to) || a.from - b.from || a.to - b.to,
+  )) {
     const span = Math.abs(edge.from - edge.to);
     const k = bySpan.get(span) ?? 0;
     bySpan.set(span, k + 1);
@@ -156,7 +189,12 @@ export function stateChartSvg(input: StateChartInput = machineChartInput()): str
         ...lines.map((line, i) =>
           el(
             "text",
-            { x: apexX, y: apexY + 14 + i * LINE, "text-anchor": "middle", class: line.startsWith("[") ? "chart-guard" : "chart-event" },
+            {
+              x: apexX,
+              y: apexY + 14 + i * LINE,
+              "text-anchor": "middle",
+              class: line.startsWith("[") ? "chart-guard" : "chart-event",
+            },
             escapeHtml(clip(line, LABEL_CHARS + 4)),
           ),
         ),
@@ -174,7 +212,14 @@ export function stateChartSvg(input: StateChartInput = machineChartInput()): str
         { "data-testid": "initial-state" },
         tooltip(`initial state: ${input.initial ?? ""}`),
         el("circle", { cx: x - 38, cy: mid, r: 6, fill: "#334155" }),
-        el("line", { x1: x - 32, y1: mid, x2: x - 2, y2: mid, class: "chart-initial", "marker-end": "url(#chart-arrow)" }),
+        el("line", {
+          x1: x - 32,
+          y1: mid,
+          x2: x - 2,
+          y2: mid,
+          class: "chart-initial",
+          "marker-end": "url(#chart-arrow)",
+        }),
       ),
     );
   }
@@ -196,7 +241,15 @@ export function stateChartSvg(input: StateChartInput = machineChartInput()): str
   const height = Math.ceil(Math.max(boxBottom + 20, deepest + 16));
   return el(
     "svg",
-    { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "State chart of the upgrade machine", "data-testid": "chart" },
+    {
+      class: "chart",
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      role: "img",
+      "aria-label": "State chart of the upgrade machine",
+      "data-testid": "chart",
+    },
     ...parts,
   );
 }

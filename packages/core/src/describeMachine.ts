@@ -35,7 +35,7 @@ type Config = {
   states?: Record<string, Config>;
 };
 
-const config = () => upgradeMachine.config as unknown as Config;
+const config = () => upgradeMachine().config as unknown as Config;
 
 function guardName(guard: unknown): string {
   if (guard === undefined) return "";

@@ -34,10 +34,23 @@ export interface HookMemory {
    * a relation hook need not ask `relation-ids` for it again.
    */
   readonly relation: number | null;
+  /**
+   * The charm config `pause-after-unit-upgrade` as a hook last read it (as text, `""` when unset), or `null` before
+   * any did. Juju runs `config-changed` on every unit after `juju config`, before its relation hooks, so the hooks
+   * that read the config (config-changed, upgrade-charm, actions) keep it here for the others, which need no
+   * `config-get`.
+   */
+  readonly pauseConfig: string | null;
 }
 
 /** Nothing remembered: a unit's first hook. */
-export const EMPTY_MEMORY: HookMemory = { deferred: [], status: null, appStatus: null, relation: null };
+export const EMPTY_MEMORY: HookMemory = {
+  deferred: [],
+  status: null,
+  appStatus: null,
+  relation: null,
+  pauseConfig: null,
+};
 
 /**
  * A status the charm gives the library to show (see `statusPrecedence`), validated: one of Juju's four workload
@@ -64,6 +77,7 @@ const MemorySchema = v.object({
   status: v.optional(v.nullable(StatusSchema), null),
   app: v.optional(v.nullable(StatusSchema), null),
   relation: v.optional(v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(0))), null),
+  pause: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(200))), null),
 });
 
 /** What {@link readHookMemory} found: the memory, and what it had to drop (for a warning in the unit log). */
@@ -98,6 +112,7 @@ export function readHookMemory(raw: string | null): MemoryRead {
       status: parsed.output.status,
       appStatus: parsed.output.app,
       relation: parsed.output.relation,
+      pauseConfig: parsed.output.pause,
     },
     dropped: unknown.length ? `unknown deferred events ${unknown.join(", ")}` : null,
   };
@@ -105,11 +120,14 @@ export function readHookMemory(raw: string | null): MemoryRead {
 
 /** The stored form of a {@link HookMemory}: compact JSON, `""` when there is nothing to remember. */
 export function encodeHookMemory(memory: HookMemory): string {
-  if (!memory.deferred.length && !memory.status && !memory.appStatus && memory.relation === null) return "";
+  const { deferred, status, appStatus, relation, pauseConfig } = memory;
+  if (!deferred.length && !status && !appStatus && relation === null && pauseConfig === null) return "";
   return JSON.stringify({
-    deferred: memory.deferred,
-    status: memory.status,
-    app: memory.appStatus,
-    relation: memory.relation,
+    deferred,
+    status,
+    app: appStatus,
+    relation,
+    // Only once read: a memory written before this field existed reads the same.
+    ...(pauseConfig === null ? {} : { pause: pauseConfig }),
   });
 }

@@ -61,6 +61,11 @@ export interface HookInput {
   /** The peer relation's id, when the hook knows it (remembered for hooks that are not relation hooks). */
   readonly relationId?: number | null | undefined;
   readonly settings?: RawUpgradeSettings | undefined;
+  /**
+   * The config `pause-after-unit-upgrade` as this hook read it (as text, `""` when unset), to remember for the hooks
+   * that do not read it (see `HookMemory.pauseConfig`); `null`/absent: not read, the memory keeps what it had.
+   */
+  readonly pauseConfig?: string | null | undefined;
   /** This unit's charm as Juju names it (`.juju-charm`), or `null`. */
   readonly charm?: string | null | undefined;
   /** The workload version the charm reports, or `null`. */
@@ -603,6 +608,7 @@ class HookRun {
       status: wantedStatus ?? memory.status,
       appStatus: leader ? (wantedApp ?? knownApp) : null,
       relation: this.input.relationId ?? memory.relation,
+      pauseConfig: this.input.pauseConfig ?? memory.pauseConfig,
     };
     const encoded = encodeHookMemory(next);
     const memoryChanged = rewrite || encoded !== encodeHookMemory(memory);

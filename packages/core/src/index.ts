@@ -84,7 +84,7 @@ export type { Substrate } from "./substrate.js";
 export type { UnitState } from "./unitState.js";
 export { furthestBehind, isUnitState, UNIT_STATES } from "./unitState.js";
 export type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
-export type { MachineStateValue } from "./upgradeMachine.js";
+export type { MachineStateValue, UpgradeMachine } from "./upgradeMachine.js";
 export { EMPTY_VIEW, upgradeMachine } from "./upgradeMachine.js";
 export type { StateEvents, TransitionRow } from "./describeMachine.js";
 export {

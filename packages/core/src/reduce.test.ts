@@ -40,7 +40,7 @@ describe("reduce", () => {
   it("createUpgradeState agrees with xstate's initialTransition, then takes the state the databag records", () => {
     const raw = bags({ 0: "ready", 1: "idle" }, { dependencies: storedOld }, true);
     const input = { app: "db", unit: 0, substrate: "vm" as const, dependencies: DEPS_OLD, view: readPeerView(raw) };
-    const [initial, actions] = initialTransition(upgradeMachine, input);
+    const [initial, actions] = initialTransition(upgradeMachine(), input);
     expect(initial.value).toBe("unset");
     expect(actions).toEqual([]);
     const state = createUpgradeState(input);

@@ -9,7 +9,7 @@ import type { PeerView } from "./peerView.js";
 import { ownState, thirdCharmBlocker, withOwnState } from "./protocol.js";
 import { unitStatusDuringUpgrade } from "./unitStatus.js";
 import type { UpgradeContext, UpgradeInput } from "./upgradeContext.js";
-import type { MachineStateValue } from "./upgradeMachine.js";
+import type { MachineStateValue, UpgradeMachine } from "./upgradeMachine.js";
 import { contextFromInput, stateIn, upgradeMachine } from "./upgradeMachine.js";
 
 /**
@@ -42,9 +42,9 @@ export interface ReduceResult {
 const transition = (() => {
   let scope: AnyActorScope | null = null;
   let collected: ExecutableActionObject[] = [];
-  return (snapshot: ReturnType<typeof upgradeMachine.resolveState>, event: UpgradeEvent) => {
+  return (snapshot: ReturnType<UpgradeMachine["resolveState"]>, event: UpgradeEvent) => {
     if (!scope) {
-      const self = createActor(upgradeMachine, {
+      const self = createActor(upgradeMachine(), {
         input: { app: "app", unit: 0, substrate: "vm", dependencies: {}, view: null },
       });
       scope = {
@@ -62,7 +62,7 @@ const transition = (() => {
       } as AnyActorScope;
     }
     collected = [];
-    const next = upgradeMachine.transition(snapshot, event, scope);
+    const next = upgradeMachine().transition(snapshot, event, scope);
     return [next, collected] as const;
   };
 })();
@@ -235,7 +235,7 @@ export function reduce(state: UpgradeState, event: UpgradeEvent): ReduceResult {
     // nothing (`unset`: a state built before the peer relation existed) is in the state the event's view records
     // for it, if any: the machine's handlers are chosen by the state value, so it must say what the view says.
     const start = state.value === "unset" ? (ownState(adopted.context) ?? "unset") : state.value;
-    const snapshot = upgradeMachine.resolveState({ value: start, context: adopted.context });
+    const snapshot = upgradeMachine().resolveState({ value: start, context: adopted.context });
     const [next, actions] = transition(snapshot, event);
     const value = next.value as MachineStateValue;
     const emitted = [...adopted.effects, ...toEffects(actions as readonly { type: string; params?: unknown }[])];

@@ -10,19 +10,17 @@ import { OLD } from "./testing/index.js";
  */
 vi.mock("./upgradeMachine.js", async (importOriginal) => {
   const original = await importOriginal<typeof import("./upgradeMachine.js")>();
-  const becomeIdle = original.upgradeMachine.implementations.actions.becomeIdle;
-  return {
-    ...original,
-    upgradeMachine: original.upgradeMachine.provide({
-      actions: {
-        becomeIdle: enqueueActions(({ context, enqueue }) => {
-          enqueue(becomeIdle as never);
-          if (context.unit === 1) enqueue("notAnEffect" as never);
-          if (context.unit === 2) enqueue(log("an xstate built-in") as never);
-        }),
-      },
-    }),
-  };
+  const becomeIdle = original.upgradeMachine().implementations.actions.becomeIdle;
+  const provided = original.upgradeMachine().provide({
+    actions: {
+      becomeIdle: enqueueActions(({ context, enqueue }) => {
+        enqueue(becomeIdle as never);
+        if (context.unit === 1) enqueue("notAnEffect" as never);
+        if (context.unit === 2) enqueue(log("an xstate built-in") as never);
+      }),
+    },
+  });
+  return { ...original, upgradeMachine: () => provided };
 });
 
 const raw = { leader: false, units: { "db/0": {}, "db/1": {}, "db/2": {} }, app: {} };

@@ -66,8 +66,8 @@ describe("the machine's shape: a state handles what depends on it, the root the 
   });
 
   it("names only guards and actions it implements (an unknown action name would come back as an unknown effect)", () => {
-    const actions = upgradeMachine.implementations.actions;
-    const guards = upgradeMachine.implementations.guards;
+    const actions = upgradeMachine().implementations.actions;
+    const guards = upgradeMachine().implementations.guards;
     for (const row of transitionTable()) {
       for (const action of row.actions) expect(actions, `${row.from} ${row.event}`).toHaveProperty(action);
       for (const guard of row.guard.match(/\w+/g) ?? [])

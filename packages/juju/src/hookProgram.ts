@@ -87,7 +87,6 @@ export interface ProgramConfig {
   readonly relationName: string;
   readonly substrate: Substrate;
   readonly dependencies: Dependencies;
-  readonly pauseAfterUnitUpgrade: unknown;
   readonly workloadKey: string | undefined;
   /** The charm's name as Juju gives it, when the charm passed it (otherwise it is asked for: `charmUrl`). */
   readonly charm: string | null | undefined;
@@ -160,23 +159,28 @@ export function* hookProgram(
   }
   /** Whether the other units' databags were read (see `needsPeers`). */
   let peersRead = false;
+  /** The pause policy's config value as this hook read it (`null`: not read, the memory's is used). */
+  let pauseConfig: string | null = null;
   if (relationId === undefined) {
     if (own) [memory] = yield* tools<[string | null]>(toolCalls.stateGet(MEMORY_KEY));
   } else {
-    // A relation hook reads its memory with the rest; any other hook has read it already.
+    // A relation hook reads its memory with the rest; any other hook has read it already. The config is read with
+    // them where it may have changed since the unit last read it (see `readsConfig`).
+    const fresh = readsConfig(hook);
     const reads: ToolCall<unknown>[] = [
       toolCalls.relationGet(relationId, hook.appName, { app: true }),
       toolCalls.relationGet(relationId, hook.unitName),
       toolCalls.isLeader(),
       ...(own ? [toolCalls.stateGet(MEMORY_KEY)] : []),
+      ...(fresh ? [toolCalls.configGet(PAUSE_CONFIG_KEY)] : []),
     ];
-    const [app, ownBag, leader, stored] = (yield { kind: "tools", calls: reads, parallel: true }) as [
-      Record<string, string>,
-      Record<string, string>,
-      boolean,
-      string | null,
-    ];
-    if (own) memory = stored;
+    const answers = (yield { kind: "tools", calls: reads, parallel: true }) as unknown[];
+    const [app, ownBag, leader] = answers as [Record<string, string>, Record<string, string>, boolean];
+    if (own) memory = answers[3] as string | null;
+    if (fresh) pauseConfig = configText(answers.at(-1));
+    // A unit whose memory has no value yet (its first hooks, or a memory written by an older revision) reads it once.
+    else if (readHookMemory(memory).memory.pauseConfig === null)
+      pauseConfig = configText((yield* tools<[unknown]>(toolCalls.configGet(PAUSE_CONFIG_KEY)))[0]);
     const ownState = ownBag[KEYS.state];
     peersRead = needsPeers({
       unit: hook.unitNumber,
@@ -263,7 +267,11 @@ export function* hookProgram(
     databags,
     memory,
     relationId: relationId ?? null,
-    settings: { pauseAfterUnitUpgrade: config.pauseAfterUnitUpgrade, hold: typeof hold === "string" ? hold : null },
+    settings: {
+      pauseAfterUnitUpgrade: pauseConfig ?? readHookMemory(memory).memory.pauseConfig,
+      hold: typeof hold === "string" ? hold : null,
+    },
+    pauseConfig,
     charm: typeof charm === "string" ? charm : null,
     workloadVersion: typeof workloadVersion === "string" ? workloadVersion : null,
     workloadKey: config.workloadKey,
@@ -318,6 +326,31 @@ function* imageResource(name: string): Generator<HookRequest, string | null, unk
     ],
   };
   return null;
+}
+
+/** The charm config option holding the pause policy (`none`, `first` or `all`; see `readSettings`). */
+const PAUSE_CONFIG_KEY = "pause-after-unit-upgrade";
+
+/**
+ * Whether a hook reads the pause policy with `config-get` rather than take the one its memory keeps. After
+ * `juju config`, Juju runs `config-changed` on every unit before any relation hook (juju/juju
+ * `worker/uniter/remotestate/watcher.go` `configChanged` bumps the config version; `worker/uniter/resolver.go`
+ * `nextOp` runs `config-changed` while it differs, ahead of `Relations.NextOp`); `upgrade-charm` brings a charm whose
+ * `config.yaml` may give the option another default (config-changed follows it, `worker/uniter/operation/runhook.go`
+ * `Commit`, but upgrade-charm decides first); and actions run before both (`resolver.go` `NextOp`: `Actions.NextOp`
+ * comes first), so `juju config` followed by `juju run … resume-upgrade` must not act on the old value.
+ */
+function readsConfig(hook: HookContext): boolean {
+  return hook.kind === "action" || hook.name === "config-changed" || hook.name === "upgrade-charm";
+}
+
+/**
+ * A config value as the memory keeps it: text (`""`: unset — an option with no value and no default, or no such
+ * option); Juju's other option types (int, float, boolean) as their text, which `readSettings` reports as invalid.
+ */
+function configText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  return (typeof value === "string" ? value : String(value)).slice(0, 200);
 }
 
 /** Write what the hook decided; one call per thing that changed. */

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import type * as ChildProcess from "node:child_process";
 import { HookToolError } from "./hookToolError.js";
 import type {
   GoalState,
@@ -30,8 +30,9 @@ export interface ExecFileRunnerOptions {
  */
 export function createExecFileRunner(options: ExecFileRunnerOptions = {}): HookToolRunner {
   const timeout = options.timeoutMs ?? 5 * 60_000;
-  return (tool, args, stdin) =>
-    new Promise<HookToolOutput>((resolve, reject) => {
+  return async (tool, args, stdin) => {
+    const { execFile } = await loadChildProcess();
+    return new Promise<HookToolOutput>((resolve, reject) => {
       const child = execFile(
         tool,
         [...args],
@@ -49,6 +50,19 @@ export function createExecFileRunner(options: ExecFileRunnerOptions = {}): HookT
       child.stdin?.on("error", () => {});
       child.stdin?.end(stdin ?? "");
     });
+  };
+}
+
+let childProcess: Promise<typeof ChildProcess> | undefined;
+
+/**
+ * `node:child_process`, imported on the first tool call rather than when the charm loads: it pulls in `net` and
+ * `stream` (about 6 ms of every hook process's start-up, docs/benchmarks.md), which a hook that runs no tool — or a
+ * charm that passes its own runner — never needs.
+ */
+function loadChildProcess(): Promise<typeof ChildProcess> {
+  childProcess ??= import("node:child_process");
+  return childProcess;
 }
 
 /** The production {@link HookToolRunner}: the real hook tools on `PATH`, run with `process.env`. */

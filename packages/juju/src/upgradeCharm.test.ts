@@ -135,8 +135,6 @@ class World {
     const world = this;
     const common = {
       dependencies: unit.dependencies,
-      // These scenarios predate the pause policy: they roll without waiting (pause tests set their own).
-      pauseAfterUnitUpgrade: this.pauseAfter,
       async preUpgradeCheck() {
         world.checks.push(unit.name);
         await unit.preUpgradeCheck();
@@ -182,6 +180,8 @@ class World {
       logs: [] as InMemoryLogLine[],
       action,
       applicationVersion: "",
+      // These scenarios predate the pause policy: they roll without waiting (pause tests set their own).
+      config: this.pauseAfter === undefined ? {} : { "pause-after-unit-upgrade": this.pauseAfter },
     };
     const juju = new InMemoryHookTools(model);
     const env: Record<string, string> = {
@@ -233,6 +233,12 @@ class World {
       if (run.error) throw run.error;
     }
     throw new Error(`the world did not settle within ${limit} hooks`);
+  }
+
+  /** `juju config db pause-after-unit-upgrade=<value>`: every unit gets config-changed. */
+  configure(pauseAfter: string | undefined): void {
+    this.pauseAfter = pauseAfter;
+    for (const unit of this.units.values()) unit.queue.push("config-changed");
   }
 
   /** `juju refresh`: new charm code; every unit gets upgrade-charm. */
@@ -728,7 +734,7 @@ describe("Kubernetes", () => {
 describe("beyond the original (pause policy, health gate, force-upgrade, application status)", () => {
   it("pause-after-unit-upgrade=first: machines wait after the first unit until resume-upgrade on the leader", async () => {
     const world = await deployed();
-    world.pauseAfter = "first";
+    world.configure("first");
     await world.run("db/0", "actions/pre-upgrade-check");
     await world.settle();
     world.refresh(NEW);
@@ -743,6 +749,53 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     await world.settle();
     expect(world.granted).toEqual(["db/2", "db/1", "db/0"]);
     expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+  });
+
+  it("the pause policy is read with config-get only in config-changed, upgrade-charm and actions; other hooks use the remembered value", async () => {
+    const configGets = (run: HookRun) => run.calls.filter((call) => call.tool === "config-get");
+    const world = await deployed();
+    // Each unit read it once, in its first hook with the peer relation (its memory had no value yet).
+    for (const name of ["db/0", "db/1", "db/2"])
+      expect(world.runs.filter((run) => run.unit === name && configGets(run).length)).toHaveLength(1);
+    const changed = await world.run("db/1", "upgrade-relation-changed", "db/0");
+    expect(configGets(changed)).toEqual([]);
+    const tick = await world.run("db/2", "update-status");
+    expect(configGets(tick)).toEqual([]);
+    for (const hook of ["config-changed", "upgrade-charm", "actions/pre-upgrade-check"]) {
+      const run = await world.run("db/0", hook);
+      expect(configGets(run).map((call) => call.args)).toEqual([["--format=json", "pause-after-unit-upgrade"]]);
+    }
+  });
+
+  it("juju config takes effect through config-changed, before the next unit, with no config-get in relation hooks", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    const before = world.runs.length;
+    world.configure("first");
+    world.refresh(NEW);
+    await world.settle();
+    // Paused after the first unit: every unit ran config-changed (queued before upgrade-charm) and kept "first".
+    expect(world.granted).toEqual(["db/2"]);
+    expect(world.appStatus.message).toMatch(/^Paused \(1\/3 upgraded\)/);
+    const reading = world.runs.slice(before).filter((run) => run.calls.some((call) => call.tool === "config-get"));
+    expect(new Set(reading.map((run) => run.hook))).toEqual(new Set(["config-changed", "upgrade-charm"]));
+    // `juju config … none`: config-changed on every unit, and the roll goes on without resume-upgrade.
+    world.configure("none");
+    await world.settle();
+    expect(world.granted).toEqual(["db/2", "db/1", "db/0"]);
+  });
+
+  it("a memory written before the pause policy was remembered (an older revision) makes the next hook read it once", async () => {
+    const world = await deployed();
+    const memory = JSON.parse(world.unit("db/1").state[MEMORY_KEY] ?? "{}") as Record<string, unknown>;
+    expect(memory.pause).toBe("none");
+    delete memory.pause;
+    world.unit("db/1").state[MEMORY_KEY] = JSON.stringify(memory);
+    const first = await world.run("db/1", "upgrade-relation-changed", "db/0");
+    expect(first.calls.filter((call) => call.tool === "config-get")).toHaveLength(1);
+    const second = await world.run("db/1", "upgrade-relation-changed", "db/0");
+    expect(second.calls.filter((call) => call.tool === "config-get")).toHaveLength(0);
   });
 
   it("the health gate: an unhealthy upgraded unit holds the roll, says so, and is retried on later hooks", async () => {
@@ -768,7 +821,7 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     const world = await deployed();
     world.charmDir = mkdtempSync(join(tmpdir(), "charm-"));
     writeFileSync(join(world.charmDir, ".juju-charm"), "ch:amd64/jammy/db-381\n");
-    world.pauseAfter = "first";
+    world.configure("first");
     await world.run("db/0", "actions/pre-upgrade-check");
     expect(world.appData["upgrade-from-charm"]).toBe("ch:amd64/jammy/db-381");
     // juju refresh: the units now run revision 382; the rollback still goes to 381
@@ -801,7 +854,7 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
   it("the charm may report the running workload version itself", async () => {
     const world = await deployed(2);
     world.workloadVersion = () => "14.9-custom";
-    world.pauseAfter = "first";
+    world.configure("first");
     await world.run("db/0", "actions/pre-upgrade-check");
     world.refresh(NEW);
     await world.settle();

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
@@ -69,12 +68,6 @@ interface CommonUpgradeOptions {
    * pre-upgrade-check restarts only the highest unit; without it, such a refresh restarts every pod.
    */
   getPartition?(): Maybe<number>;
-  /**
-   * The value of the charm's config option `pause-after-unit-upgrade` (`none`, `first` — the default — or `all`):
-   * where the roll waits for `resume-upgrade`. Read it from the config in every hook (e.g. `config-get`), so a
-   * change takes effect before the next unit. An invalid value blocks the roll with a message; it never throws.
-   */
-  readonly pauseAfterUnitUpgrade?: unknown;
   /**
    * Why this unit holds the roll right now (a backup, a scale-out), or `null`: while any unit holds, no unit is
    * granted and the K8s partition does not move. Asked once per hook; the reason shows in the statuses.
@@ -177,6 +170,13 @@ export type UpgradeOptions = VmUpgradeOptions | K8sUpgradeOptions;
  * Unlike the original, no charm code ever has to call a handler again: any hook keeps the upgrade moving (the
  * leader pops itself when it completes, a pending upgrade is granted again at the next hook).
  *
+ * Where the roll waits for `resume-upgrade` is the charm's config option `pause-after-unit-upgrade` (`none`,
+ * `first` — the default, also when the charm does not declare it — or `all`; an invalid value blocks the roll with a
+ * message, never throws). The library reads it itself, only in the hooks where it may have changed (config-changed,
+ * which Juju runs on every unit after `juju config` before its relation hooks; upgrade-charm; actions), and keeps it
+ * in the unit's store for the other hooks: a change takes effect before the next unit, without a `config-get` in
+ * every hook.
+ *
  * What happens inside a hook is decided by the core's `hookSession`; this class only carries out its requests:
  * hook tools, the charm's callbacks. {@link CharmUpgrade.dispatchSync} runs the very same hook synchronously over
  * an in-memory Juju, which is how the simulator and the verifier exercise the code that ships.
@@ -263,7 +263,6 @@ export class CharmUpgrade {
       relationName: this.relationName,
       substrate: this.substrate,
       dependencies: this.dependencies,
-      pauseAfterUnitUpgrade: options.pauseAfterUnitUpgrade,
       workloadKey: options.workloadKey,
       charm: options.charm,
       abilities: {
@@ -315,7 +314,9 @@ export class CharmUpgrade {
       } else if (request.kind === "charm") {
         answer = await this.answer(request.call, false);
       } else if (request.kind === "file") {
-        answer = await readFile(request.path, "utf8").catch(() => null);
+        // A small file on the unit's disk (an OCI image resource), read synchronously as `.juju-charm` is (see
+        // `report`): `node:fs/promises` would cost every hook process its load time.
+        answer = readTextSync(request.path);
       } else {
         answer = await this.report(request.what, hook.charmDir, false);
       }
@@ -421,10 +422,9 @@ export class CharmUpgrade {
       else if (what === "observed") value = options.observe?.() ?? null;
       else if (what === "noDowngrade") value = options.downgradeBlocker?.() ?? null;
       // `.juju-charm` as Juju wrote it in the charm directory (`ch:amd64/jammy/db-381`); the core validates it.
-      else
-        value = sync
-          ? readFileSync(join(charmDir, ".juju-charm"), "utf8")
-          : readFile(join(charmDir, ".juju-charm"), "utf8");
+      // Read synchronously in `dispatch` too: a few bytes on a local disk, and `node:fs/promises` would cost every
+      // hook process about 4 ms of start-up to load (docs/benchmarks.md, cold start).
+      else value = readFileSync(join(charmDir, ".juju-charm"), "utf8");
     } catch {
       return null;
     }
@@ -437,7 +437,7 @@ export class CharmUpgrade {
   }
 }
 
-/** A file's text now, or `null` when it cannot be read (the synchronous twin of the `file` request's answer). */
+/** A file's text, or `null` when it cannot be read: the answer to a `file` request, in `dispatch` and `dispatchSync`. */
 function readTextSync(path: string): string | null {
   try {
     return readFileSync(path, "utf8");

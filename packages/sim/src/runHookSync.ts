@@ -29,9 +29,9 @@ export interface SyncHookResult {
 export class CharmUpgrades {
   private readonly cache = new Map<string, CharmUpgrade>();
 
-  /** The coordinator unit `id` runs for `revision`, with the model's config as its charm reads it now. */
+  /** The coordinator unit `id` runs for `revision` (it reads the config through the hook tools, in each hook). */
   get(model: JujuModel, charm: SimCharm, id: number, revision: number): CharmUpgrade {
-    const key = `${id}/${revision}/${JSON.stringify(model.configOf(id)["pause-after-unit-upgrade"] ?? null)}`;
+    const key = `${id}/${revision}`;
     let upgrade = this.cache.get(key);
     if (!upgrade) {
       if (this.cache.size > 1000) this.cache.clear();

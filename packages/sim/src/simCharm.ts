@@ -209,13 +209,15 @@ export class SimCharm {
     return this.workloads.get(id) ?? (unit ? this.versionOf(unit.agent.charm) : "unknown");
   }
 
-  /** The `createUpgrade` options of unit `id`'s charm, running `revision`, in `model` (with `config` read as the charm reads it). */
+  /**
+   * The `createUpgrade` options of unit `id`'s charm, running `revision`, in `model`. The pause policy is not among
+   * them: the library reads the config option `pause-after-unit-upgrade` itself, from the model's `config-get`.
+   */
   optionsFor(model: JujuModel, id: number, revision: number): UpgradeOptions {
     const deps = this.dependenciesOf(revision);
     const name = `${model.app}/${id}`;
     const common = {
       dependencies: deps,
-      pauseAfterUnitUpgrade: model.configOf(id)["pause-after-unit-upgrade"],
       charm: model.charmUrlOf(id),
       hold: () => this.holds.get(id) ?? null,
       inspect: this.options.inspect?.(name),

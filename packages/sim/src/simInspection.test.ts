@@ -30,7 +30,7 @@ describe("inspect: the simulation as xstate inspection events", () => {
     const actors = events.filter((e) => e.type === "@xstate.actor");
     expect(actors.map((e) => e.actorRef.id).sort()).toEqual(["db/0", "db/1", "db/2"]);
     for (const actor of actors) {
-      expect(actor.actorRef.logic).toBe(upgradeMachine);
+      expect(actor.actorRef.logic).toBe(upgradeMachine());
       expect(actor.actorRef.sessionId).not.toBe(actor.actorRef.id);
       expect(actor.rootId).toBe(actor.actorRef.sessionId);
     }

@@ -1,9 +1,10 @@
 import type { UpgradeEvent, UpgradeState } from "@charm-upgrade/core";
+import type { UpgradeMachine } from "@charm-upgrade/core";
 import { upgradeMachine } from "@charm-upgrade/core";
 import type { UpgradeStep } from "@charm-upgrade/core";
 
-/** A snapshot of the upgrade machine, as xstate builds it (`upgradeMachine.resolveState`). */
-export type UnitSnapshot = ReturnType<typeof upgradeMachine.resolveState>;
+/** A snapshot of the upgrade machine, as xstate builds it (`upgradeMachine().resolveState`). */
+export type UnitSnapshot = ReturnType<UpgradeMachine["resolveState"]>;
 
 /**
  * The actor that stands for one simulated unit in the inspector: xstate's `ActorRefLike` (plus the `id` and
@@ -16,7 +17,7 @@ export interface UnitActorRef {
   /** Unique per simulation (inspectors key actors by it); differs from `id`, so inspectors show `id` as the name. */
   readonly sessionId: string;
   /** The machine every unit runs: inspectors serialise its definition. */
-  readonly logic: typeof upgradeMachine;
+  readonly logic: UpgradeMachine;
   getSnapshot(): UnitSnapshot;
   /** Ignored: the simulated unit is driven by its hooks, not by the inspector. */
   send(event: unknown): void;
@@ -68,7 +69,7 @@ let simulations = 0;
  * a live xstate actor of `upgradeMachine` would emit them, with real machine snapshots (`resolveState`):
  *
  * - a unit's first step: `@xstate.actor`, then `@xstate.event` and `@xstate.snapshot` of `xstate.init` at the
- *   restored state — what `createActor(upgradeMachine, { snapshot }).start()` emits;
+ *   restored state — what `createActor(upgradeMachine(), { snapshot }).start()` emits;
  * - every step: `@xstate.event` (the event) and `@xstate.snapshot` (the state after it, eventless transitions
  *   included: one macrostep, as xstate reports it);
  * - a hook that starts from another state than the unit's last step left (each hook restores the unit from the
@@ -92,7 +93,7 @@ export function createSimInspection(inspector: SimInspector): SimInspection {
     }
   };
   const resolve = (state: UpgradeState): UnitSnapshot =>
-    upgradeMachine.resolveState({ value: state.value, context: state.context });
+    upgradeMachine().resolveState({ value: state.value, context: state.context });
   const init: InspectedEvent = { type: "xstate.init" };
 
   return {
@@ -104,7 +105,7 @@ export function createSimInspection(inspector: SimInspector): SimInspection {
           entry.ref = {
             id: unit,
             sessionId: `${unit}#${run}`,
-            logic: upgradeMachine,
+            logic: upgradeMachine(),
             getSnapshot: () => entry.snapshot,
             send: () => {},
           };
