@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   EFFECT_TYPES,
+  KEYS,
   machineStates,
   mermaidDiagram,
   stateEvents,
@@ -15,6 +16,11 @@ const read = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url
 describe("docs/protocol.md", () => {
   it("is in sync with the machine definition (run `pnpm docs:protocol` to update it)", () => {
     expect(read("protocol.md")).toBe(renderProtocolDoc(read("protocol.template.md")));
+  });
+
+  it("describes every wire key the library reads or writes (KEYS)", () => {
+    const doc = read("protocol.md");
+    for (const key of Object.values(KEYS)) expect(doc, key).toContain(`\`${key}\``);
   });
 
   it("covers every unit state, and every state has a row", () => {
