@@ -371,16 +371,7 @@ export class JujuModel {
     const hook = unit?.agent.retry;
     if (!unit || !hook) return;
     unit.agent.retry = null;
-    this.ran(unit, {
-      unit: id,
-      unitName: unit.name,
-      kind: "hook",
-      hook,
-      env: {},
-      tools: null as never,
-      revision: unit.agent.charm,
-      seen: { app: this.appVersion, members: Object.fromEntries(this.scope(id)) },
-    });
+    this.skipped(unit, id, hook);
   }
 
   /**
@@ -636,17 +627,7 @@ export class JujuModel {
       for (let hook = this.nextHook(id); hook && hooks.length < 50; hook = this.nextHook(id)) {
         hooks.push(hook);
         unit.agent.retry = null;
-        const members = Object.fromEntries(this.scope(id));
-        this.ran(unit, {
-          unit: id,
-          unitName: unit.name,
-          kind: "hook",
-          hook,
-          env: {},
-          tools: null as never,
-          revision: unit.agent.charm,
-          seen: { app: this.appVersion, members },
-        });
+        this.skipped(unit, id, hook);
       }
     } finally {
       unit.agent = saved.agent;
@@ -809,6 +790,20 @@ export class JujuModel {
       this.ran(unit, run);
     }
     return committed;
+  }
+
+  /** Record `hook` as run on unit `id` without running it (what it saw: the model as it is now). */
+  private skipped(unit: UnitRecord, id: number, hook: PendingHook): void {
+    this.ran(unit, {
+      unit: id,
+      unitName: unit.name,
+      kind: "hook",
+      hook,
+      env: {},
+      tools: null as never,
+      revision: unit.agent.charm,
+      seen: { app: this.appVersion, members: Object.fromEntries(this.scope(id)) },
+    });
   }
 
   /** Record that `run`'s hook ran (juju/juju `worker/uniter/operation/runhook.go` `Commit`, and the resolvers' state). */
