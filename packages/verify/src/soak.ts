@@ -124,10 +124,13 @@ export function setupOf(seed: number): RunSetup {
     // send it relation-changed), so its resume-upgrade refuses for good: the Python library's own stall.
     leaderChanges: oldLibrary === "python" && substrate === "k8s" ? 0 : leaderChanges,
     scaleOuts,
-    // Kubernetes, from the Python library: its leader's resume-upgrade refuses for good once a unit has left
-    // (`len(stack) != len(peers)`, L838), and while it leads nothing else lowers the partition — the Python library's
-    // own stall (docs/migration.md says what to do), not one this library can prevent.
-    scaleIns: oldLibrary === "python" && substrate === "k8s" ? 0 : scaleIns,
+    // The Python library's own failures on a scale-in, which this library cannot prevent (docs/migration.md says
+    // what to do). Kubernetes: its leader's resume-upgrade refuses for good once a unit has left
+    // (`len(stack) != len(peers)`, L838), and while it leads nothing else lowers the partition. Machines: a unit
+    // still on the Python revision when a stacked unit leaves raises `KeyError` in relation-changed
+    // (data-platform-libs #191, upstream-behaviour.md item 1; soak seed 3424); in error, it is not refreshed until
+    // the operator resolves it (juju/juju `worker/uniter/resolver.go` `nextOpHookError`).
+    scaleIns: oldLibrary === "python" ? 0 : scaleIns,
     // The migration is planned by the Python library before the refresh, with an API server that answers: its
     // failure handling (a unit failed for a refused patch) is its own.
     unchecked: oldLibrary === "python" ? false : unchecked,
