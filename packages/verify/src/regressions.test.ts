@@ -317,3 +317,36 @@ describe("regression: refresh to a third revision mid-roll", () => {
     expect(world.model.appStatus).toEqual({ status: "active", message: "" });
   });
 });
+
+/**
+ * FIXED (issue 12.7) `stale-dependencies-after-unplanned-refresh` (Kubernetes): a `juju refresh` made without
+ * pre-upgrade-check once restarted every pod on the new revision with no roll to end, so the leader never stored the
+ * new DEPENDENCIES and the next upgrade's version check compared against the old ones. A first fix stored them once
+ * every unit ran the new charm at rest, and stalled later rolls (soak seeds 35, 176, 183). Since 12.5 the stop hook
+ * holds the unchecked refresh at the highest pod, whose status asks for pre-upgrade-check; the roll that check plans
+ * ends as every roll does, storing the new DEPENDENCIES.
+ */
+describe("regression: stale-dependencies-after-unplanned-refresh", () => {
+  for (const units of [1, 2, 3]) {
+    it(`${units} unit(s): the unchecked refresh asks for pre-upgrade-check, and the roll it plans stores the new DEPENDENCIES`, () => {
+      const world = new World({ units, substrate: "k8s", leader: 0, twoStepUpgrades: false });
+      world.settle();
+      const stored = world.observe().appData.dependencies;
+      expect(JSON.parse(stored ?? "null")).toEqual(world.charm.dependenciesOf(OLD));
+      world.model.refresh(NEW);
+      world.model.noticeAll();
+      world.settle();
+      const top = world.model.units.get(units - 1);
+      expect(top?.status).toEqual({
+        status: "blocked",
+        message: "Run pre-upgrade-check on the leader to start the upgrade",
+      });
+      expect(world.observe().appData.dependencies).toBe(stored);
+      expect(world.action(world.model.leader ?? 0, "pre-upgrade-check").ok).toBe(true);
+      settleResuming(world);
+      const end = world.observe();
+      expect(end.units.map((u) => [u.state, u.workload])).toEqual(end.units.map(() => ["idle", "1.1.0"]));
+      expect(JSON.parse(end.appData.dependencies ?? "null")).toEqual(world.charm.dependenciesOf(NEW));
+    });
+  }
+});
