@@ -471,6 +471,8 @@ export interface StackUpdate {
  * KeyError on them), pop *every* completed unit at the top (no recursion, no re-emitted event), and put units that
  * are `ready` but missing from the stack (they joined after the plan, or were refreshed again after they completed)
  * just below the top, lowest number first, so they upgrade before the units the charm placed at the bottom.
+ * Kubernetes, in a rollback: a unit that reports the charm the rollback leaves goes back on the stack (a refresh back
+ * can meet a pod restarting onto the new revision whose unit still says idle on the old one).
  */
 export function maintainStack(context: UpgradeContext): StackUpdate {
   const { view } = context;
@@ -504,6 +506,24 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
       );
     }
   }
+  // Kubernetes, a rollback by refresh back: a unit that reports the charm the rollback leaves (upgrading, completed or
+  // failed on it) goes back on the stack. The refresh back can reach the leader while the forward roll's next pod is
+  // already restarting onto the new revision, its upgrade-charm not yet run: its record (idle on the old charm) says
+  // it never upgraded, so the rollback left it out (soak seed 651). Its upgrade-charm then says otherwise, and the
+  // controller restarts it again, onto the old revision: it is rolled back like the others, and popped once it
+  // completed there. Ascending, as every Kubernetes stack (the highest ordinal on top).
+  if (context.substrate === "k8s" && view.rollback === true) {
+    const stacked = new Set(stack);
+    const moved = view.units
+      .filter((unit) => !stacked.has(unit.id) && MOVED_STATES.has(unit.state) && onRollTarget(view, unit.id) === false)
+      .map((unit) => unit.id);
+    if (moved.length) {
+      stack = [...stack, ...moved].sort((a, b) => a - b);
+      notes.push(
+        `${moved.map((id) => unitName(context, id)).join(", ")} runs the charm the rollback leaves; added to the upgrade stack`,
+      );
+    }
+  }
   // A unit leaves the stack done only when it completed *and* runs the charm the roll goes to.
   for (
     let top = stack.at(-1);
@@ -531,6 +551,9 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   const changed = stack.length !== before.length || stack.some((id, i) => before[i] !== id);
   return { stack, changed, popped, notes, pending, pendingChanged };
 }
+
+/** States of a unit whose workload may run the revision a rollback leaves. */
+const MOVED_STATES: ReadonlySet<UnitState | null> = new Set<UnitState | null>(["upgrading", "completed", "failed"]);
 
 const STALE_STATES: ReadonlySet<UnitState | null> = new Set<UnitState | null>(["completed", "upgrading"]);
 

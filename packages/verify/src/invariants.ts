@@ -190,12 +190,15 @@ export function stepBreaches(ctx: StepContext): Breach[] {
       (now === "completed" || was === "completed") &&
       (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
     const finishedHere = ctx.unit === id && now === "idle" && (onItsRevision || ctx.strictCompletion === false);
-    // A rollback leaves alone a unit that never upgraded: idle or ready (never granted), on the old workload.
+    // A rollback leaves alone a unit that never upgraded: idle or ready (never granted), on the old workload. A pod
+    // restarted since its unit last ran a hook is judged as the unit recorded it, as below: no hook can know of the new
+    // pod before its upgrade-charm, after which the leader puts it back on the rollback's stack (soak seed 651).
+    const recordedRevision = unit.restarting ? revisionOf(unit.databag["upgrade-running-charm"]) : null;
     const untouched =
       roll.rollback &&
       (now === "idle" || now === "ready") &&
       roll.origin !== null &&
-      unit.workload === ctx.versionOf(roll.origin);
+      (unit.workload === ctx.versionOf(roll.origin) || recordedRevision === roll.origin);
     const replanned =
       substrate === "k8s" &&
       ctx.unit !== null &&

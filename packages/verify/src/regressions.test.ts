@@ -350,3 +350,71 @@ describe("regression: stale-dependencies-after-unplanned-refresh", () => {
     });
   }
 });
+
+/** Take the model's steps (hooks and the controller's) in order while `go` says so; `false` if nothing was due. */
+function stepWhile(world: World, go: (step: ReturnType<World["model"]["steps"]>[number]) => boolean): void {
+  for (let steps = 0; steps < 1_000; steps++) {
+    const step = world.model.steps().find((next) => next.kind !== "update-status" && go(next));
+    if (!step) return;
+    if (step.kind === "hook") world.hook(step.unit);
+    else if (step.kind !== "update-status") world.take(step);
+  }
+  throw new Error("no end within 1,000 steps");
+}
+
+/**
+ * FIXED (issue 15) `refresh-back-drops-restarting-unit` (Kubernetes), found by `pnpm soak` (seed 651): the refresh
+ * back reached the leader while the forward roll's last unit, released by the partition, was restarting onto the new
+ * revision — its pod recreated, its upgrade-charm not run yet. Its record (idle, on the old charm) said it never
+ * upgraded, so the rollback left it out, though it ran the new workload; its upgrade-charm then reported the new
+ * charm outside the rollback's stack (`completed` on it), and the controller rolled it back unseen by the stack.
+ *
+ * Fix: in a Kubernetes rollback the leader puts back on the stack a unit that reports the charm the rollback leaves
+ * (upgrading, completed or failed on it); it is popped once it completed on the old one. (No hook can know of the new
+ * pod before its upgrade-charm: the invariant judges a restarting pod by what its unit recorded, as it does for
+ * completions.)
+ */
+describe("regression: refresh-back-drops-restarting-unit", () => {
+  /** 3 units, leader app/2, no pause: the roll reaches app/0, whose pod restarts; then `juju refresh` back. */
+  function toRefreshBack(): World {
+    const world = new World({ units: 3, substrate: "k8s", leader: 2, pauseAfter: "none", twoStepUpgrades: false });
+    world.settle();
+    expect(world.action(2, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    const restarting0 = () => world.observe().units[0]?.restarting === true;
+    stepWhile(world, () => !(restarting0() && world.model.units.get(0)?.pod?.terminating === false));
+    expect(world.observe().units[0]).toMatchObject({ state: "idle", pod: NEW, restarting: true });
+    world.model.refresh(OLD);
+    // Everything but app/0's hooks, until the leader turned the roll around.
+    stepWhile(
+      world,
+      (step) => !(step.kind === "hook" && step.unit === 0) && world.model.appData["upgrade-rollback"] !== "true",
+    );
+    return world;
+  }
+
+  it("the scenario reaches the state the bug needs (a rollback whose stack leaves out app/0, restarting on the new revision)", () => {
+    const world = toRefreshBack();
+    const s = world.observe();
+    expect(s.appData["upgrade-rollback"]).toBe("true");
+    expect(JSON.parse(s.appData["upgrade-stack"] ?? "[]")).not.toContain(0);
+    expect(s.units[0]).toMatchObject({ state: "idle", workload: "1.1.0", restarting: true });
+  });
+
+  it("app/0 goes back on the rollback's stack once its upgrade-charm reports the new charm, and is rolled back", () => {
+    const world = toRefreshBack();
+    stepWhile(
+      world,
+      (step) => step.kind === "hook" && step.unit === 0 && world.observe().units[0]?.restarting === true,
+    );
+    stepWhile(world, (step) => step.kind === "hook" && step.unit === 2);
+    expect(JSON.parse(world.observe().appData["upgrade-stack"] ?? "[]")).toContain(0);
+    settleWithTime(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+      [2, "idle", "1.0.0"],
+    ]);
+    expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+  });
+});
