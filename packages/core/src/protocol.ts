@@ -144,6 +144,17 @@ export function runsOrigin(view: PeerView, id: number): boolean {
 }
 
 /**
+ * Whether this unit ran, until this hook, another charm than the one the roll came from (`upgrade-from-charm`), as
+ * its databag recorded it when the hook began: on machines a unit idle on it joined mid-roll, installed from the new
+ * revision, so it runs that revision's workload. False when either charm is not recorded.
+ */
+export function ranAnotherCharm(context: UpgradeContext): boolean {
+  const from = context.view.fromCharm ?? null;
+  const before = context.charmBefore ?? null;
+  return from !== null && before !== null && before !== from;
+}
+
+/**
  * The units that run another charm than the one the application settled on (`KEYS.settledCharm`) while no upgrade is
  * planned or rolling back: `juju refresh` ran before pre-upgrade-check and reached them. Empty when either charm is
  * not recorded (then nothing can be told from it).

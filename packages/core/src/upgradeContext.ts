@@ -37,6 +37,11 @@ export interface UpgradeContext {
    */
   readonly observedAs: UnitState | null;
   /**
+   * The charm this unit's databag recorded when the hook began (`KEYS.charm`): the charm it ran before this hook's
+   * `upgrade-charm`, if that is one; absent or `null` when none was recorded.
+   */
+  readonly charmBefore?: string | null;
+  /**
    * Kubernetes: the workload's OCI image resource as `NAME=IMAGE` (from `resource-get` at pre-upgrade-check), for
    * the rollback command; `null` when the charm has none or did not say.
    */

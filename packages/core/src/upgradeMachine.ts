@@ -32,6 +32,7 @@ import {
   refreshedBack,
   repairStack,
   rollbackStack,
+  ranAnotherCharm,
   runsOrigin,
   sameUnits,
   staleOnStack,
@@ -78,6 +79,7 @@ export function contextFromInput(input: UpgradeInput): UpgradeContext {
     workloadKey: workloadKeyOf(input.dependencies, input.workloadKey),
     observed: input.observed ? readObservation(input.observed) : null,
     observedAs: stateIn(view, input.unit),
+    charmBefore: view.units.find((unit) => unit.id === input.unit)?.charm ?? null,
     resource: typeof input.resource === "string" && RESOURCE_PATTERN.test(input.resource) ? input.resource : null,
     noDowngrade:
       typeof input.noDowngrade === "string" && input.noDowngrade.trim() ? clipReason(input.noDowngrade.trim()) : null,
@@ -889,7 +891,12 @@ function createUpgradeMachine() {
         const state = ownState(context);
         if ((state !== "idle" && state !== "ready" && state !== null) || !runsOrigin(view, unit)) return false;
         // In a rollback, a unit the rollback leaves alone (not on its stack: it never upgraded) — by refresh back.
-        return view.rollback !== true || !(view.stack ?? []).includes(unit);
+        if (view.rollback === true) return !(view.stack ?? []).includes(unit);
+        // Machines, going forward: a unit that ran another charm until now (it joined mid-roll, installed from the new
+        // revision) runs that revision's workload, which nothing but its charm undoes: the refresh back must roll it
+        // back too, so it becomes `ready` on the old charm as an upgraded unit does, and the leader turns the roll
+        // around with it (a rollback's stack takes in a unit recorded on another charm: see `rollbackStack`).
+        return !(context.substrate === "vm" && state === "idle" && ranAnotherCharm(context));
       },
       /** Kubernetes, in a rollback: this unit's workload cannot go back (see `downgradeRefusal`). */
       downgradeRefused: ({ context }) => context.substrate === "k8s" && downgradeRefusal(context) !== null,

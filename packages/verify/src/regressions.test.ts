@@ -418,3 +418,57 @@ describe("regression: refresh-back-drops-restarting-unit", () => {
     expect(world.model.appStatus).toEqual({ status: "active", message: "" });
   });
 });
+
+/**
+ * FIXED (issue 15) `refresh-back-leaves-joined-unit` (machines), found by `pnpm soak` with scale-outs in refresh-back
+ * runs (seed 724; the soak had left them out since seed 463): a unit added mid-roll installs the new revision and
+ * sits idle on it (it takes no part in the roll). `juju refresh` back then reached it as it reaches a unit that never
+ * upgraded: it went idle on the old charm, and the rollback left it alone — on the new workload for good.
+ *
+ * Fix: a unit that ran another charm than the roll's origin until its upgrade-charm (its databag recorded it) becomes
+ * `ready` on the old charm, as an upgraded unit does, so the leader turns the roll around with it on the stack; a
+ * rollback's stack takes in any unit recorded on another charm already.
+ */
+describe("regression: refresh-back-leaves-joined-unit", () => {
+  /** 2 units, leader app/0, paused after app/1 upgraded; app/2 added on the new revision; then `juju refresh` back. */
+  function toRefreshBack(): World {
+    const world = new World({ units: 2, substrate: "vm", leader: 0, pauseAfter: "first", twoStepUpgrades: false });
+    world.settle();
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    world.model.noticeAll();
+    world.settle();
+    const id = world.model.addUnit();
+    world.charm.workloads.set(id, world.charm.versionOf(NEW));
+    world.settle();
+    world.model.refresh(OLD);
+    return world;
+  }
+
+  it("the scenario reaches the state the bug needs (paused; app/2 joined idle on the new revision)", () => {
+    const world = toRefreshBack();
+    expect(units(world)).toEqual([
+      [0, "ready", "1.0.0"],
+      [1, "completed", "1.1.0"],
+      [2, "idle", "1.1.0"],
+    ]);
+    expect(world.observe().units[2]?.revision).toBe(NEW);
+  });
+
+  for (const first of [1, 2]) {
+    it(`the refresh back rolls the unit that joined back too (app/${first} notices it first)`, () => {
+      const world = toRefreshBack();
+      world.model.notice(first);
+      stepWhile(world, (step) => step.kind === "hook" && step.unit === first);
+      world.model.noticeAll();
+      settleResuming(world);
+      // before the fix: [2, "idle", "1.1.0"]
+      expect(units(world)).toEqual([
+        [0, "idle", "1.0.0"],
+        [1, "idle", "1.0.0"],
+        [2, "idle", "1.0.0"],
+      ]);
+      expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+    });
+  }
+});

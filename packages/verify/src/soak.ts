@@ -318,9 +318,9 @@ export function soakRun(
       );
     }
     // Scaling waits for the plan: before it, the unchecked-refresh invariant counts the pods on the new revision.
-    // Not in runs with an operator's refresh mid-roll (known gap: a unit added mid-roll installs the new revision,
-    // and a later refresh back returns it to idle on the old charm with the new workload: soak seed 463).
-    if (planned && budget.scaleOuts && !setup.refreshBack && !setup.thirdRefresh && random.chance(0.01)) {
+    // A unit added mid-roll installs the new revision; a refresh back rolls it back too (seed 724). Not in runs with
+    // a refresh to a third revision (known gap, machines only: not explored with a scale-out).
+    if (planned && budget.scaleOuts && !setup.thirdRefresh && random.chance(0.01)) {
       budget.scaleOuts--;
       step(`scale-out: a unit added (revision ${model.charm})`, null, () => {
         const id = model.addUnit();
