@@ -472,3 +472,60 @@ describe("regression: refresh-back-leaves-joined-unit", () => {
     });
   }
 });
+
+/**
+ * (issue 15) `refresh-back-after-the-last-unit` (Kubernetes), found by `pnpm soak` (seeds 1526, 2087, 2732, 2733, 4347,
+ * 4726, 4904 stalled): `juju refresh` back while the roll's last unit upgrades, the partition already at 0. The last
+ * unit completes on the new revision before any pod restarts onto the old template, so the roll ends (every unit
+ * idle on the new charm, its records cleared); the refresh back then reaches the pods as a new `juju refresh` made
+ * without pre-upgrade-check, which nothing a hook sees tells apart from it. It is held as one (issue 12.5): the
+ * first pods to restart hold the others with the partition and ask for pre-upgrade-check, and the check plans the way
+ * back. (The soak's operator ran it on machines only, and stalled.)
+ */
+describe("regression: refresh-back-after-the-last-unit", () => {
+  /** 3 units, leader app/2, no pause: the roll reaches app/0, granted; then `juju refresh` back. */
+  function toRefreshBack(): World {
+    const world = new World({ units: 3, substrate: "k8s", leader: 2, pauseAfter: "none", twoStepUpgrades: false });
+    world.settle();
+    expect(world.action(2, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    stepWhile(world, () => world.observe().units[0]?.state !== "upgrading");
+    world.model.refresh(OLD);
+    // app/0 completes and the roll ends before any pod restarts onto the old template.
+    stepWhile(world, (step) => step.kind === "hook" && world.observe().appData["upgrade-from-charm"] !== undefined);
+    return world;
+  }
+
+  it("the scenario reaches the state the bug needs (the roll ended on the new revision, the template the old one)", () => {
+    const world = toRefreshBack();
+    const s = world.observe();
+    expect(s.units.map((u) => [u.state, u.revision])).toEqual([
+      ["idle", NEW],
+      ["idle", NEW],
+      ["idle", NEW],
+    ]);
+    expect(s.appData["upgrade-from-charm"]).toBeUndefined();
+    expect(s.charm).toBe(OLD);
+  });
+
+  it("the pods that restart hold the others and ask for pre-upgrade-check, which rolls every unit back", () => {
+    const world = toRefreshBack();
+    settleWithTime(world);
+    expect(world.model.partition).toBeGreaterThan(0);
+    expect(world.model.units.get(2)?.status).toEqual({
+      status: "blocked",
+      message: "Run pre-upgrade-check on the leader to start the upgrade",
+    });
+    expect(world.model.appStatus.message).toMatch(
+      /^juju refresh ran before pre-upgrade-check \(.*\): run pre-upgrade-check on app\/2$/,
+    );
+    expect(world.action(2, "pre-upgrade-check").ok).toBe(true);
+    settleWithTime(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+      [2, "idle", "1.0.0"],
+    ]);
+    expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+  });
+});

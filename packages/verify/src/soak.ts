@@ -319,7 +319,7 @@ export function soakRun(
     }
     // Scaling waits for the plan: before it, the unchecked-refresh invariant counts the pods on the new revision.
     // A unit added mid-roll installs the new revision; a refresh back rolls it back too (seed 724). Not in runs with
-    // a refresh to a third revision (known gap, machines only: not explored with a scale-out).
+    // a refresh to a third revision (not tried yet).
     if (planned && budget.scaleOuts && !setup.thirdRefresh && random.chance(0.01)) {
       budget.scaleOuts--;
       step(`scale-out: a unit added (revision ${model.charm})`, null, () => {
