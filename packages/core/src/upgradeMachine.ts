@@ -891,13 +891,20 @@ function createUpgradeMachine() {
         const state = ownState(context);
         if ((state !== "idle" && state !== "ready" && state !== null) || !runsOrigin(view, unit)) return false;
         // In a rollback, a unit the rollback leaves alone (not on its stack: it never upgraded) — by refresh back.
-        if (view.rollback === true) return !(view.stack ?? []).includes(unit);
-        // Machines, going forward: a unit that ran another charm until now (it joined mid-roll, installed from the new
-        // revision) runs that revision's workload, which nothing but its charm undoes: the refresh back must roll it
-        // back too, so it becomes `ready` on the old charm as an upgraded unit does, and the leader turns the roll
-        // around with it (a rollback's stack takes in a unit recorded on another charm: see `rollbackStack`).
-        return !(context.substrate === "vm" && state === "idle" && ranAnotherCharm(context));
+        return view.rollback !== true || !(view.stack ?? []).includes(unit);
       },
+      /**
+       * Machines, a roll going forward: upgrade-charm brought the charm the roll came from to an idle unit that ran
+       * another charm until now — it joined mid-roll, installed from the new revision, so it runs that revision's
+       * workload, which nothing but its charm undoes. A refresh back must roll it back too: it becomes `ready` on the
+       * old charm as an upgraded unit does, and the leader turns the roll around with it (see `rollbackStack`).
+       */
+      joinedOnNewCharm: ({ context }) =>
+        context.substrate === "vm" &&
+        context.view.rollback !== true &&
+        ownState(context) === "idle" &&
+        runsOrigin(context.view, context.unit) &&
+        ranAnotherCharm(context),
       /** Kubernetes, in a rollback: this unit's workload cannot go back (see `downgradeRefusal`). */
       downgradeRefused: ({ context }) => context.substrate === "k8s" && downgradeRefusal(context) !== null,
       /**
@@ -989,6 +996,7 @@ function createUpgradeMachine() {
           target: ".failed",
           actions: "failOnVersions",
         },
+        { guard: "joinedOnNewCharm", target: ".ready", actions: ["becomeReady", "maintainStack", "explainWait"] },
         { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
         { guard: "runsThirdCharm", actions: ["refuseThirdCharm", "maintainStack"] },
         { guard: "stackUnset", actions: "noStackOnUpgrade" },
