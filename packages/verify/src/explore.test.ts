@@ -62,12 +62,20 @@ const CI: readonly ExploreOptions[] = [
   ),
   // the leader moves the partition in a hook (not in resume-upgrade) when the roll never pauses
   { units: 2, substrate: "k8s", scenario: "upgrade", faults: API_FAULT, pauseAfter: "none" },
+  // `juju refresh` back while paused, with a scale-in besides both faults (issue 15; about 1,500 states, 4 s)
+  {
+    units: 2,
+    substrate: "k8s",
+    scenario: "refreshBackPaused",
+    faults: { duplicate: true, leaderChange: true, scaleIn: true },
+  },
 ];
 
 /** How a configuration's faults read in a test name. */
 function faultsOf(options: ExploreOptions): string {
   const pause = options.pauseAfter ? `, pause ${options.pauseAfter}` : "";
   if (options.faults?.apiError) return ` (the API server failing a partition request${pause})`;
+  if (options.faults?.scaleIn) return ` (both faults and a scale-in${pause})`;
   return options.faults ? ` (no fault${pause})` : pause ? ` (${pause.slice(2)})` : "";
 }
 
