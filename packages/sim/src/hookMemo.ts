@@ -64,6 +64,8 @@ export class HookMemo {
       run.hook.remote ?? null,
       run.revision,
       model.leader,
+      // What a charm that observes its pod reads: the application's revision, and whether its pod is stale.
+      charm.observesPods ? [model.charm, model.units.get(id)?.pod?.stale ?? null] : null,
       [...model.units.keys()],
       run.tools.model.relation !== null,
       run.tools.model.metUnits ?? null,

@@ -140,6 +140,14 @@ export interface SimCharmOptions {
    * the revisions before a charm's move, run by `PythonLibCharm` (default: none).
    */
   readonly pythonRevisions?: readonly number[] | undefined;
+  /**
+   * Kubernetes: the charm passes `observe`, answering as `podObservation` of `@charm-upgrade/k8s` does from the
+   * StatefulSet (docs/guide.md recommends it): whether the unit's pod was created from the update revision — here the
+   * pod's revision against the application's (the model names a controller revision by its charm revision), a pod
+   * marked stale by a refresh back's new template (LP#2036246) being on an older one. Default `false`: a charm that
+   * observes nothing.
+   */
+  readonly observesPods?: boolean | undefined;
   /** Called for each grant. */
   readonly onGrant?: ((grant: CharmGrant) => void) | undefined;
   /** Observer of the library's reducer steps, per unit name. */
@@ -179,9 +187,15 @@ export class SimCharm {
       options.twoStepUpgrades === true,
       [...options.revisions.keys()],
       options.pythonRevisions ?? [],
+      options.observesPods === true,
     ]);
     this.revisions = options.revisions;
     this.failPreUpgradeCheck = options.failPreUpgradeCheck;
+  }
+
+  /** Kubernetes: whether the charm observes its pod (see `SimCharmOptions.observesPods`). */
+  get observesPods(): boolean {
+    return this.options.observesPods === true;
   }
 
   /** The DEPENDENCIES of a revision. */
@@ -250,6 +264,19 @@ export class SimCharm {
             );
           model.setPartition(partition);
         },
+        ...(this.observesPods
+          ? {
+              observe: () => {
+                const pod = model.units.get(id)?.pod;
+                if (!pod) return null;
+                return {
+                  latest: pod.revision === model.charm && !pod.stale,
+                  revision: String(pod.revision),
+                  image: null,
+                };
+              },
+            }
+          : {}),
         getPartition: () => {
           const fault = this.partitionFaults.shift();
           if (fault) throw partitionFaultError(fault, model.app, `read ${statefulSet}`);

@@ -485,23 +485,40 @@ describe("regression: refresh-back-leaves-joined-unit", () => {
 describe("regression: refresh-back-after-the-last-unit", () => {
   /** 3 units, leader app/2, no pause: the roll reaches app/0, granted; then `juju refresh` back. */
   function toRefreshBack(): World {
-    const world = new World({ units: 3, substrate: "k8s", leader: 2, pauseAfter: "none", twoStepUpgrades: false });
+    const world = toLastUnit(false);
+    // app/0 completes and the roll ends before any pod restarts onto the old template.
+    stepWhile(world, (step) => step.kind === "hook" && world.observe().appData["upgrade-from-charm"] !== undefined);
+    return world;
+  }
+
+  /** The roll at its last unit, app/0's pod restarting on the new revision (the partition at 0); then `juju refresh` back. */
+  function toLastUnit(observesPods: boolean): World {
+    const world = new World({
+      units: 3,
+      substrate: "k8s",
+      leader: 2,
+      pauseAfter: "none",
+      twoStepUpgrades: false,
+      observesPods,
+    });
     world.settle();
     expect(world.action(2, "pre-upgrade-check").ok).toBe(true);
     world.model.refresh(NEW);
-    stepWhile(world, () => world.observe().units[0]?.state !== "upgrading");
+    // until app/0's pod was recreated on the new revision (its upgrade-charm to come)
+    stepWhile(world, () => world.observe().units[0]?.pod !== NEW);
+    expect(world.model.partition).toBe(0);
+    expect(world.observe().units.map((u) => u.state)).toEqual(["idle", "completed", "completed"]);
     world.model.refresh(OLD);
-    // app/0 completes and the roll ends before any pod restarts onto the old template.
-    stepWhile(world, (step) => step.kind === "hook" && world.observe().appData["upgrade-from-charm"] !== undefined);
     return world;
   }
 
   it("the scenario reaches the state the bug needs (the roll ended on the new revision, the template the old one)", () => {
     const world = toRefreshBack();
     const s = world.observe();
+    // the leader closed the roll; the others end it at their next hook
     expect(s.units.map((u) => [u.state, u.revision])).toEqual([
-      ["idle", NEW],
-      ["idle", NEW],
+      ["completed", NEW],
+      ["completed", NEW],
       ["idle", NEW],
     ]);
     expect(s.appData["upgrade-from-charm"]).toBeUndefined();
@@ -520,6 +537,26 @@ describe("regression: refresh-back-after-the-last-unit", () => {
       /^juju refresh ran before pre-upgrade-check \(.*\): run pre-upgrade-check on app\/2$/,
     );
     expect(world.action(2, "pre-upgrade-check").ok).toBe(true);
+    settleWithTime(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+      [2, "idle", "1.0.0"],
+    ]);
+    expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+  });
+
+  it("a charm that observes its pod does not end the roll on an outdated pod: the refresh back turns it around", () => {
+    const world = toLastUnit(true);
+    // app/0 completes before any pod restarts: nobody ends the roll, its pods are not on the latest template.
+    stepWhile(world, (step) => step.kind === "hook");
+    const s = world.observe();
+    expect(s.units.map((u) => [u.state, u.revision])).toEqual([
+      ["completed", NEW],
+      ["completed", NEW],
+      ["completed", NEW],
+    ]);
+    expect(s.appData["upgrade-from-charm"]).toBe(`ch:amd64/jammy/app-${OLD}`);
     settleWithTime(world);
     expect(units(world)).toEqual([
       [0, "idle", "1.0.0"],

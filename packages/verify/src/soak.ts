@@ -65,6 +65,8 @@ export interface RunSetup {
   readonly evictions: number;
   /** Kubernetes: times someone sets the StatefulSet's partition by hand (`kubectl patch`) mid-roll. */
   readonly partitionEdits: number;
+  /** Kubernetes: the charm observes its pod (`observe`): a unit whose pod is not on the latest template is not done. */
+  readonly observesPods: boolean;
   /**
    * The library the deployed revision runs: `python` makes the refresh the migration refresh from
    * `charms.data_platform_libs.v0.upgrade` (issue 12.6). Only without a failing unit: the rollback would return to
@@ -149,6 +151,8 @@ export function setupOf(seed: number): RunSetup {
     thirdRefresh: refresh === "third" && substrate === "vm" && setup.oldLibrary !== "python",
     evictions: substrate === "k8s" && random.chance(0.3) ? 1 + random.int(2) : 0,
     partitionEdits: substrate === "k8s" && random.chance(0.2) ? 1 : 0,
+    // Drawn last, as the two above: half the Kubernetes charms observe their pod (`observe`), as the guide advises.
+    observesPods: substrate === "k8s" && random.chance(0.5),
   };
 }
 
@@ -202,6 +206,7 @@ export function soakRun(
     twoStepUpgrades: setup.asyncUpgrades,
     pauseAfter: setup.pauseAfter,
     oldLibrary: setup.oldLibrary,
+    observesPods: setup.observesPods,
   });
   const { model, charm } = world;
   const { substrate } = setup;

@@ -89,6 +89,8 @@ export interface WorldOptions {
    * charm's first refresh to charm-upgrade: a mixed application until every unit runs the new revision.
    */
   readonly oldLibrary?: "charm-upgrade" | "python" | undefined;
+  /** Kubernetes: the charm observes its pod (`observe`, as `podObservation` answers: see `SimCharmOptions`). */
+  readonly observesPods?: boolean | undefined;
 }
 
 /** The plain-data state of a {@link World}. */
@@ -114,6 +116,7 @@ export class World {
       revisions: REVISIONS,
       twoStepUpgrades: options.twoStepUpgrades ?? true,
       pythonRevisions: options.oldLibrary === "python" ? [OLD] : [],
+      observesPods: options.observesPods,
       reduce: options.reduce,
       onGrant: (grant) => this.grants.push(grant),
     });
