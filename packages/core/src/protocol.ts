@@ -483,7 +483,8 @@ export interface StackUpdate {
  * are `ready` but missing from the stack (they joined after the plan, or were refreshed again after they completed)
  * just below the top, lowest number first, so they upgrade before the units the charm placed at the bottom.
  * Kubernetes, in a rollback: a unit that reports the charm the rollback leaves goes back on the stack (a refresh back
- * can meet a pod restarting onto the new revision whose unit still says idle on the old one).
+ * can meet a pod restarting onto the new revision whose unit still says idle on the old one). Machines, in a
+ * rollback: a unit ready on the old charm but off the stack goes on it, as in a forward roll ({@link readyOffRollback}).
  */
 export function maintainStack(context: UpgradeContext): StackUpdate {
   const { view } = context;
@@ -546,9 +547,12 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   }
   if (popped.length)
     notes.push(`${popped.map((id) => unitName(context, id)).join(", ")} completed; removed from the upgrade stack`);
-  if (context.substrate === "vm" && !inRecovery(view) && view.rollback !== true) {
+  if (context.substrate === "vm" && !inRecovery(view)) {
     const stacked = new Set(stack);
-    const missing = view.units.filter((unit) => unit.state === "ready" && !stacked.has(unit.id)).map((unit) => unit.id);
+    const missing = view.units
+      .filter((unit) => unit.state === "ready" && !stacked.has(unit.id))
+      .filter((unit) => view.rollback !== true || readyOffRollback(view).includes(unit))
+      .map((unit) => unit.id);
     if (missing.length) {
       const top = stack.at(-1);
       const below = top === undefined ? [] : [top];
@@ -561,6 +565,20 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
   }
   const changed = stack.length !== before.length || stack.some((id, i) => before[i] !== id);
   return { stack, changed, popped, notes, pending, pendingChanged };
+}
+
+/**
+ * Machines, in a rollback by refresh back: the units `ready` on the charm the rollback returns to but not on its
+ * stack. Each waits for a grant that only the stack gives: a unit that joined mid-roll on the new revision and became
+ * ready on the old charm after the leader built the rollback's stack without it (a leader that had not met it yet:
+ * soak seeds 1629, 2830). The leader adds them (see {@link maintainStack}), even to an empty stack.
+ */
+export function readyOffRollback(view: PeerView): readonly UnitView[] {
+  if (view.rollback !== true) return [];
+  const stacked = new Set(view.stack ?? []);
+  return view.units.filter(
+    (unit) => unit.state === "ready" && !stacked.has(unit.id) && onRollTarget(view, unit.id) === true,
+  );
 }
 
 /** States of a unit whose workload may run the revision a rollback leaves. */

@@ -28,6 +28,7 @@ import {
   rollingBack,
   planProblem,
   pythonCascade,
+  readyOffRollback,
   rebuildStack,
   refreshedBack,
   repairStack,
@@ -188,7 +189,13 @@ function createUpgradeMachine() {
         if (!view.leader || !context.related) return;
         // The stack is empty while the roll's last units finish (its records stay until they are idle): a refresh back
         // then still turns the roll around.
-        if (!view.stack && !(view.fromCharm && refreshedBack(view))) return;
+        // …and a rollback whose stack emptied while a unit it never took in waits, ready, for its grant.
+        if (
+          !view.stack &&
+          !(view.fromCharm && refreshedBack(view)) &&
+          !(context.substrate === "vm" && readyOffRollback(view).length)
+        )
+          return;
         if (view.problems.some((p) => p.unit === null && p.key === KEYS.stack)) return;
         // `juju refresh` back to the charm the roll came from: turn the roll around, no pre-upgrade-check needed.
         if (refreshedBack(view)) {
