@@ -12,6 +12,8 @@ import type { ErrorData, FailureKind, UpgradeEvent } from "./events.js";
  * - `setPartition` — Kubernetes: set the StatefulSet's rolling-update partition (resolved: the API server holds it)
  * - `getPartition` — Kubernetes: the partition the API server holds (a whole number)
  * - `logRollbackInstructions` — the charm's own account of how to roll back
+ * - `workloadVersion` — the workload version the charm reports now, asked again once a grant completed (see
+ *   `upgradeCompleted`); adapters answer it as they do the report at the start of the hook
  */
 export type CharmCall =
   | { readonly type: "checkTrust" }
@@ -20,7 +22,8 @@ export type CharmCall =
   | { readonly type: "grant" }
   | { readonly type: "setPartition"; readonly partition: number }
   | { readonly type: "getPartition" }
-  | { readonly type: "logRollbackInstructions" };
+  | { readonly type: "logRollbackInstructions" }
+  | { readonly type: "workloadVersion" };
 
 /** The `type` of every {@link CharmCall}. */
 export type CharmCallType = CharmCall["type"];

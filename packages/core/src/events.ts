@@ -59,7 +59,14 @@ export type UpgradeEvent =
   | ({ readonly type: "resumeUpgrade" } & WithView)
   | { readonly type: "preUpgradeCheckPassed"; readonly stack?: readonly number[] }
   | { readonly type: "preUpgradeCheckFailed"; readonly error: ErrorData }
-  | { readonly type: "upgradeCompleted" }
+  | {
+      readonly type: "upgradeCompleted";
+      /**
+       * The workload version the charm reports once it has upgraded (asked again after its answer, in the same
+       * hook), recorded with `completed` in the same commit; absent when the charm reports none.
+       */
+      readonly workloadVersion?: string;
+    }
   | { readonly type: "upgradeFailed"; readonly cause?: string }
   | { readonly type: "upgradePending"; readonly reason: string }
   | { readonly type: "partitionSet"; readonly partition: number }

@@ -39,6 +39,12 @@ export interface CharmAbilities {
   /** Kubernetes: the charm can read the partition the API server holds (absent: `false`). */
   readonly getPartition?: boolean;
   readonly logRollbackInstructions: boolean;
+  /**
+   * The charm reports its workload version (absent: `false`): it is asked again after a grant it answered
+   * `completed`, so that the version the unit upgraded to is recorded in the same commit as `completed` — not in a
+   * later hook, whose commit every other unit would hear of once more (issue 14).
+   */
+  readonly workloadVersion?: boolean;
 }
 
 /** Everything one hook decides with: who runs it, what Juju runs, and what the hook read at its start. */
@@ -460,6 +466,11 @@ class HookRun {
         'it must resolve to "completed", "pending", { pending: "<reason>" } or { failed: "<reason>" }',
         "fix the charm's onUpgradeGranted",
       );
+    }
+    // What the unit runs now that it upgraded, observed (not inferred): recorded with `completed`, in one commit.
+    if (event.type === "upgradeCompleted" && this.input.abilities.workloadVersion) {
+      const reported = yield* this.ask({ type: "workloadVersion" });
+      if (reported?.ok && typeof reported.value === "string") return { ...event, workloadVersion: reported.value };
     }
     return event;
   }

@@ -179,6 +179,29 @@ describe("observed versions against recorded states", () => {
     expect(plan.results["units-running"]).toBe(`db/0 ${FROM} workload 1.0.0; db/1 unknown`);
   });
 
+  it("the version the charm reports after a completed grant is recorded with completed, validated as at the start", () => {
+    const raw = bags(
+      { 0: { state: "ready", charm: TO }, 1: { state: "upgrading", charm: TO, workload: "1.0.0" } },
+      rolling,
+    );
+    const upgrading = stateOf(1, raw, { workloadVersion: "1.0.0" });
+    const writes = (effects: readonly Effect[]) => effects.filter((e) => e.type === "writeUnitData");
+    const done = reduce(upgrading, { type: "upgradeCompleted", workloadVersion: "1.1.0" });
+    expect(done.state.value).toBe("completed");
+    expect(writes(done.effects)).toContainEqual({
+      type: "writeUnitData",
+      data: { "upgrade-running-workload": "1.1.0" },
+    });
+    expect(done.state.context.view.units.find((u) => u.id === 1)?.workload).toBe("1.1.0");
+    // the same version as recorded, none, or one that does not validate: nothing written for it
+    for (const workloadVersion of ["1.0.0", undefined, "1.1\n; rm -rf /"]) {
+      const event = workloadVersion === undefined ? {} : { workloadVersion };
+      const other = reduce(upgrading, { type: "upgradeCompleted", ...event });
+      expect(other.state.value).toBe("completed");
+      expect(writes(other.effects).some((e) => "upgrade-running-workload" in e.data)).toBe(false);
+    }
+  });
+
   it("a reported version or observation that does not validate is nothing observed, and bad peer data is reported", () => {
     expect(readObservation({ latest: "yes" })).toBeNull();
     expect(readObservation({ latest: true, revision: "db-1", image: "a b" })).toBeNull();

@@ -120,10 +120,16 @@ interface Adopted {
  * transition, so that guards judge what the unit reads now. Taking it has effects, produced here once per event:
  * this unit's hold lives in its own databag, so every unit sees it; it is written when the charm changed it. Peer
  * data that did not validate is reported, key by key. Events without a view field (the charm's answers) keep the
- * context as it is.
+ * context as it is, except `upgradeCompleted` with the workload version the charm reports after its upgrade: that
+ * is taken in and recorded as at the start of a hook (see {@link recordWorkload}).
  */
 function adoptView(context: UpgradeContext, event: UpgradeEvent): Adopted {
-  if (!("view" in event)) return { context, effects: [] };
+  if (!("view" in event)) {
+    if (event.type !== "upgradeCompleted" || event.workloadVersion === undefined) return { context, effects: [] };
+    const reported = { ...context, workloadVersion: event.workloadVersion };
+    const recorded = recordWorkload(reported, context.view, context.related);
+    return { context: { ...reported, view: recorded.view }, effects: recorded.effects };
+  }
   const related = event.view !== null || context.related;
   let view = viewOf(context, event);
   const effects: Effect[] = [];
@@ -146,7 +152,36 @@ function adoptView(context: UpgradeContext, event: UpgradeEvent): Adopted {
     effects.push({ type: "writeUnitData", data: { [KEYS.charm]: charm } });
     view = { ...view, units: view.units.map((u) => (u.id === context.unit ? { ...u, charm } : u)) };
   }
-  // …and the workload version its charm reports, and the charm's word that its workload cannot go back.
+  const recorded = recordWorkload(context, view, related);
+  view = recorded.view;
+  effects.push(...recorded.effects);
+  for (const problem of view.problems) {
+    const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
+    const error: ErrorData = {
+      kind: "PeerDataError",
+      message: `Invalid '${problem.key}' in ${where}: ${problem.message}`,
+      cause: "peer relation data did not validate; it is ignored",
+      resolution: problem.unit
+        ? `check the charm revision of ${problem.unit}; it will be ignored until it writes valid data`
+        : appDataResolution(problem.key, context.app),
+    };
+    effects.push({ type: "reportProblem", unit: problem.unit, key: problem.key, error });
+  }
+  return { context: { ...context, related, view }, effects };
+}
+
+/**
+ * Record what this unit's charm reports, for every unit to see: the workload version it runs and its word that its
+ * workload cannot go back, each written when it differs from this unit's databag (observed, not inferred). Taken in
+ * at the start of every hook, and again when a grant completed (the version the unit upgraded to, in the same commit
+ * as `completed`). Returns the view with the values recorded, and the writes.
+ */
+function recordWorkload(
+  context: UpgradeContext,
+  view: PeerView,
+  related: boolean,
+): { view: PeerView; effects: Effect[] } {
+  const effects: Effect[] = [];
   const workload =
     context.workloadVersion !== null && WORKLOAD_VERSION_PATTERN.test(context.workloadVersion)
       ? context.workloadVersion
@@ -171,19 +206,7 @@ function adoptView(context: UpgradeContext, event: UpgradeEvent): Adopted {
       ),
     };
   }
-  for (const problem of view.problems) {
-    const where = problem.unit ? `unit ${problem.unit}` : "the application databag";
-    const error: ErrorData = {
-      kind: "PeerDataError",
-      message: `Invalid '${problem.key}' in ${where}: ${problem.message}`,
-      cause: "peer relation data did not validate; it is ignored",
-      resolution: problem.unit
-        ? `check the charm revision of ${problem.unit}; it will be ignored until it writes valid data`
-        : appDataResolution(problem.key, context.app),
-    };
-    effects.push({ type: "reportProblem", unit: problem.unit, key: problem.key, error });
-  }
-  return { context: { ...context, related, view }, effects };
+  return { view, effects };
 }
 
 /**

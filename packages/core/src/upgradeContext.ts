@@ -25,7 +25,11 @@ export interface UpgradeContext {
   readonly settings: UpgradeSettings;
   /** This unit's charm as Juju names it (its `.juju-charm` file: `ch:amd64/jammy/db-381`), or `null` if unknown. */
   readonly charm: string | null;
-  /** The workload version this unit runs, as the charm reports it, or `null` (then derived: see `unitStatus.ts`). */
+  /**
+   * The workload version this unit runs, as the charm reports it at the start of the hook — or, once a grant
+   * completed in this hook, as it reports it after its upgrade (`upgradeCompleted`) — or `null` (then derived: see
+   * `unitStatus.ts`).
+   */
   readonly workloadVersion: string | null;
   /** The DEPENDENCIES key that names the workload (for the version statuses show). */
   readonly workloadKey: string | null;

@@ -285,7 +285,16 @@ export function* hookProgram(
     reduce: config.reduce,
   });
   let step = session.next();
-  while (!step.done) step = session.next((yield { kind: "charm", call: step.value }) as CharmAnswer);
+  while (!step.done) {
+    const call = step.value;
+    // The workload version asked again after a completed grant is the same report as at the start of the hook
+    // (bounded, and a callback that throws counts as unknown).
+    const answer: CharmAnswer =
+      call.type === "workloadVersion"
+        ? { ok: true, value: yield* report("workloadVersion") }
+        : ((yield { kind: "charm", call }) as CharmAnswer);
+    step = session.next(answer);
+  }
   const outcome = step.value;
   yield* write(outcome, relationId);
   const { final } = outcome;

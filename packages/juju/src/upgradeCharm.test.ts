@@ -43,6 +43,8 @@ interface Unit {
   setPartition?: (partition: number) => Promise<void>;
   checkTrust?: () => Promise<{ allowed: boolean; reason?: string }>;
   logRollbackInstructions?: () => Promise<void>;
+  /** What this unit's charm reports as its running workload version (default: the world's, if any). */
+  workloadVersion?: () => string;
   /** What the charm would show as its status (the library decides when it shows). */
   charmStatus?: () => { status: "active" | "maintenance" | "waiting" | "blocked"; message: string } | null;
 }
@@ -133,6 +135,7 @@ class World {
 
   private options(unit: Unit): UpgradeOptions {
     const world = this;
+    const workloadVersion = unit.workloadVersion ?? this.workloadVersion;
     const common = {
       dependencies: unit.dependencies,
       async preUpgradeCheck() {
@@ -144,7 +147,7 @@ class World {
         return unit.grantOutcome();
       },
       inspect: (step: UpgradeStep) => world.steps.push(step),
-      ...(this.workloadVersion ? { workloadVersion: this.workloadVersion } : {}),
+      ...(workloadVersion ? { workloadVersion } : {}),
       ...(unit.setPartition ? { setPartition: unit.setPartition } : {}),
       ...(unit.checkTrust ? { checkTrust: unit.checkTrust } : {}),
       ...(unit.logRollbackInstructions ? { logRollbackInstructions: unit.logRollbackInstructions } : {}),
@@ -259,6 +262,12 @@ async function deployed(count = 3, substrate: Substrate = "vm"): Promise<World> 
   await world.settle();
   return world;
 }
+
+/** What a hook wrote to its unit's databag, each `relation-set` (it takes the keys as JSON on its stdin). */
+const unitWrites = (run: HookRun): Record<string, string>[] =>
+  run.calls
+    .filter((call) => call.tool === "relation-set" && !call.args.includes("--app"))
+    .map((call) => JSON.parse(call.stdin ?? "{}"));
 
 const logText = (unit: Unit) => unit.logs.map((line) => `${line.level} ${line.message}`).join("\n");
 
@@ -859,6 +868,82 @@ describe("beyond the original (pause policy, health gate, force-upgrade, applica
     world.refresh(NEW);
     await world.settle();
     expect(world.unit("db/0").status.message).toContain("| workload 14.9-custom |");
+  });
+
+  it("the version a unit upgraded to is recorded in the hook of its grant, with completed: one commit, not two (#14)", async () => {
+    const world = new World("vm", 3);
+    const installed = new Map<string, string>();
+    for (const unit of world.units.values()) {
+      installed.set(unit.name, "1.0.0");
+      unit.workloadVersion = () => installed.get(unit.name) ?? "";
+      unit.grantOutcome = async () => {
+        installed.set(unit.name, "1.1.0");
+        return "completed";
+      };
+    }
+    await world.settle();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    const before = world.runs.length;
+    world.refresh(NEW);
+    await world.settle();
+    for (const name of ["db/0", "db/1", "db/2"]) {
+      const runs = world.runs.slice(before).filter((run) => run.unit === name);
+      // the hook of its grant: it leaves `ready` (for `completed`, or `idle` when it is the last unit)
+      const granted = runs.findIndex((run) => unitWrites(run).some((data) => data.state && data.state !== "ready"));
+      // …writes what the unit observed after its upgrade along with its new state, in one relation-set…
+      expect(unitWrites(runs[granted] as HookRun)).toEqual([
+        { state: name === "db/0" ? "idle" : "completed", "upgrade-running-workload": "1.1.0" },
+      ]);
+      // …so no later hook of that unit writes the version again
+      for (const run of runs.slice(granted + 1))
+        expect(unitWrites(run).some((data) => "upgrade-running-workload" in data)).toBe(false);
+      expect(world.databags[name]?.["upgrade-running-workload"]).toBe("1.1.0");
+    }
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
+  });
+
+  it("a workload version the charm cannot give after its grant is unknown: completed is written, the version later", async () => {
+    const world = new World("vm", 3);
+    const installed = new Map<string, string>();
+    // the charm's version report fails once, right after a grant (a workload still starting, say)
+    let failNext = false;
+    for (const unit of world.units.values()) {
+      installed.set(unit.name, "1.0.0");
+      unit.workloadVersion = () => {
+        if (failNext) {
+          failNext = false;
+          throw new Error("workload --version timed out");
+        }
+        return installed.get(unit.name) ?? "";
+      };
+      unit.grantOutcome = async () => {
+        installed.set(unit.name, "1.1.0");
+        failNext = true;
+        return "completed";
+      };
+    }
+    await world.settle();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    const before = world.runs.length;
+    world.refresh(NEW);
+    await world.settle();
+    for (const name of ["db/0", "db/1", "db/2"]) {
+      const runs = world.runs.slice(before).filter((run) => run.unit === name);
+      expect(runs.every((run) => run.error === null)).toBe(true);
+      // the hook of its grant: it leaves `ready` (for `completed`, or `idle` when it is the last unit)
+      const granted = runs.findIndex((run) => unitWrites(run).some((data) => data.state && data.state !== "ready"));
+      // …which, the version being unknown after the grant, is the new state alone (the start-of-hook report was the
+      // version already recorded)…
+      expect(unitWrites(runs[granted] as HookRun)).toEqual([{ state: name === "db/0" ? "idle" : "completed" }]);
+      // …and a later hook of the unit records the version the charm then reports
+      expect(
+        runs.slice(granted + 1).some((run) => unitWrites(run).some((d) => d["upgrade-running-workload"] === "1.1.0")),
+      ).toBe(true);
+      expect(world.databags[name]?.["upgrade-running-workload"]).toBe("1.1.0");
+    }
+    expect(world.states()).toEqual({ "db/0": "idle", "db/1": "idle", "db/2": "idle" });
   });
 
   it("force-upgrade check-health=false completes the waiting unit, and the skip is recorded in its databag", async () => {

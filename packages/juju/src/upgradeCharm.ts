@@ -75,7 +75,9 @@ interface CommonUpgradeOptions {
   hold?(): Maybe<string | null>;
   /**
    * The workload version this unit runs now (e.g. from the workload's own `--version`), shown in statuses during
-   * an upgrade. Default: derived from DEPENDENCIES and the unit's state (see `workloadKey`).
+   * an upgrade and recorded for every unit to see (`upgrade-running-workload`). Asked at the start of each hook, and
+   * again right after `onUpgradeGranted` resolved `completed` (so the version it upgraded to is recorded in the same
+   * commit). Default: derived from DEPENDENCIES and the unit's state (see `workloadKey`).
    */
   workloadVersion?(): Maybe<string | null>;
   /**
@@ -271,6 +273,7 @@ export class CharmUpgrade {
         setPartition: typeof options.setPartition === "function",
         getPartition: typeof options.getPartition === "function",
         logRollbackInstructions: typeof options.logRollbackInstructions === "function",
+        workloadVersion: typeof options.workloadVersion === "function",
       },
       reportsStatus: typeof options.status === "function" || typeof options.applicationStatus === "function",
       reportsObservation: typeof options.observe === "function",

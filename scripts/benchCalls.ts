@@ -1,0 +1,224 @@
+/**
+ * Hook-tool calls of whole upgrades against the Python original (issue 14): every upgrade of `measureUpgrade`
+ * (scripts/upgradeCost.ts) for N = 3, 5, 10 over seeds 1–20, the example charm and the simulator's, and the Markdown
+ * of the two sections of docs/benchmarks.md they give ("Hook-tool calls against the Python original", "Summed hook
+ * time"). `pnpm bench` runs it with the rest; alone, it re-measures only these:
+ * `pnpm exec tsx scripts/benchCalls.ts [--seeds 20] [--write]` (`--write`: replace those two sections in
+ * docs/benchmarks.md, leaving the others as they are).
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { pathToFileURL } from "node:url";
+import type { MeasuredCharm, UpgradeCost } from "./upgradeCost.js";
+import { measureUpgrade, median } from "./upgradeCost.js";
+
+/** A duration for the tables: milliseconds below a second, else seconds. */
+export const ms = (value: number) => (value < 1000 ? `${value.toFixed(0)} ms` : `${(value / 1000).toFixed(1)} s`);
+/** A count for the tables, rounded, with thousands separators. */
+export const int = (value: number) => Math.round(value).toLocaleString("en-US");
+
+/** Hook-tool calls of upgrades of N units of one charm under one pause policy, over `seeds` seeds. */
+export interface CallsRow {
+  readonly charm: MeasuredCharm;
+  readonly n: number;
+  readonly policy: "none" | "first";
+  readonly runs: readonly UpgradeCost[];
+}
+
+/** Measure every upgrade the two sections report: each charm and pause policy, N = 3, 5, 10, seeds 1…`seeds`. */
+export async function measureCalls(seeds: number): Promise<CallsRow[]> {
+  const callRows: CallsRow[] = [];
+  const measured: { readonly charm: MeasuredCharm; readonly policy: "none" | "first" }[] = [
+    { charm: "demo", policy: "none" },
+    { charm: "sim", policy: "none" },
+    { charm: "sim", policy: "first" },
+  ];
+  for (const { charm, policy } of measured) {
+    for (const n of [3, 5, 10]) {
+      const runs: UpgradeCost[] = [];
+      for (let seed = 1; seed <= seeds; seed++)
+        runs.push(await measureUpgrade({ units: n, seed, pauseAfter: policy, charm }));
+      callRows.push({ charm, n, policy, runs });
+      console.log(
+        `calls ${charm} N=${n} pause=${policy}: median ${median(runs.map((r) => r.calls))} calls in ${median(runs.map((r) => r.hooks))} hooks`,
+      );
+    }
+  }
+  return callRows;
+}
+
+/** The Markdown of the two sections, from what {@link measureCalls} measured. */
+export function callsSection(callRows: readonly CallsRow[], seeds: number): string[] {
+  /**
+   * The Python original (`charms.data_platform_libs.v0.upgrade`) on machines, issue 14: N = 5 measured (961 calls in
+   * 89 hook runs, a median of 11 per hook); N = 3 and 10 from its hook runs (≈31 and ≈331), at 11 calls per hook.
+   */
+  const ORIGINAL: Record<number, { readonly hooks: number; readonly calls: number; readonly measured: boolean }> = {
+    3: { hooks: 31, calls: 31 * 11, measured: false },
+    5: { hooks: 89, calls: 961, measured: true },
+    10: { hooks: 331, calls: 331 * 11, measured: false },
+  };
+
+  const range = (values: readonly number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return `${int(median(sorted))} (${int(sorted[0] ?? 0)}–${int(sorted.at(-1) ?? 0)})`;
+  };
+
+  /** How each charm is named in the tables. */
+  const CHARM_NAMES: Record<MeasuredCharm, string> = { demo: "example (`upgrade-demo`)", sim: "simulator's" };
+
+  function callsTable(): string[] {
+    const lines = [
+      "| charm | units | pause | hook runs | hook-tool calls | calls / hook (mean, median) | Python original | ours / original |",
+      "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ];
+    for (const row of callRows) {
+      const calls = row.runs.map((r) => r.calls);
+      const hooks = row.runs.map((r) => r.hooks);
+      const perHook = row.runs.flatMap((r) => r.callsPerHook);
+      const original = ORIGINAL[row.n];
+      const theirs = original
+        ? `${original.measured ? "" : "≈"}${int(original.calls)} in ${original.measured ? "" : "≈"}${original.hooks} hooks${original.measured ? "" : " (est.)"}`
+        : "";
+      const ratio = original ? `${(median(calls) / original.calls).toFixed(2)}×` : "";
+      lines.push(
+        `| ${CHARM_NAMES[row.charm]} | ${row.n} | ${row.policy} | ${range(hooks)} | ${range(calls)} | ${(calls.reduce((a, b) => a + b, 0) / hooks.reduce((a, b) => a + b, 0)).toFixed(1)}, ${median(perHook)} | ${row.policy === "none" ? theirs : ""} | ${row.policy === "none" ? ratio : ""} |`,
+      );
+    }
+    return lines;
+  }
+
+  function toolsTable(charm: MeasuredCharm): string[] {
+    const none = callRows.filter((row) => row.policy === "none" && row.charm === charm);
+    const mean = (row: CallsRow, tool: string) =>
+      row.runs.reduce((sum, run) => sum + (run.byTool[tool] ?? 0), 0) / row.runs.length;
+    const meanHooks = (row: CallsRow) => row.runs.reduce((sum, run) => sum + run.hooks, 0) / row.runs.length;
+    const tools = [...new Set(none.flatMap((row) => row.runs.flatMap((run) => Object.keys(run.byTool))))].sort(
+      (a, b) => none.reduce((s, row) => s + mean(row, b), 0) - none.reduce((s, row) => s + mean(row, a), 0),
+    );
+    const lines = [
+      `| tool | ${none.map((row) => `N = ${row.n}: per upgrade (per hook)`).join(" | ")} |`,
+      `| --- | ${none.map(() => "---:").join(" | ")} |`,
+    ];
+    for (const tool of tools) {
+      lines.push(
+        `| \`${tool}\` | ${none.map((row) => `${mean(row, tool).toFixed(1)} (${(mean(row, tool) / meanHooks(row)).toFixed(2)})`).join(" | ")} |`,
+      );
+    }
+    const total = (row: CallsRow) => row.runs.reduce((sum, run) => sum + run.calls, 0) / row.runs.length;
+    lines.push(
+      `| all | ${none.map((row) => `${total(row).toFixed(1)} (${(total(row) / meanHooks(row)).toFixed(2)})`).join(" | ")} |`,
+    );
+    return lines;
+  }
+
+  const trailing = callRows
+    .filter((row) => row.policy === "none" && row.charm === "sim")
+    .map(
+      (row) =>
+        `N = ${row.n}: ${median(row.runs.map((r) => r.trailing.hooks))} hooks, ${median(row.runs.map((r) => r.trailing.calls))} calls`,
+    )
+    .join("; ");
+  /**
+   * Issue 14 asks for a summed hook time at most 0.4× the Python original's. What can be measured here: the time
+   * spent inside hooks, in this process, over the upgrades above (N = 5, pause none).
+   */
+  function hookTimeLines(): string[] {
+    const at5 = (charm: MeasuredCharm) =>
+      callRows.find((row) => row.charm === charm && row.n === 5 && row.policy === "none");
+    const describe = (charm: MeasuredCharm) => {
+      const row = at5(charm);
+      if (!row) return "not measured";
+      const times = row.runs.map((run) => run.hookMs);
+      const perHook = row.runs.map((run) => run.hookMs / run.hooks);
+      return `${ms(median(times))} per upgrade (${ms(Math.min(...times))}–${ms(Math.max(...times))} over the ${row.runs.length} seeds), ${(median(perHook) * 1000).toFixed(0)} µs a hook`;
+    };
+    return [
+      "The sum of the time spent inside hooks, from `pre-upgrade-check` until every unit is idle on the new version, in",
+      "this process (median over the upgrades above, hook tools answered in memory, so no tool's own cost is in it):",
+      "",
+      `- the example charm, through \`dispatch\` (async, its charm directory and workload read from disk): ${describe("demo")};`,
+      `- the simulator's charm, through \`dispatchSync\`: ${describe("sim")}.`,
+      "",
+      "What cannot be measured here: the Python original's summed hook time (its charm runs under Python and `ops`, and",
+      "this machine has neither a Python charm runtime nor Juju), so the 0.4× goal is neither met nor missed here, and this",
+      "document gives no figure for it; nor the time of a hook under a real Juju agent, where each hook is a process (its cold",
+      "start is below) and each hook-tool call a process talking to the agent. Issue 14 reports the example's hooks at",
+      "0.55–0.65× the original's before the changes measured above (fewer tool calls per hook, see the tables).",
+    ];
+  }
+
+  const updateStatus = callRows.reduce((sum, row) => sum + row.runs.reduce((s, r) => s + r.updateStatus, 0), 0);
+
+  return [
+    "## Hook-tool calls against the Python original (machines)",
+    "",
+    `Each upgrade as above, for seeds 1–${seeds} (median, with the range over seeds), from \`pre-upgrade-check\` until every`,
+    "unit is idle on the new version: hooks still due then (other units hearing of the last writes) are not counted",
+    `(their median, simulator's charm: ${trailing}).`,
+    updateStatus === 0
+      ? "No upgrade needed time to pass on the way (no `update-status` run)."
+      : `Time had to pass on the way: ${updateStatus} \`update-status\` runs in all, counted.`,
+    "Calls are counted by the in-memory hook tools, which record every invocation (`InMemoryHookTools.calls` of each",
+    "hook's `run.tools`, as `JujuModel.begin` builds them). `pause=none` is the policy the Python original had;",
+    "`pause=first` (the default) adds the operator's `resume-upgrade`.",
+    "",
+    "Two charms. The **example charm** (`examples/upgrade-demo`, the charm issue 14 measured) runs its own hook code,",
+    "`runCharm` — what its bundled `dispatch` runs — in this process through `CharmUpgrade.dispatch`, over the same",
+    "in-memory hook tools, with each revision's charm directory (`dependencies.json`, `.juju-charm`) and each unit's",
+    'workload on disk (`measureUpgrade({ charm: "demo" })` in `scripts/upgradeCost.ts`). Beyond the library\'s calls it',
+    "makes its own: `application-version-set` when a unit installs the new version, `relation-ids` and `relation-list`",
+    "in `buildUpgradeStack`. The **simulator's charm** (`SimCharm`, the one the verifier explores) makes none of its",
+    "own. In both, the library reads the pause policy (`config-get pause-after-unit-upgrade`) only in `config-changed`,",
+    "`upgrade-charm` and actions, and keeps it in the unit's store for the other hooks: 2·N + 1 `config-get` calls per",
+    "upgrade here. Before that (the example read the config in every hook, and the library left it to the charm) the",
+    "example charm made a median of 189 / 500.5 / 1,940 calls for N = 3 / 5 / 10 (0.52× the original at N = 5).",
+    "",
+    "Since issue 15.2 each unit also records the workload version its charm reports (`upgrade-running-workload`):",
+    "the example charm reports one, so each upgraded unit commits once more and every other unit hears of it. Measured",
+    "on this branch just before and after taking that change in, the example charm went from a median of 176 / 455 /",
+    "1,725 calls (0.47× at N = 5) to the figures below (0.51× at N = 5: just above the goal); the simulator's charm,",
+    "which reports no workload version, did not change.",
+    "",
+    "The Python original: 961 hook-tool calls for N = 5 in 89 hook runs (a median of 11 per hook; issue 14). For N = 3 and",
+    "N = 10 it takes ≈ 31 and ≈ 331 hook runs; their calls are estimated at 11 per hook. The goal is at most 0.5× its",
+    "calls.",
+    "",
+    ...callsTable(),
+    "",
+    `By tool, \`pause=none\`, the example charm: mean calls per upgrade over the ${seeds} seeds (and per hook).`,
+    "",
+    ...toolsTable("demo"),
+    "",
+    `The same for the simulator's charm.`,
+    "",
+    ...toolsTable("sim"),
+    "",
+    "## Summed hook time (machines, N = 5)",
+    "",
+    ...hookTimeLines(),
+  ];
+}
+
+const SECTIONS = ["## Hook-tool calls against the Python original (machines)", "## Summed hook time (machines, N = 5)"];
+
+/** Replace the two sections in docs/benchmarks.md (up to the next section after them), keeping the rest. */
+function writeSections(section: readonly string[], seeds: number): void {
+  const url = new URL("../docs/benchmarks.md", import.meta.url);
+  const doc = readFileSync(url, "utf8").split("\n");
+  const start = doc.indexOf(SECTIONS[0] as string);
+  const second = doc.indexOf(SECTIONS[1] as string);
+  const end = doc.findIndex((line, i) => i > second && line.startsWith("## "));
+  if (start < 0 || second < 0 || end < 0) throw new Error("docs/benchmarks.md: the sections to replace were not found");
+  const command = `Command: \`pnpm exec tsx scripts/benchCalls.ts --seeds ${seeds} --write\` — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores), load average ${loadavg()[0]?.toFixed(1)} at the end (these two sections only).`;
+  const [title, ...body] = section;
+  writeFileSync(url, [...doc.slice(0, start), title, "", command, ...body, "", ...doc.slice(end)].join("\n"));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const at = process.argv.indexOf("--seeds");
+  const seeds = at >= 0 ? Number(process.argv[at + 1]) : 20;
+  const section = callsSection(await measureCalls(seeds), seeds);
+  if (process.argv.includes("--write")) writeSections(section, seeds);
+  console.log(section.join("\n"));
+}
