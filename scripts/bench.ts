@@ -14,7 +14,7 @@ import { createUpgradeState, readPeerView, reduce } from "@charm-upgrade/core";
 import type { UpgradeEvent } from "@charm-upgrade/core";
 import { execFileSync } from "node:child_process";
 import { NEW, OLD } from "@charm-upgrade/core/testing";
-import { callsSection, int, measureCalls, ms } from "./benchCalls.js";
+import { callsSection, hookTimeSection, int, measureCalls, ms } from "./benchCalls.js";
 import type { UpgradeCost } from "./upgradeCost.js";
 import { measureUpgrade } from "./upgradeCost.js";
 
@@ -177,6 +177,8 @@ const lines = [
   ...thousand,
   "",
   ...callsSection(callRows, seeds),
+  "",
+  ...hookTimeSection(callRows),
   "",
   "## One hook of the bundled example charm",
   "",
