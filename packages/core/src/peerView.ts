@@ -53,7 +53,8 @@ export const KEYS = {
   settledCharm: "upgrade-settled-charm",
   /**
    * Unit databag (charm-upgrade only): the workload version this unit's charm reports it runs (its `workloadVersion()`,
-   * e.g. `14.10`), written when it changes: observed, not inferred from DEPENDENCIES and the unit's state.
+   * e.g. `14.10`), written when it changes — in the hook of its grant, with `completed`, when it upgraded: observed,
+   * not inferred from DEPENDENCIES and the unit's state.
    */
   workload: "upgrade-running-workload",
   /**
