@@ -377,10 +377,11 @@ export class ProcessJuju {
   /**
    * `juju refresh` to a new revision of the charm whose `dependencies.json` is `dependencies` (the rest as the
    * application's current revision). Machines: every unit's agent notices it at once, and unpacks it before its
-   * `upgrade-charm`; Kubernetes: the StatefulSet controller restarts the pods it may, each unpacking it in its new
-   * pod. Returns the new revision number.
+   * `upgrade-charm` (with `noticeAll: false`, each when the caller has the model's `notice` it); Kubernetes: the
+   * StatefulSet controller restarts the pods it may, each unpacking it in its new pod. Returns the new revision
+   * number.
    */
-  refresh(dependencies: unknown): number {
+  refresh(dependencies: unknown, options: { readonly noticeAll?: boolean } = {}): number {
     const current = this.revision(this.model.charm);
     const revision = Math.max(...this.revisions.keys()) + 1;
     this.revisions.set(revision, {
@@ -388,7 +389,7 @@ export class ProcessJuju {
       files: { ...current.files, [DEPENDENCIES_FILE]: `${JSON.stringify(dependencies, null, 2)}\n` },
     });
     this.model.refresh(revision);
-    if (this.model.substrate === "vm") this.model.noticeAll();
+    if (this.model.substrate === "vm" && options.noticeAll !== false) this.model.noticeAll();
     return revision;
   }
 
