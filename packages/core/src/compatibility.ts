@@ -1,6 +1,6 @@
 import type { Dependencies } from "./dependencyModel.js";
 import { canUpgrade } from "./dependencyModel.js";
-import { satisfies } from "./poetry/index.js";
+import { compareVersions, parseVersion, satisfies } from "./poetry/index.js";
 
 /** The verdict on one DEPENDENCIES key when comparing the stored (running) object with the new charm's. */
 export interface KeyVerdict {
@@ -18,6 +18,11 @@ export interface KeyVerdict {
   readonly to?: string;
   /** The new revision's `upgrade_supported`, when known. */
   readonly supported?: string;
+  /**
+   * The running version's `downgrade_supported`, when the new version is older and does not satisfy it: the refresh
+   * is a downgrade its workload's data cannot take (charm-upgrade only).
+   */
+  readonly downgrade?: string;
   /** One sentence an operator can read. */
   readonly reason: string;
 }
@@ -53,20 +58,28 @@ export function checkCompatibility(stored: Dependencies, incoming: Dependencies)
       });
       continue;
     }
-    const ok = canUpgrade(current, next);
+    const back = goesBack(current, next);
+    const ok = canUpgrade(current, next) && back === null;
     keys.push({
       key,
       verdict: ok ? "compatible" : "incompatible",
       from: current.version,
       to: next.version,
       supported: next.upgrade_supported,
+      ...(back !== null ? { downgrade: back } : {}),
       reason: ok
         ? `${key} ${current.version} satisfies ${next.upgrade_supported}, so it can be upgraded to ${next.version}`
-        : `${key} ${current.version} does not satisfy ${next.upgrade_supported}, so it can not be upgraded to ${next.version}`,
+        : back !== null
+          ? `${key} ${current.version} cannot go back to ${next.version} (downgrade_supported ${back})`
+          : `${key} ${current.version} does not satisfy ${next.upgrade_supported}, so it can not be upgraded to ${next.version}`,
     });
     if (!ok) {
       incompatible.push(`${key} ${current.version} can not be upgraded to ${next.version}`);
-      causes.push(`${key} versions satisfying requirement ${next.upgrade_supported}`);
+      causes.push(
+        back !== null
+          ? `${key} ${current.version} goes back only to versions satisfying ${back}`
+          : `${key} versions satisfying requirement ${next.upgrade_supported}`,
+      );
     }
   }
   for (const [key, current] of Object.entries(stored)) {
@@ -85,6 +98,26 @@ export function checkCompatibility(stored: Dependencies, incoming: Dependencies)
     message: incompatible.length ? `Versions incompatible, ${incompatible.join(", ")}` : "",
     cause: causes.length ? `Upgrades only supported for specific versions, ${causes.join(", ")}` : "",
   };
+}
+
+/**
+ * The running component's `downgrade_supported` when the incoming version is older and does not satisfy it, else
+ * `null`: a `juju refresh` to an older revision after an upgrade completed (a refresh back that came too late, once
+ * the roll had ended) is a downgrade, and the running workload's data may not go back (issue 15.4). A newer version is
+ * never a downgrade, whatever the rule says.
+ */
+function goesBack(
+  current: { version: string; downgrade_supported?: string },
+  next: { version: string },
+): string | null {
+  const rule = current.downgrade_supported;
+  if (rule === undefined) return null;
+  try {
+    if (compareVersions(parseVersion(next.version), parseVersion(current.version)) >= 0) return null;
+  } catch {
+    return null; // versions were validated with the DEPENDENCIES; an unparsable one is not this check's to report
+  }
+  return satisfies(next.version, rule) ? null : rule;
 }
 
 /**

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { appStatusOf } from "./appStatus.js";
-import { checkDowngrade } from "./compatibility.js";
+import { checkCompatibility, checkDowngrade } from "./compatibility.js";
 import type { Dependencies } from "./dependencyModel.js";
 import { parseDependencies, safeParseDependencies } from "./dependencyModel.js";
 import type { Effect } from "./effects.js";
@@ -156,6 +156,59 @@ describe("a rollback stops before a unit whose workload cannot go back", () => {
     const leader = reduce(at(0, after, OLD, FROM, "k8s"), { type: "relationChanged", view: readPeerView(after) });
     expect(of(leader.effects, "writeAppData").map((w) => w.data["upgrade-stack"])).not.toContain("[0]");
     expect(of(leader.effects, "setAppStatus").at(-1)?.message).toMatch(/^Rollback stopped at db\/1: /);
+  });
+
+  it("Kubernetes: a pod restarted on the roll's origin before the leader turned the roll around is not handed to the charm either (verify: refreshBackPaused with noDowngrade)", () => {
+    // paused after the first unit: db/1 completed and left the stack; `juju refresh` back restarts its pod at once
+    const raw = bags(
+      {
+        0: { state: "idle", "upgrade-running-charm": FROM },
+        1: { state: "completed", "upgrade-running-charm": TO, "upgrade-no-downgrade": REFUSAL },
+      },
+      { ...forward, "upgrade-stack": "[0]", "upgrade-to-charm": TO },
+    );
+    const restarted = reduce(at(1, raw, OLD, FROM, "k8s"), { type: "upgradeCharm", view: readPeerView(raw) });
+    expect(of(restarted.effects, "grantUpgrade")).toEqual([]);
+    expect(restarted.state.value).toBe("ready");
+    expect(of(restarted.effects, "setUnitStatus").at(-1)).toMatchObject({
+      status: "blocked",
+      message: `db/1 cannot roll back: ${REFUSAL}. Refresh forward instead`,
+    });
+    // without the record it is handed to the charm, as before
+    const { "upgrade-no-downgrade": _, ...plain } = { ...raw.units["db/1"] };
+    const free = { ...raw, units: { ...raw.units, "db/1": plain } };
+    const handed = reduce(at(1, free, OLD, FROM, "k8s"), { type: "upgradeCharm", view: readPeerView(free) });
+    expect(of(handed.effects, "grantUpgrade")).toHaveLength(1);
+  });
+
+  it("a refresh to an older revision once the upgrade completed is a downgrade the version check refuses when downgrade_supported says so", () => {
+    const report = checkCompatibility(NEW, OLD);
+    expect(report.compatible).toBe(false);
+    expect(report.message).toBe("Versions incompatible, workload 1.1.0 can not be upgraded to 1.0.0");
+    expect(report.keys[0]).toMatchObject({ verdict: "incompatible", downgrade: ">=1.1", reason: REFUSAL });
+    // an older version the rule allows, and any newer version, pass
+    const patch = parseDependencies({ workload: model("1.1.0") });
+    expect(checkCompatibility(NEW, patch).compatible).toBe(true);
+    const tilde = parseDependencies({ workload: model("1.1.0", { downgrade_supported: "~1.1" }) });
+    expect(checkCompatibility(tilde, parseDependencies({ workload: model("1.2.0") })).compatible).toBe(true);
+    // without the rule, the original's check only
+    expect(checkCompatibility(parseDependencies({ workload: model("1.1.0") }), OLD).compatible).toBe(true);
+  });
+
+  it("Kubernetes: every pod restarted on older code checks that its workload may go back, not only the highest (verify: refreshBack with noDowngrade, the refresh after the roll ended)", () => {
+    // the roll to 1.1.0 ended (DEPENDENCIES stored, records cleared); `juju refresh` back restarts every pod (partition 0)
+    const raw = bags(
+      { 0: { state: "idle", "upgrade-running-charm": TO }, 1: { state: "idle", "upgrade-running-charm": TO } },
+      { dependencies: encodeDependencies(NEW), "upgrade-settled-charm": TO },
+    );
+    for (const unit of [0, 1]) {
+      const restarted = reduce(at(unit, raw, OLD, FROM, "k8s"), { type: "upgradeCharm", view: readPeerView(raw) });
+      expect(restarted.state.value).toBe("failed");
+      expect(of(restarted.effects, "grantUpgrade")).toEqual([]);
+      expect(of(restarted.effects, "setUnitStatus").at(-1)?.message).toMatch(
+        /workload 1\.1\.0 can not be upgraded to 1\.0\.0/,
+      );
+    }
   });
 
   it("the charm may say so itself (downgradeBlocker): its word is recorded", () => {

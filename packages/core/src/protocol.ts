@@ -289,16 +289,20 @@ export function grantBlocker(context: UpgradeContext): string | null {
 }
 
 /**
- * Why this unit may not roll back, or `null` when it may: in a rollback, once it received the charm the rollback
- * returns to, a unit whose workload recorded that it cannot go back to the version before the upgrade (its data
- * format moved on: `KEYS.noDowngrade`, from the new revision's `downgrade_supported` or the charm) is not handed to
- * the charm — the old workload would start on data it cannot read. The rollback stops before it.
+ * Why this unit may not roll back, or `null` when it may: a unit whose workload recorded that it cannot go back to the
+ * version before the upgrade (its data format moved on: `KEYS.noDowngrade`, from the new revision's
+ * `downgrade_supported` or the charm) is not handed to the charm once it received the charm a rollback returns to —
+ * the old workload would start on data it cannot read. The rollback stops before it. That is in a rollback, and also
+ * in a roll going forward once this unit runs the roll's origin: a `juju refresh` back that reached it before the
+ * leader turned the roll around (on Kubernetes its pod restarts at once; verify's `refreshBackPaused` with
+ * `noDowngrade` found the old workload started on new data there).
  */
 export function downgradeRefusal(context: UpgradeContext): string | null {
   const { view } = context;
-  if (view.rollback !== true) return null;
   const reason = view.units.find((unit) => unit.id === context.unit)?.noDowngrade;
-  if (!reason || onRollTarget(view, context.unit) === false) return null;
+  if (!reason) return null;
+  const back = view.rollback === true ? onRollTarget(view, context.unit) !== false : runsOrigin(view, context.unit);
+  if (!back) return null;
   return `${unitName(context, context.unit)} cannot roll back: ${reason}. Refresh forward instead`;
 }
 

@@ -885,9 +885,13 @@ function createUpgradeMachine() {
       everyUnitIdle: ({ context }) => everyUnitIdle(context.view),
       /** This unit checks versions on upgrade-charm and the stored versions may not be upgraded to this code's. */
       versionsIncompatible: ({ context }) => {
-        if (!checksVersions(context)) return false;
         const report = compatibility(context);
-        return report !== null && !report.compatible;
+        if (report === null || report.compatible) return false;
+        if (checksVersions(context)) return true;
+        // Kubernetes: every pod restarted on older code checks that its workload may go back (issue 15.4) — a refresh
+        // back that came after the roll ended restarts them all at once (the partition is 0), and handing one to the
+        // charm before the highest unit checks would start an older workload on newer data.
+        return context.substrate === "k8s" && report.keys.some((key) => key.downgrade !== undefined);
       },
       /**
        * upgrade-charm brought the charm the roll came from (see {@link backOnOldCharm}) to a unit that has not
