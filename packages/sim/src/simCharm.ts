@@ -185,7 +185,7 @@ export class SimCharm {
     this.options = options;
     this.fingerprint = JSON.stringify([
       options.twoStepUpgrades === true,
-      [...options.revisions.keys()],
+      [...options.revisions],
       options.pythonRevisions ?? [],
       options.observesPods === true,
     ]);

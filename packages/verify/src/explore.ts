@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Substrate } from "@charm-upgrade/core";
+import { MEMORY_KEY, readHookMemory } from "@charm-upgrade/core";
 import type { PartitionFault } from "@charm-upgrade/sim";
 import { PARTITION_FAULTS } from "@charm-upgrade/sim";
 import type { Breach, EndKind, InvariantName } from "./invariants.js";
-import { describeState, isEnd, revisionOf, stackOf, stateBreaches, stepBreaches } from "./invariants.js";
+import { describeState, isEnd, revisionOf, stackOf, stateBreaches, stepBreaches, stoppedAt } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
 import { memoReduce } from "./memoReduce.js";
 import type { Observation, WorldSnapshot } from "./world.js";
@@ -62,7 +63,26 @@ export interface EndState {
  * The end states a scenario must always be able to reach. With the scale-in fault, a failure may also end
  * upgraded (the failing unit was removed before its turn).
  */
-export function scenarioEnds(options: Pick<ExploreOptions, "scenario" | "faults">): readonly EndState[] {
+export function scenarioEnds(
+  options: Pick<ExploreOptions, "scenario" | "faults" | "noDowngrade" | "refreshForward">,
+): readonly EndState[] {
+  const ends = baseEnds(options);
+  // The new revision's workload cannot go back: a refresh back stops before the first unit that upgraded, and the
+  // operator refreshes forward again, as its status says.
+  if (!options.noDowngrade || !ends.some((end) => end.kind === "restored")) return ends;
+  // A refresh back that reached the units after the roll had ended is a downgrade the version check refuses: the
+  // unit that checks versions fails, saying that the workload cannot go back, and the roll halts.
+  const more: EndState[] = [
+    { kind: "stopped", target: OLD },
+    { kind: "halted", target: OLD },
+  ];
+  if (options.refreshForward) more.push({ kind: "upgraded", target: NEW });
+  return [...ends, ...more].filter(
+    (end, i, all) => all.findIndex((other) => other.kind === end.kind && other.target === end.target) === i,
+  );
+}
+
+function baseEnds(options: Pick<ExploreOptions, "scenario" | "faults">): readonly EndState[] {
   switch (options.scenario) {
     case "upgrade":
     case "migration":
@@ -121,6 +141,17 @@ export interface ExploreOptions {
   };
   /** The charm answers a grant `pending` first and `completed` in a later hook, so others see `upgrading` (default `true`). */
   readonly asyncUpgrades?: boolean;
+  /**
+   * The new revision's workload cannot go back to the old one (its DEPENDENCIES say `downgrade_supported: ">=1.1"`,
+   * issue 15.4; default: off). In the refresh-back scenarios the rollback then stops before the first unit that
+   * upgraded (the `stopped` end state), with a status that says so.
+   */
+  readonly noDowngrade?: boolean;
+  /**
+   * With `noDowngrade`: once the rollback stopped and the roll is at rest, the operator refreshes forward to the new
+   * revision (once), as the statuses say; the roll must then end upgraded (default: off).
+   */
+  readonly refreshForward?: boolean;
   /** The application's `pause-after-unit-upgrade` (default: unset, which is `first`). */
   readonly pauseAfter?: "none" | "first" | "all";
   /** Test-only: the reducer the library's hooks run through (default: the core's `reduce`, memoised). */
@@ -287,6 +318,7 @@ export class Explorer {
   private readonly world: World;
   private readonly ends: readonly EndState[];
   private readonly versionOf: (revision: number) => string;
+  private readonly downgradeRefusal: (from: string, to: string) => string | null;
   private readonly ids = new StateIds();
   private readonly parent = new Ints();
   private readonly via = new Ints();
@@ -313,7 +345,9 @@ export class Explorer {
       twoStepUpgrades: options.asyncUpgrades ?? true,
       pauseAfter: options.pauseAfter,
       oldLibrary: options.scenario === "migration" ? "python" : "charm-upgrade",
+      noDowngrade: options.noDowngrade,
     });
+    this.downgradeRefusal = (from, to) => this.world.downgradeRefusal(from, to);
     this.versionOf = (revision) => this.world.charm.versionOf(revision);
     this.initial = this.world.snapshot();
   }
@@ -443,6 +477,7 @@ export class Explorer {
           planned: true,
           newRevision: NEW,
           versionOf: this.versionOf,
+          downgradeRefusal: this.downgradeRefusal,
         });
         if (!check.ok)
           breaches.push({
@@ -487,6 +522,47 @@ export class Explorer {
     const done = s.units.some((u) => u.state === "completed" || (u.state === "idle" && u.revision === NEW));
     if (!stack.length || !done || s.units.some((u) => u.state === "upgrading")) return null;
     return describeState(s, this.options.substrate);
+  }
+
+  /**
+   * In a rollback stopped before units whose workload cannot go back (the world in that state): after update-status
+   * on every unit, the status of the one the rollback waits on (the top of the stack) and the application's name it. Statuses
+   * are not part of a state (see `JujuModel.snapshot`), so they are asked for here; the world is left changed (the
+   * caller restores it before the next step).
+   */
+  private stoppedStatusBreaches(observation: Observation): Breach[] {
+    const world = this.world;
+    const top = stackOf(observation).at(-1);
+    const stuck = stoppedAt(observation, OLD, this.versionOf).filter((id) => id === top);
+    const breaches: Breach[] = [];
+    try {
+      for (const id of [...world.model.units.keys()].sort((a, b) => a - b)) world.hook(id, { updateStatus: true });
+    } finally {
+      world.takeTrace();
+    }
+    // The model's statuses are not part of a state (they carry over from whatever state the world was in last); the
+    // library remembers what it last set in each unit's store (`MEMORY_KEY`), which is, and sets a status only when
+    // it differs from that.
+    const memory = (id: number | null) =>
+      readHookMemory(id === null ? null : (world.model.units.get(id)?.store[MEMORY_KEY] ?? null)).memory;
+    for (const id of stuck) {
+      const status = memory(id).status;
+      if (!status?.message.includes(`app/${id} cannot roll back`))
+        breaches.push({
+          invariant: "downgrade-named",
+          message: `app/${id} cannot go back, but its status is ${status?.status}: "${status?.message}"`,
+        });
+    }
+    const app = memory(world.model.leader).appStatus ?? { status: "unknown", message: "" };
+    // (Kubernetes: every pod that restarted on the old revision and cannot go back waits; the application names one.)
+    if (
+      !stoppedAt(observation, OLD, this.versionOf).some((id) => app.message.includes(`Rollback stopped at app/${id}`))
+    )
+      breaches.push({
+        invariant: "downgrade-named",
+        message: `the rollback waits on app/${stuck.join(", app/")}, but the application status is ${app.status}: "${app.message}"`,
+      });
+    return breaches;
   }
 
   private keyOf(snapshot: WorldSnapshot, flags: Flags): string {
@@ -583,7 +659,9 @@ export class Explorer {
       !rolling &&
       !model.appData["upgrade-from-charm"] &&
       [...model.units.values()].some((unit) => unit.agent.charm !== settled);
-    if (leader !== null && accepts && flags.refreshes > 0 && asked) codes.push(leader * KINDS + CHECK);
+    // (Not when a unit failed: its status says the versions are incompatible, and names the refresh that undoes it.)
+    const failed = [...model.units.values()].some((unit) => model.databags[unit.name]?.state === "failed");
+    if (leader !== null && accepts && flags.refreshes > 0 && asked && !failed) codes.push(leader * KINDS + CHECK);
     const faults = this.options.faults ?? {};
     const ids = [...model.units.keys()].sort((a, b) => a - b);
     if (this.options.substrate === "k8s" && faults.evict && !flags.evicted) {
@@ -617,6 +695,16 @@ export class Explorer {
    */
   private refreshes(flags: Flags, rolling: boolean, atRest: boolean): number[] {
     const { model } = this.world;
+    // The rollback stopped before a unit whose workload cannot go back: its status says to refresh forward instead.
+    if (
+      this.options.noDowngrade &&
+      this.options.refreshForward &&
+      atRest &&
+      model.charm === OLD &&
+      flags.refreshes <= 1 &&
+      isEnd(this.observe(), "stopped", OLD, this.versionOf)
+    )
+      return [NEW];
     switch (this.options.scenario) {
       case "refreshBack":
         return flags.refreshes === 0 && rolling && model.charm === NEW ? [OLD] : [];
@@ -671,6 +759,8 @@ export class Explorer {
       if (ends.some((end) => isEnd(observation, end.kind, end.target, this.versionOf))) {
         isEndState.push(id);
         this.endSnapshots.set(id, { snapshot, flags });
+        if (this.options.noDowngrade && isEnd(observation, "stopped", OLD, this.versionOf))
+          for (const breach of this.stoppedStatusBreaches(observation)) this.record(breach, id, -1);
       }
       frontier.push({ id, text: snapshot, flags });
       return id;
@@ -733,6 +823,7 @@ export class Explorer {
           partitionFaulted: applied.flags.apiFaulted === true,
           newRevision: NEW,
           versionOf: this.versionOf,
+          downgradeRefusal: this.downgradeRefusal,
         })) {
           this.record(breach, entry.id, code);
         }

@@ -25,6 +25,10 @@ export const INVARIANTS = {
     "Kubernetes: before a pre-upgrade-check succeeded, at most one pod runs the new revision, the highest unit's (its `stop` raised the partition to it; not claimed once the API server failed a partition request).",
   "recorded-partition":
     "Kubernetes: during a forward roll the partition recorded in the application databag is never below the one the API server holds (it is recorded only once the server holds it, so a failed move leaves the older, higher one: the next hook moves it again).",
+  "no-downgrade":
+    "No unit's charm is granted (on machines: installs; on Kubernetes: starts on its restarted pod) a workload version that the version its data was last written by cannot go back to (that version's `downgrade_supported`).",
+  "downgrade-named":
+    "A rollback stopped by a unit whose workload cannot go back names that unit, in its own status and in the application's (after update-status).",
   "hook-error": "No hook throws (for instance, a unit that is not the leader writing the application databag).",
 } as const;
 
@@ -61,6 +65,11 @@ export interface StepContext {
    * legitimately pops it.
    */
   readonly strictCompletion?: boolean;
+  /**
+   * Why a workload whose data version `from` wrote cannot be started at version `to`, or `null` when it can (default:
+   * any version may go back).
+   */
+  readonly downgradeRefusal?: (from: string, to: string) => string | null;
 }
 
 /** The committed state of unit `id` (`undefined` when it is not in the application). */
@@ -176,6 +185,15 @@ export function stepBreaches(ctx: StepContext): Breach[] {
     breaches.push(...grantBreaches(ctx, hook.unit, hook.effects));
     if (hook.error !== null)
       breaches.push({ invariant: "hook-error", message: `app/${hook.unit} ${hook.hook} threw: ${hook.error}` });
+  }
+  for (const grant of ctx.grants) {
+    const ran = before.units.find((u) => u.id === grant.unit)?.ran;
+    const refused = ran === undefined ? null : (ctx.downgradeRefusal?.(ran, grant.version) ?? null);
+    if (refused !== null)
+      breaches.push({
+        invariant: "no-downgrade",
+        message: `app/${grant.unit} was granted workload ${grant.version} on data of ${ran}: ${refused}`,
+      });
   }
   const beforeStack = stackOf(before);
   const afterStack = new Set(stackOf(after));
@@ -314,7 +332,7 @@ function grantBreaches(ctx: StepContext, unit: number, effects: readonly Effect[
 }
 
 /** The kinds of end state a run may stop in. */
-export type EndKind = "upgraded" | "halted" | "rolledBack" | "restored" | "unplanned";
+export type EndKind = "upgraded" | "halted" | "rolledBack" | "restored" | "stopped" | "unplanned";
 
 /**
  * Whether `s` is an end state of kind `kind`:
@@ -325,6 +343,11 @@ export type EndKind = "upgraded" | "halted" | "rolledBack" | "restored" | "unpla
  * - `restored`: a `juju refresh` back ended: every unit idle on the old revision `target` (charm and workload), no
  *   rollback under way, and the roll closed (no stack, no recorded origin) — or never started (nothing moved: the
  *   stack is the plan, which waits for a `juju refresh`);
+ * - `stopped`: a `juju refresh` back stopped before a unit whose workload cannot go back (issue 15.4): quiet, every
+ *   unit on the old revision `target`'s charm, a rollback recorded; each unit runs the old workload (it never
+ *   upgraded, or went back; idle, or ready on the stack below where the rollback stopped), or its data was written by another version (`ran`) and it waits on
+ *   the stack, neither upgrading nor failed — at least one such unit (`stopped` ends checked with
+ *   {@link stoppedAt}).
  * - `unplanned`: quiet, every unit idle, no stack (refresh without pre-upgrade-check: nothing was granted).
  */
 export function isEnd(s: Observation, kind: EndKind, target: number, versionOf: (revision: number) => string): boolean {
@@ -346,6 +369,19 @@ export function isEnd(s: Observation, kind: EndKind, target: number, versionOf: 
       const untouched = !noStack && stackOf(s).every((id) => plan.includes(id));
       return onTarget && s.appData["upgrade-rollback"] !== "true" && (closed || untouched);
     }
+    case "stopped":
+      return (
+        s.appData["upgrade-rollback"] === "true" &&
+        s.units.every((u) => u.revision === target) &&
+        stoppedAt(s, target, versionOf).length > 0 &&
+        s.units.every(
+          (u) =>
+            stoppedAt(s, target, versionOf).includes(u.id) ||
+            ((u.state === "idle" || u.state === "ready") &&
+              u.workload === versionOf(target) &&
+              u.ran === versionOf(target)),
+        )
+      );
     case "halted":
       return s.units.some((u) => u.state === "failed") && !s.units.some((u) => u.state === "recovery");
     case "unplanned":
@@ -353,12 +389,31 @@ export function isEnd(s: Observation, kind: EndKind, target: number, versionOf: 
   }
 }
 
+/**
+ * The units a rollback to revision `target` waits on because their data moved on: their workload's data was last
+ * written by a version other than the one `target` installs — or they recorded that it may have (`upgrade-no-downgrade`,
+ * written when a unit is granted: a unit whose upgrade then failed may have moved its data on, and the library keeps
+ * the record) — and they wait on the stack, neither upgrading nor failed.
+ */
+export function stoppedAt(s: Observation, target: number, versionOf: (revision: number) => string): number[] {
+  const stack = stackOf(s);
+  return s.units
+    .filter(
+      (u) =>
+        (u.ran !== versionOf(target) || Boolean(u.databag["upgrade-no-downgrade"])) &&
+        stack.includes(u.id) &&
+        u.state !== "upgrading" &&
+        u.state !== "failed",
+    )
+    .map((u) => u.id);
+}
+
 /** One line describing a state: each unit (state, charm/workload, what is due), the stack, leader and partition. */
 export function describeState(s: Observation, substrate: Substrate, due: (id: number) => string = () => ""): string {
   const units = s.units
     .map((u) => {
       const next = due(u.id);
-      return `${u.id}:${u.state || "-"}/r${u.revision}@${u.workload}${u.pod !== null && u.pod !== u.revision ? `(pod r${u.pod})` : ""}${next ? ` next[${next}]` : ""}`;
+      return `${u.id}:${u.state || "-"}/r${u.revision}@${u.workload}${u.ran !== u.workload ? `(data ${u.ran})` : ""}${u.pod !== null && u.pod !== u.revision ? `(pod r${u.pod})` : ""}${next ? ` next[${next}]` : ""}`;
     })
     .join("  ");
   const extra = substrate === "k8s" ? ` partition=${s.partition}` : "";

@@ -1,5 +1,5 @@
 import type { Effect, Substrate } from "@charm-upgrade/core";
-import { isUnitState, KEYS } from "@charm-upgrade/core";
+import { checkDowngrade, isUnitState, KEYS } from "@charm-upgrade/core";
 import type { CharmGrant, HookChoice, ModelStep, SyncHookResult } from "@charm-upgrade/sim";
 import { CharmUpgrades, HookMemo, JujuModel, runHookSync, SimCharm, workloadDependencies } from "@charm-upgrade/sim";
 import type { Reducer } from "./memoReduce.js";
@@ -25,6 +25,23 @@ export const REVISIONS: ReadonlyMap<number, ReturnType<typeof workloadDependenci
   [THIRD, workloadDependencies("1.2.0")],
 ]);
 
+/**
+ * The same revisions, but the new one's workload cannot go back (issue 15.4): its data format moved on, and its
+ * DEPENDENCIES say so (`downgrade_supported: ">=1.1"`, as docs/guide.md "Undo an upgrade" tells charm authors).
+ */
+export const NO_DOWNGRADE_REVISIONS: ReadonlyMap<number, ReturnType<typeof workloadDependencies>> = new Map([
+  ...REVISIONS,
+  [
+    NEW,
+    {
+      workload: {
+        ...(REVISIONS.get(NEW)?.workload ?? workloadDependencies("1.1.0").workload!),
+        downgrade_supported: ">=1.1",
+      },
+    },
+  ],
+]);
+
 /** One unit as the invariants see it. */
 export interface UnitObservation {
   readonly id: number;
@@ -35,6 +52,11 @@ export interface UnitObservation {
   readonly revision: number;
   /** The workload version it runs. */
   readonly workload: string;
+  /**
+   * The workload version its charm last installed or started (machines: the one it runs; Kubernetes: the one the
+   * charm last started on its pod): the version its data was last written by, whatever image a restarted pod has.
+   */
+  readonly ran: string;
   /** Kubernetes: the revision its pod was created from. */
   readonly pod: number | null;
   /**
@@ -91,6 +113,8 @@ export interface WorldOptions {
   readonly oldLibrary?: "charm-upgrade" | "python" | undefined;
   /** Kubernetes: the charm observes its pod (`observe`, as `podObservation` answers: see `SimCharmOptions`). */
   readonly observesPods?: boolean | undefined;
+  /** The new revision's workload cannot go back to the old one ({@link NO_DOWNGRADE_REVISIONS}). */
+  readonly noDowngrade?: boolean | undefined;
 }
 
 /** The plain-data state of a {@link World}. */
@@ -113,7 +137,7 @@ export class World {
     this.substrate = options.substrate;
     this.memo = options.memo === false ? undefined : (options.memo ?? new HookMemo());
     this.charm = new SimCharm({
-      revisions: REVISIONS,
+      revisions: options.noDowngrade ? NO_DOWNGRADE_REVISIONS : REVISIONS,
       twoStepUpgrades: options.twoStepUpgrades ?? true,
       pythonRevisions: options.oldLibrary === "python" ? [OLD] : [],
       observesPods: options.observesPods,
@@ -168,6 +192,19 @@ export class World {
     return result;
   }
 
+  /**
+   * Why a workload whose data version `from` wrote cannot be started at version `to` (the `downgrade_supported` of
+   * the revision installing `from`, judged by the core's `checkDowngrade`), or `null` when it can.
+   */
+  downgradeRefusal(from: string, to: string): string | null {
+    if (from === to) return null;
+    const installing = (version: string) =>
+      [...this.charm.revisions.values()].find((deps) => deps.workload?.version === version);
+    const running = installing(from);
+    const back = installing(to);
+    return running && back ? checkDowngrade(back, running) : null;
+  }
+
   /** Run an operator's action on `unit`: whether it succeeded, and its message. */
   action(unit: number, name: string): { readonly ok: boolean; readonly message: string } {
     const result = this.hook(unit, { action: { name } });
@@ -209,6 +246,7 @@ export class World {
           databag: { ...databag },
           revision: unit.agent.charm,
           workload: this.charm.workloadOf(this.model, unit.id),
+          ran: this.charm.workloads.get(unit.id) ?? this.charm.workloadOf(this.model, unit.id),
           pod: unit.pod?.revision ?? null,
           restarting: unit.pod !== null && (unit.pod.terminating || unit.agent.queued === "upgrade-charm"),
         };
