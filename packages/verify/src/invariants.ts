@@ -345,7 +345,8 @@ export type EndKind = "upgraded" | "halted" | "rolledBack" | "restored" | "stopp
  *   stack is the plan, which waits for a `juju refresh`);
  * - `stopped`: a `juju refresh` back stopped before a unit whose workload cannot go back (issue 15.4): quiet, every
  *   unit on the old revision `target`'s charm, a rollback recorded; each unit runs the old workload (it never
- *   upgraded, or went back; idle, or ready on the stack below where the rollback stopped), or its data was written by another version (`ran`) and it waits on
+ *   upgraded, or went back; idle, ready on the stack below where the rollback stopped, or completed: rolled back,
+ *   it stays so until the rollback ends), or its data was written by another version (`ran`) and it waits on
  *   the stack, neither upgrading nor failed — at least one such unit (`stopped` ends checked with
  *   {@link stoppedAt}).
  * - `unplanned`: quiet, every unit idle, no stack (refresh without pre-upgrade-check: nothing was granted).
@@ -377,7 +378,7 @@ export function isEnd(s: Observation, kind: EndKind, target: number, versionOf: 
         s.units.every(
           (u) =>
             stoppedAt(s, target, versionOf).includes(u.id) ||
-            ((u.state === "idle" || u.state === "ready") &&
+            ((u.state === "idle" || u.state === "ready" || u.state === "completed") &&
               u.workload === versionOf(target) &&
               u.ran === versionOf(target)),
         )
