@@ -444,7 +444,8 @@ export class Explorer {
         seen.add(key);
         this.roots.push({
           snapshot,
-          flags: end.flags,
+          // The refresh back counts (a refresh that reaches a unit after the roll ended makes it ask for a check).
+          flags: { ...end.flags, refreshes: 1 },
           prefix: [
             ...from.traceTo(id),
             `operator: juju refresh app --revision ${OLD} (back, without pre-upgrade-check)`,
