@@ -29,7 +29,7 @@ export const REVISIONS: ReadonlyMap<number, ReturnType<typeof workloadDependenci
  * The same revisions, but the new one's workload cannot go back (issue 15.4): its data format moved on, and its
  * DEPENDENCIES say so (`downgrade_supported: ">=1.1"`, as docs/guide.md "Undo an upgrade" tells charm authors).
  */
-export const NO_DOWNGRADE_REVISIONS: ReadonlyMap<number, ReturnType<typeof workloadDependencies>> = new Map([
+const NO_DOWNGRADE_REVISIONS: ReadonlyMap<number, ReturnType<typeof workloadDependencies>> = new Map([
   ...REVISIONS,
   [
     NEW,
