@@ -10,7 +10,10 @@ export default defineConfig({
     alias: [
       { find: "@charm-upgrade/core/testing", replacement: here("./packages/core/src/testing/index.ts") },
       { find: "@charm-upgrade/k8s/testing", replacement: here("./packages/k8s/src/testing/index.ts") },
-      ...packages.map((name) => ({ find: new RegExp(`^@charm-upgrade/${name}$`), replacement: here(`./packages/${name}/src/index.ts`) })),
+      ...packages.map((name) => ({
+        find: new RegExp(`^@charm-upgrade/${name}$`),
+        replacement: here(`./packages/${name}/src/index.ts`),
+      })),
     ],
   },
   test: {

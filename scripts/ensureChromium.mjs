@@ -8,7 +8,9 @@ const CHROMIUM = "/usr/bin/chromium";
 if (!existsSync(CHROMIUM)) {
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   if (!root) {
-    console.error(`${CHROMIUM} is missing: install Debian's chromium (sudo apt-get install -y chromium) for the browser test.`);
+    console.error(
+      `${CHROMIUM} is missing: install Debian's chromium (sudo apt-get install -y chromium) for the browser test.`,
+    );
     process.exit(1);
   }
   console.log("Installing Debian's chromium for the browser test (apt-get)…");

@@ -28,7 +28,11 @@ export function readDependencies(charmDir: string): Dependencies {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new DependencyError(`${file} is not JSON`, error instanceof Error ? error.message : String(error), `fix ${DEPENDENCIES_FILE}`);
+    throw new DependencyError(
+      `${file} is not JSON`,
+      error instanceof Error ? error.message : String(error),
+      `fix ${DEPENDENCIES_FILE}`,
+    );
   }
   return parseDependencies(parsed);
 }
@@ -37,7 +41,11 @@ export function readDependencies(charmDir: string): Dependencies {
 export function workloadVersion(dependencies: Dependencies): string {
   const entry = dependencies["workload"] ?? Object.values(dependencies)[0];
   if (!entry) {
-    throw new DependencyError("DEPENDENCIES has no entry", "the demo installs the version of its first entry", 'add a "workload" entry');
+    throw new DependencyError(
+      "DEPENDENCIES has no entry",
+      "the demo installs the version of its first entry",
+      'add a "workload" entry',
+    );
   }
   return entry.version;
 }

@@ -85,13 +85,18 @@ function opened(socket: WebSocket, url: string, timeoutMs: number): Promise<void
  * await inspector.close();
  * ```
  */
-export async function connectInspector(url: string, options: ConnectInspectorOptions = {}): Promise<InspectorConnection> {
+export async function connectInspector(
+  url: string,
+  options: ConnectInspectorOptions = {},
+): Promise<InspectorConnection> {
   const timeoutMs = options.timeoutMs ?? 5000;
   let socket: WebSocket;
   try {
     socket = new WebSocket(url, { handshakeTimeout: timeoutMs });
   } catch (error) {
-    throw new InspectorConnectionError(`could not connect to the inspector at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InspectorConnectionError(
+      `could not connect to the inspector at ${url}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   // An error after the connection opened must not crash the process: the events after it count as lost.
   socket.on("error", () => {});

@@ -18,7 +18,8 @@ export function memoryIO(files: Record<string, string> = {}, tty = false) {
     stderr,
     readFile: async (path) => {
       const text = files[path];
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
+      if (text === undefined)
+        throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
       return text;
     },
     sleep: async () => {},

@@ -10,13 +10,21 @@ const snapshot = (states: Record<string, string>, extra: object = {}) =>
     app: "db",
     substrate: "vm",
     leader: 0,
-    databags: { units: Object.fromEntries(Object.entries(states).map(([u, s]) => [u, { state: s }])), app: { dependencies: deps } },
+    databags: {
+      units: Object.fromEntries(Object.entries(states).map(([u, s]) => [u, { state: s }])),
+      app: { dependencies: deps },
+    },
     ...extra,
   });
 
 describe("charm-upgrade plan", () => {
   it("prints the plan pre-upgrade-check would return, from a snapshot of the databags", async () => {
-    const { cli, stdout } = io({ "s.json": snapshot({ "db/0": "idle", "db/1": "idle", "db/2": "idle" }, { settings: { pauseAfterUnitUpgrade: "all" } }) });
+    const { cli, stdout } = io({
+      "s.json": snapshot(
+        { "db/0": "idle", "db/1": "idle", "db/2": "idle" },
+        { settings: { pauseAfterUnitUpgrade: "all" } },
+      ),
+    });
     expect(await runCli(["plan", "s.json"], cli)).toBe(0);
     const text = stdout.text();
     expect(text).toContain("upgrade-order: db/2, db/1, db/0");
@@ -31,7 +39,10 @@ describe("charm-upgrade plan", () => {
   });
 
   it("rejects a file that is not a snapshot with the path of the bad value (exit 2)", async () => {
-    const { cli, stderr } = io({ "s.json": JSON.stringify({ app: "db", substrate: "lxd", leader: 0, databags: { units: {}, app: {} } }), "bad.json": "{" });
+    const { cli, stderr } = io({
+      "s.json": JSON.stringify({ app: "db", substrate: "lxd", leader: 0, databags: { units: {}, app: {} } }),
+      "bad.json": "{",
+    });
     expect(await runCli(["plan", "s.json"], cli)).toBe(2);
     expect(stderr.text()).toMatch(/substrate: substrate must be vm or k8s/);
     expect(await runCli(["plan", "bad.json"], cli)).toBe(2);

@@ -20,7 +20,9 @@ const SnapshotSchema = v.object({
   substrate: v.picklist(["vm", "k8s"], "substrate must be vm or k8s"),
   leader: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   databags: v.object({ units: v.record(v.string(), Databag), app: Databag }),
-  settings: v.optional(v.object({ pauseAfterUnitUpgrade: v.optional(v.union([v.picklist(PAUSE_POLICIES), v.string()])) })),
+  settings: v.optional(
+    v.object({ pauseAfterUnitUpgrade: v.optional(v.union([v.picklist(PAUSE_POLICIES), v.string()])) }),
+  ),
 });
 
 /** `charm-upgrade plan SNAPSHOT.json`: the plan from a snapshot; exit 0, or 1 when the cluster is not ready for one. */
@@ -40,14 +42,19 @@ export async function planCommand(args: readonly string[], io: CliIO): Promise<n
   }
   const parsed = v.safeParse(SnapshotSchema, json);
   if (!parsed.success) {
-    const where = (issue: v.BaseIssue<unknown>) => (issue.path ?? []).map((item) => String(item.key)).join(".") || "(root)";
-    io.stderr.write(`charm-upgrade plan: ${path} is not a snapshot: ${parsed.issues.map((i) => `${where(i)}: ${i.message}`).join("; ")}\n`);
+    const where = (issue: v.BaseIssue<unknown>) =>
+      (issue.path ?? []).map((item) => String(item.key)).join(".") || "(root)";
+    io.stderr.write(
+      `charm-upgrade plan: ${path} is not a snapshot: ${parsed.issues.map((i) => `${where(i)}: ${i.message}`).join("; ")}\n`,
+    );
     return EXIT.usage;
   }
   const { settings, ...rest } = parsed.output;
   const snapshot: PlanSnapshot = {
     ...rest,
-    ...(settings?.pauseAfterUnitUpgrade !== undefined ? { settings: { pauseAfterUnitUpgrade: settings.pauseAfterUnitUpgrade } } : {}),
+    ...(settings?.pauseAfterUnitUpgrade !== undefined
+      ? { settings: { pauseAfterUnitUpgrade: settings.pauseAfterUnitUpgrade } }
+      : {}),
   };
   const { results, problems } = planFromSnapshot(snapshot);
   const out = (line: string) => io.stdout.write(`${line}\n`);

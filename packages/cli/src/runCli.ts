@@ -28,7 +28,13 @@ const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h" || 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const [command, ...args] = argv;
   const usageFor =
-    command === "simulate" ? SIMULATE_USAGE : command === "check-deps" ? CHECK_DEPS_USAGE : command === "plan" ? PLAN_USAGE : USAGE;
+    command === "simulate"
+      ? SIMULATE_USAGE
+      : command === "check-deps"
+        ? CHECK_DEPS_USAGE
+        : command === "plan"
+          ? PLAN_USAGE
+          : USAGE;
   try {
     if (command === undefined) throw new UsageError("no command given");
     if (isHelp(command)) {
