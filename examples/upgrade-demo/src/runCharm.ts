@@ -108,6 +108,11 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
           async getPartition(): Promise<number> {
             return (await kubernetes()).getPartition();
           },
+          // … but only when its restart is a rollout's, not an eviction (its pod already on the new revision, or none).
+          async awaitsRollout(): Promise<boolean | null> {
+            const { awaitsRollout } = await import("@charm-upgrade/k8s");
+            return awaitsRollout(await (await kubernetes()).readRollout(), hook.unitNumber);
+          },
           // Asked first by pre-upgrade-check: an untrusted charm is told to run `juju trust` before anything moves.
           async checkTrust() {
             return (await kubernetes()).canPatch();

@@ -11,6 +11,8 @@ import type { ErrorData, FailureKind, UpgradeEvent } from "./events.js";
  * - `grant` — upgrade this unit's workload now, idempotently (`completed`, `pending`, `{ pending }`, `{ failed }`)
  * - `setPartition` — Kubernetes: set the StatefulSet's rolling-update partition (resolved: the API server holds it)
  * - `getPartition` — Kubernetes: the partition the API server holds (a whole number)
+ * - `awaitsRollout` — Kubernetes: whether a rollout is under way that this unit has not taken (`true`), none is or
+ *   this unit already runs it (`false`), or unknown (`null`): tells the restart of a `juju refresh` from an eviction
  * - `logRollbackInstructions` — the charm's own account of how to roll back
  * - `workloadVersion` — the workload version the charm reports now, asked again once a grant completed (see
  *   `upgradeCompleted`); adapters answer it as they do the report at the start of the hook
@@ -22,8 +24,8 @@ export type CharmCall =
   | { readonly type: "grant" }
   | { readonly type: "setPartition"; readonly partition: number }
   | { readonly type: "getPartition" }
-  | { readonly type: "logRollbackInstructions" }
-  | { readonly type: "workloadVersion" };
+  | { readonly type: "awaitsRollout" }
+  | { readonly type: "logRollbackInstructions" };
 
 /** The `type` of every {@link CharmCall}. */
 export type CharmCallType = CharmCall["type"];
@@ -136,6 +138,24 @@ export function heldPartitionOf(answer: CharmAnswer): number | ErrorData {
     message: `getPartition() returned ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}, not a partition`,
     cause: "the charm's getPartition must resolve to the whole number the API server holds",
     resolution: "fix the charm's getPartition (the Kubernetes adapter's getPartition gives it)",
+    failure: "invalid",
+  };
+}
+
+/**
+ * The answer to `awaitsRollout`: `true` (a rollout is under way that this unit has not taken: its restart is the
+ * rollout's), `false` (none is, or this unit already runs it: an eviction), `null` (the charm cannot tell), or what
+ * went wrong as {@link ErrorData} (the callback threw, or returned something else: untrusted, so validated here).
+ */
+export function awaitedRolloutOf(answer: CharmAnswer): boolean | null | ErrorData {
+  if (!answer.ok) return answer.error;
+  const value = answer.value;
+  if (typeof value === "boolean" || value === null || value === undefined) return value ?? null;
+  return {
+    kind: "UpgradeError",
+    message: `awaitsRollout() returned ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}, not true, false or null`,
+    cause: "the charm's awaitsRollout must resolve to whether a rollout is under way that this unit has not taken",
+    resolution: "fix the charm's awaitsRollout (awaitsRollout of @charm-upgrade/k8s gives it from readRollout())",
     failure: "invalid",
   };
 }

@@ -56,7 +56,7 @@ export const EFFECT_MEANINGS = {
   setPartition:
     "Kubernetes: set the StatefulSet's rolling-update partition, then send `partitionSet` (the API server holds it: it is recorded only then) or `partitionFailed`; in an action, a failure fails the action and the action changes nothing",
   raisePartition:
-    "Kubernetes, in a pod's `stop` while no upgrade is planned: read the partition the API server holds and raise it to this unit's number if it is lower (never lower it), so that a `juju refresh` made without pre-upgrade-check restarts no other pod; then send `partitionSet` (when it moved) or `partitionFailed`",
+    "Kubernetes, in a pod's `stop` while no upgrade is planned: read the partition the API server holds and raise it to this unit's number if it is lower (never lower it), so that a `juju refresh` made without pre-upgrade-check restarts no other pod — unless the charm says no rollout awaits this pod (an eviction: `awaitsRollout`); then send `partitionSet` (when it moved) or `partitionFailed`",
   defer: "keep the current event and run it again at the start of the next hook",
   logRollbackInstructions: "ask the charm to log how to roll back (the original's override)",
   reportProblem: "peer data that does not validate, or a step the core could not take (names the databag and key)",

@@ -1,5 +1,5 @@
 import type { CharmAnswer, CharmCall } from "./charmCall.js";
-import { grantEvent, heldPartitionOf, InvalidGrantAnswer, messageOf, trustOf } from "./charmCall.js";
+import { awaitedRolloutOf, grantEvent, heldPartitionOf, InvalidGrantAnswer, messageOf, trustOf } from "./charmCall.js";
 import type { Dependencies } from "./dependencyModel.js";
 import type { Effect } from "./effects.js";
 import { UpgradeError } from "./errors.js";
@@ -38,6 +38,11 @@ export interface CharmAbilities {
   readonly setPartition: boolean;
   /** Kubernetes: the charm can read the partition the API server holds (absent: `false`). */
   readonly getPartition?: boolean;
+  /**
+   * Kubernetes: the charm can tell whether a rollout is under way that this unit has not taken (absent: `false`;
+   * then a stop with no upgrade planned raises the partition even when it is an eviction).
+   */
+  readonly awaitsRollout?: boolean;
   readonly logRollbackInstructions: boolean;
   /**
    * The charm reports its workload version (absent: `false`): it is asked again after a grant it answered
@@ -525,10 +530,30 @@ class HookRun {
     const held = heldPartitionOf(yield { type: "getPartition" });
     if (typeof held !== "number") return this.partitionFailed(partition, held, root, mayFeedBack);
     if (held >= partition) return null;
-    this.log(
-      "INFO",
-      `${this.me} is stopping with no upgrade planned: raising the partition from ${held} to ${partition}`,
-    );
+    // Only the restart of a rollout this pod has not taken (`juju refresh`) is one to hold the others at. A pod evicted
+    // while it runs the revision being rolled out, or with no rollout under way, comes back on the revision its
+    // ordinal gets: raising the partition over a lower pod that already took a rollout whose end the controller has
+    // not recorded yet (its current revision still the old one) would bring that pod back on the old revision the
+    // next time it is deleted. Unknown (no answer, or an error) raises, as without the callback: a whole application
+    // restarting at once on an unchecked revision is the worse mistake.
+    let why = "with no upgrade planned";
+    if (abilities.awaitsRollout) {
+      const awaits = awaitedRolloutOf((yield* this.ask({ type: "awaitsRollout" })) ?? { ok: true, value: null });
+      if (awaits === false) {
+        this.log(
+          "INFO",
+          `${this.me} is stopping with no upgrade planned and no rollout it has not taken (an eviction): the partition stays at ${held}`,
+        );
+        return null;
+      }
+      if (awaits === true) why = "for a rollout with no upgrade planned (juju refresh without pre-upgrade-check)";
+      else if (awaits !== null)
+        this.log(
+          "WARNING",
+          `Cannot tell whether ${this.me} is stopping for a rollout or an eviction (${messageOf(awaits, "awaitsRollout failed")}): holding the pods below it in case it is a rollout`,
+        );
+    }
+    this.log("INFO", `${this.me} is stopping ${why}: raising the partition from ${held} to ${partition}`);
     return yield* this.setPartition(partition, root, mayFeedBack);
   }
 

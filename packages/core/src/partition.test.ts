@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CharmAnswer, CharmCall } from "./charmCall.js";
-import { heldPartitionOf, toErrorData } from "./charmCall.js";
+import { awaitedRolloutOf, heldPartitionOf, toErrorData } from "./charmCall.js";
 import type { ErrorData } from "./events.js";
 import type { HookEventType, HookInput, HookOutcome } from "./hookSession.js";
 import { hookSession } from "./hookSession.js";
@@ -44,6 +44,8 @@ interface Hook {
   /** Answers to the `setPartition` calls, in order (default: every one succeeds). */
   readonly answers?: readonly Answer[];
   readonly getPartition?: Answer;
+  /** What `awaitsRollout` answers (a value, or an error); asked only when the abilities say the charm has it. */
+  readonly awaitsRollout?: { readonly value: unknown } | ErrorData;
   readonly abilities?: Partial<HookInput["abilities"]>;
   readonly memory?: string | null;
   /** `pause-after-unit-upgrade` (default `none`: the roll never waits for resume-upgrade). */
@@ -84,6 +86,10 @@ function run(hook: Hook): { outcome: HookOutcome; calls: CharmCall[] } {
       case "getPartition": {
         const read = hook.getPartition ?? "ok";
         return read === "ok" ? { ok: true, value: hook.held ?? 0 } : fail(read);
+      }
+      case "awaitsRollout": {
+        const awaits = hook.awaitsRollout ?? { value: null };
+        return "value" in awaits ? { ok: true, value: awaits.value } : fail(awaits);
       }
       default:
         return { ok: true };
@@ -243,6 +249,59 @@ describe("stop with no upgrade planned (juju refresh without pre-upgrade-check)"
     });
   });
 
+  describe("an eviction is not a rollout (issue 12.1): the charm says whether this pod awaits one", () => {
+    const stop = (awaitsRollout: { readonly value: unknown } | ErrorData) =>
+      run({ unit: 2, event: "stop", databags: settled, held: 0, awaitsRollout, abilities: { awaitsRollout: true } });
+
+    it("a pod on the revision being rolled out, or with none under way, leaves the partition where it is", () => {
+      const { calls, outcome } = stop({ value: false });
+      expect(calls).toEqual([{ type: "getPartition" }, { type: "awaitsRollout" }]);
+      expect(outcome.logs).toContainEqual({
+        level: "INFO",
+        message:
+          "db/2 is stopping with no upgrade planned and no rollout it has not taken (an eviction): the partition stays at 0",
+      });
+      expect(outcome.appWrites).toEqual({});
+    });
+
+    it("the restart of a rollout this pod has not taken (an unchecked juju refresh) raises it", () => {
+      const { calls, outcome } = stop({ value: true });
+      expect(calls).toEqual([
+        { type: "getPartition" },
+        { type: "awaitsRollout" },
+        { type: "setPartition", partition: 2 },
+      ]);
+      expect(outcome.logs).toContainEqual({
+        level: "INFO",
+        message:
+          "db/2 is stopping for a rollout with no upgrade planned (juju refresh without pre-upgrade-check): raising the partition from 0 to 2",
+      });
+    });
+
+    it("unknown, an error or a nonsense answer raises it, as without the callback (the safer mistake)", () => {
+      expect(stop({ value: null }).calls).toContainEqual({ type: "setPartition", partition: 2 });
+      const failed = stop(transient);
+      expect(failed.calls).toContainEqual({ type: "setPartition", partition: 2 });
+      expect(failed.outcome.logs).toContainEqual({
+        level: "WARNING",
+        message: `Cannot tell whether db/2 is stopping for a rollout or an eviction (${transient.message}): holding the pods below it in case it is a rollout`,
+      });
+      expect(stop({ value: "yes" }).calls).toContainEqual({ type: "setPartition", partition: 2 });
+    });
+
+    it("not asked when the partition already holds this pod", () => {
+      const { calls } = run({
+        unit: 1,
+        event: "stop",
+        databags: settled,
+        held: 2,
+        awaitsRollout: { value: false },
+        abilities: { awaitsRollout: true },
+      });
+      expect(calls).toEqual([{ type: "getPartition" }]);
+    });
+  });
+
   it("without getPartition it cannot hold the others and says so", () => {
     const { calls, outcome } = run({ unit: 2, event: "stop", databags: settled, abilities: { getPartition: false } });
     expect(calls).toEqual([]);
@@ -270,6 +329,16 @@ describe("what the core reads from the charm's answers", () => {
     for (const value of [-1, 1.5, "3", null, undefined, Number.NaN])
       expect(heldPartitionOf({ ok: true, value })).toMatchObject({ kind: "UpgradeError", failure: "invalid" });
     expect(heldPartitionOf({ ok: false, error: transient })).toBe(transient);
+  });
+
+  it("awaitedRolloutOf accepts true, false and null (or nothing: unknown)", () => {
+    expect(awaitedRolloutOf({ ok: true, value: true })).toBe(true);
+    expect(awaitedRolloutOf({ ok: true, value: false })).toBe(false);
+    expect(awaitedRolloutOf({ ok: true, value: null })).toBeNull();
+    expect(awaitedRolloutOf({ ok: true })).toBeNull();
+    for (const value of ["true", 1, {}])
+      expect(awaitedRolloutOf({ ok: true, value })).toMatchObject({ kind: "UpgradeError", failure: "invalid" });
+    expect(awaitedRolloutOf({ ok: false, error: transient })).toBe(transient);
   });
 
   it("partitionFailure: waiting while it retries by itself, blocked with the fix when the operator must act", () => {

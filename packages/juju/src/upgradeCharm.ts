@@ -69,6 +69,15 @@ interface CommonUpgradeOptions {
    */
   getPartition?(): Maybe<number>;
   /**
+   * Kubernetes: whether a rollout is under way that this unit's pod has not taken — the StatefulSet's update revision
+   * is not its current one and this pod does not run it — or `null` when that cannot be told (`awaitsRollout(await
+   * partitions.readRollout(), unit)` of `@charm-upgrade/k8s`). With it, a pod stopping while no upgrade is planned
+   * raises the partition only when its restart is a rollout's (`juju refresh` without pre-upgrade-check), not when
+   * it is evicted: raised by an eviction just after a roll, the partition would bring a pod that already restarted
+   * back on the old revision the next time it is deleted. Without it (or unknown), every such stop raises it.
+   */
+  awaitsRollout?(): Maybe<boolean | null>;
+  /**
    * Why this unit holds the roll right now (a backup, a scale-out), or `null`: while any unit holds, no unit is
    * granted and the K8s partition does not move. Asked once per hook; the reason shows in the statuses.
    */
@@ -272,6 +281,7 @@ export class CharmUpgrade {
         buildUpgradeStack: typeof options.buildUpgradeStack === "function",
         setPartition: typeof options.setPartition === "function",
         getPartition: typeof options.getPartition === "function",
+        awaitsRollout: typeof options.awaitsRollout === "function",
         logRollbackInstructions: typeof options.logRollbackInstructions === "function",
         workloadVersion: typeof options.workloadVersion === "function",
       },
@@ -395,6 +405,9 @@ export class CharmUpgrade {
           break;
         case "getPartition":
           value = options.getPartition?.();
+          break;
+        case "awaitsRollout":
+          value = options.awaitsRollout?.() ?? null;
           break;
         case "logRollbackInstructions":
           value = options.logRollbackInstructions?.();

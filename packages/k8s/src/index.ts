@@ -12,6 +12,7 @@
  */
 export type { KubernetesFailure, KubernetesRequestFacts } from "./kubernetesRequestError.js";
 export { KubernetesRequestError, kubernetesFailureOf } from "./kubernetesRequestError.js";
+export { awaitsRollout } from "./awaitsRollout.js";
 export type {
   LogLevel,
   PartitionSetter,

@@ -81,7 +81,13 @@ describe("lazy loading of @kubernetes/client-node", () => {
     );
 
     expect(JSON.parse(stdout)).toEqual({
-      exports: ["KubernetesRequestError", "createPartitionSetter", "kubernetesFailureOf", "podObservation"],
+      exports: [
+        "KubernetesRequestError",
+        "awaitsRollout",
+        "createPartitionSetter",
+        "kubernetesFailureOf",
+        "podObservation",
+      ],
       partition: 2,
     });
     const [before = "", after = ""] = readFileSync(log, "utf8").split(MARK);

@@ -80,8 +80,10 @@ export class HookMemo {
       charm.isRestarting(id),
       charm.failPreUpgradeCheck ?? null,
       charm.workloads.get(id) ?? null,
-      // Kubernetes: what the API server holds (`getPartition` reads it) and its coming failures.
+      // Kubernetes: what the API server holds (`getPartition` reads it, `awaitsRollout` the revisions) and its coming
+      // failures.
       model.partition,
+      model.substrate === "k8s" ? model.awaitsRollout(id) : null,
       charm.partitionFaults,
     ]);
   }

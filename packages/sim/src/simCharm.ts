@@ -282,6 +282,10 @@ export class SimCharm {
           if (fault) throw partitionFaultError(fault, model.app, `read ${statefulSet}`);
           return model.partition;
         },
+        // What `awaitsRollout(await partitions.readRollout(), id)` of @charm-upgrade/k8s answers, from the model's
+        // StatefulSet (its revisions are not read through the partition requests' faults: those fail the partition
+        // requests only, which is all the simulated API server fails).
+        awaitsRollout: () => model.awaitsRollout(id),
       };
     }
     return {

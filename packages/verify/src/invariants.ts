@@ -119,8 +119,8 @@ export function stateBreaches(s: Observation, substrate: Substrate): Breach[] {
       message: `the committed stack [${stack.join(", ")}] lists a unit twice`,
     });
   if (substrate === "k8s") {
-    // Once the rollout is complete (the current revision is the new one) a partition holds nothing back: a pod that
-    // stops then (an eviction) may raise it for the next refresh (kubernetes/kubernetes
+    // Once the rollout is complete (the current revision is the new one) a partition holds nothing back: an operator
+    // may raise it then, or a pod whose stop a later refresh caused (kubernetes/kubernetes
     // pkg/controller/statefulset/stateful_set_control.go: pods below the partition are recreated from currentRevision).
     const held = s.currentRevision !== s.charm;
     const below = s.units.filter((u) => held && u.id < s.partition && u.pod === s.charm).map((u) => u.id);

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { awaitsRollout } from "./awaitsRollout.js";
+import type { PodRevision, StatefulSetRollout } from "./statefulSetPartition.js";
+
+const pod = (ordinal: number, revision: string | null): PodRevision => ({
+  name: `db-${ordinal}`,
+  ordinal,
+  revision,
+  updated: false,
+  ready: true,
+  terminating: false,
+  images: {},
+});
+
+/** Two pods; by default `juju refresh` just ran: db-1 restarted on the new revision, db-0 not yet. */
+function rollout(overrides: Partial<StatefulSetRollout> = {}): StatefulSetRollout {
+  return {
+    partition: 0,
+    replicas: 2,
+    updateStrategy: "RollingUpdate",
+    generation: 3,
+    observedGeneration: 3,
+    observed: true,
+    currentRevision: "db-old",
+    updateRevision: "db-new",
+    pods: [pod(0, "db-old"), pod(1, "db-new")],
+    ...overrides,
+  };
+}
+
+describe("awaitsRollout (issue 12.1: an eviction is not a rollout)", () => {
+  it("a pod not on the update revision while the rollout is under way awaits it: its restart is the rollout's", () => {
+    expect(awaitsRollout(rollout(), 0)).toBe(true);
+  });
+
+  it("a pod already on the update revision, before the controller completed the rollout, awaits nothing", () => {
+    expect(awaitsRollout(rollout(), 1)).toBe(false);
+  });
+
+  it("with no rollout under way (current = update revision) no pod awaits one", () => {
+    const settled = rollout({ currentRevision: "db-new", pods: [pod(0, "db-new"), pod(1, "db-new")] });
+    expect(awaitsRollout(settled, 0)).toBe(false);
+    expect(awaitsRollout(settled, 1)).toBe(false);
+  });
+
+  it("unknown while the controller lags, without revisions, or for an unlabelled or missing pod", () => {
+    expect(awaitsRollout(rollout({ observed: false }), 0)).toBeNull();
+    expect(awaitsRollout(rollout({ currentRevision: null }), 0)).toBeNull();
+    expect(awaitsRollout(rollout({ updateRevision: null }), 0)).toBeNull();
+    expect(awaitsRollout(rollout({ pods: [pod(0, null)] }), 0)).toBeNull();
+    expect(awaitsRollout(rollout(), 7)).toBeNull();
+  });
+});
