@@ -395,6 +395,34 @@ describe("reduce", () => {
     expect(fine.types).toContain("grantUpgrade");
   });
 
+  it("K8s: a completed pod restarted (evicted) while a failure halts the roll stays completed, not granted again (issue 12.1)", () => {
+    const halted = bags(
+      { 0: "failed", 1: "completed", 2: "completed" },
+      { dependencies: storedOld, "upgrade-stack": "[0]" },
+    );
+    const restarted = step(stateFor(2, halted, "k8s", NEW.dependencies), {
+      type: "upgradeCharm",
+      view: readPeerView(halted),
+    });
+    expect(restarted.state.value).toBe("completed");
+    expect(restarted.types).not.toContain("grantUpgrade");
+    expect(of(restarted.effects, "writeUnitData")).toEqual([]);
+    expect(of(restarted.effects, "explain")[0]?.reason).toBe(
+      "db/2 restarted (its pod was deleted: evicted, rescheduled) while the upgrade is halted by a failure: it stays completed, and is not upgraded again",
+    );
+    // not halted: a completed pod that restarts is handed to the charm again (its health is checked anew)
+    const going = bags(
+      { 0: "idle", 1: "completed", 2: "completed" },
+      { dependencies: storedOld, "upgrade-stack": "[0]" },
+    );
+    const again = step(stateFor(2, going, "k8s", NEW.dependencies), {
+      type: "upgradeCharm",
+      view: readPeerView(going),
+    });
+    expect(again.state.value).toBe("upgrading");
+    expect(again.types).toContain("grantUpgrade");
+  });
+
   it("K8s: after the first unit, the upgrade pauses until resume-upgrade, which is refused with a reason otherwise", () => {
     const raw = bags(
       { 0: "idle", 1: "idle", 2: "completed" },

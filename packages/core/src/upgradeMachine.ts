@@ -352,6 +352,18 @@ function createUpgradeMachine() {
       }),
 
       /**
+       * Kubernetes: this unit's pod restarted on the charm it completed on (evicted, OOM-killed, rescheduled: Juju runs
+       * `upgrade-charm` anyway, LP#2021891) while a unit failed and no recovery started. A halt grants nobody: it stays
+       * `completed` — its workload runs what it ran — instead of being handed to the charm again.
+       */
+      keepCompletedWhileHalted: enqueueActions(({ context, enqueue }) => {
+        const me = unitName(context, context.unit);
+        const reason = `${me} restarted (its pod was deleted: evicted, rescheduled) while the upgrade is halted by a failure: it stays completed, and is not upgraded again`;
+        emit(enqueue, { type: "log", level: "info", message: reason });
+        emit(enqueue, { type: "explain", reason });
+      }),
+
+      /**
        * upgrade-charm without a plan: `juju refresh` ran before pre-upgrade-check. Keep the event until there is a plan,
        * and say so (on Kubernetes, where a pod restarts on any charm: when this unit runs another charm than the one the
        * application settled on; the other pods are held by the partition its `stop` raised). A pod that restarted on
@@ -711,7 +723,8 @@ function createUpgradeMachine() {
        * Kubernetes: this pod is being deleted while no upgrade is planned — the first pod a `juju refresh` made without
        * pre-upgrade-check restarts (or an eviction). Raise the partition to this unit, so that no pod below it follows
        * before the checks have run (charm-refresh does the same in its stop hook). Never above the highest unit: it is
-       * this one or below.
+       * this one or below. The session asks the charm first whether a rollout awaits this pod: an eviction raises
+       * nothing (issue 12.1).
        */
       holdOthersOnStop: enqueueActions(({ context, enqueue }) => {
         emit(enqueue, { type: "raisePartition", partition: context.unit });
@@ -880,6 +893,15 @@ function createUpgradeMachine() {
       /** A unit failed and the leader has not entered recovery: the cluster is halted. */
       clusterFailed: ({ context }) => haltedByFailure(context.view),
       clusterInRecovery: ({ context }) => inRecovery(context.view),
+      /**
+       * Kubernetes: this unit completed, runs the charm the roll goes to (as far as it recorded), and the cluster is
+       * halted by a failure: its upgrade-charm is a pod restart (an eviction), not a turn to upgrade.
+       */
+      completedRestartWhileHalted: ({ context }) =>
+        context.substrate === "k8s" &&
+        ownState(context) === "completed" &&
+        onRollTarget(context.view, context.unit) !== false &&
+        haltedByFailure(context.view),
       /** The upgrade stack in the application databag does not validate. */
       stackInvalid: ({ context }) => appKeyInvalid(context.view, KEYS.stack),
       everyUnitIdle: ({ context }) => everyUnitIdle(context.view),
@@ -1011,6 +1033,7 @@ function createUpgradeMachine() {
         { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
         { guard: "runsThirdCharm", actions: ["refuseThirdCharm", "maintainStack"] },
         { guard: "stackUnset", actions: "noStackOnUpgrade" },
+        { guard: "completedRestartWhileHalted", actions: ["keepCompletedWhileHalted", "maintainStack"] },
         { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
         { guard: "downgradeRefused", target: ".ready", actions: ["refuseDowngrade", "maintainStack"] },
         { guard: "isK8s", target: ".upgrading", actions: ["restartedOnK8s", "maintainStack"] },

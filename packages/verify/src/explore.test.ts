@@ -220,6 +220,20 @@ describe("Kubernetes faults of issue 12", () => {
     expect(formatViolations(result)).toBe("upgrade on k8s with 2 units: no violation");
   });
 
+  // …and a pod evicted while a failure halts the roll: one that had completed is not granted again (the halt grants
+  // nobody), one below the partition comes back on the old revision and stays idle.
+  it("12.1: a pod evicted at any point of a roll that fails, then rolls back: every state is safe and can reach an end state", () => {
+    const result = explore({
+      units: 2,
+      substrate: "k8s",
+      scenario: "failure",
+      faults: { duplicate: false, leaderChange: false, evict: true },
+    });
+    expect(result.complete).toBe(true);
+    expect(formatViolations(result)).toBe("failure on k8s with 2 units: no violation");
+    expect(result.ends).toBeGreaterThan(0);
+  });
+
   it.fails("12.4: a partition changed by hand (kubectl patch) is noticed, and the roll goes on or says why not", () => {
     const result = explore({
       units: 2,
