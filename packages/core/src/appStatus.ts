@@ -65,6 +65,8 @@ export function appStatusOf(context: UpgradeContext): Extract<Effect, { type: "s
   }
   // The partition did not move in this hook: why, and whether the operator must act (the next hook tries again).
   if (context.partitionFailure) return status(context.partitionFailure.status, context.partitionFailure.message);
+  // The partition was found set outside charm-upgrade in this hook: what was done about it.
+  if (context.partitionNotice) return status("maintenance", context.partitionNotice);
   // A refused refresh to a third charm, even once the stack emptied (the roll's last units finishing).
   const third = thirdCharmBlocker(context);
   if (third) return status("blocked", third.replace(/ \([^()]*\)$/, ""), `; or ${back}`);

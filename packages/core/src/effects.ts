@@ -20,6 +20,7 @@ export type Effect =
   | { readonly type: "explain"; readonly reason: string }
   | { readonly type: "setPartition"; readonly partition: number }
   | { readonly type: "raisePartition"; readonly partition: number }
+  | { readonly type: "lowerPartition"; readonly partition: number }
   | { readonly type: "defer" }
   | { readonly type: "logRollbackInstructions" }
   | { readonly type: "reportProblem"; readonly unit: string | null; readonly key: string; readonly error: ErrorData };
@@ -57,6 +58,8 @@ export const EFFECT_MEANINGS = {
     "Kubernetes: set the StatefulSet's rolling-update partition, then send `partitionSet` (the API server holds it: it is recorded only then) or `partitionFailed`; in an action, a failure fails the action and the action changes nothing",
   raisePartition:
     "Kubernetes, in a pod's `stop` while no upgrade is planned: read the partition the API server holds and raise it to this unit's number if it is lower (never lower it), so that a `juju refresh` made without pre-upgrade-check restarts no other pod — unless the charm says no rollout awaits this pod (an eviction: `awaitsRollout`); then send `partitionSet` (when it moved) or `partitionFailed`",
+  lowerPartition:
+    "Kubernetes, the leader during a roll: the partition must be at most this one, and the API server is read first, so that a partition set outside charm-upgrade (`kubectl patch`) is noticed: held above it, set it (then `partitionSet`, naming the partition found when it was above the one recorded, or `partitionFailed`); held at or below it, record what the API server holds, never raising it back (`partitionSet`, naming the one found when it is below); a failed read sends `partitionFailed`; in an action, a failure fails the action and the action changes nothing",
   defer: "keep the current event and run it again at the start of the next hook",
   logRollbackInstructions: "ask the charm to log how to roll back (the original's override)",
   reportProblem: "peer data that does not validate, or a step the core could not take (names the databag and key)",

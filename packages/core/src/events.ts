@@ -45,8 +45,10 @@ interface WithView {
  *   unit stays `upgrading` (nobody else is granted) and is asked again at the next hook.
  * - `forceUpgrade` — the operator's `force-upgrade` action on this unit: named checks to skip, never a blanket force.
  * - `stop` — Kubernetes: this unit's pod is being deleted (juju runs `stop` in its termination grace period).
- * - `partitionSet` / `partitionFailed` — the charm's answer to a partition move (`setPartition`, `raisePartition`):
- *   the API server holds the partition now (record it), or it does not (say why; the partition is not recorded).
+ * - `partitionSet` / `partitionFailed` — the charm's answer to a partition move (`setPartition`, `raisePartition`,
+ *   `lowerPartition`): the API server holds the partition now (record it), or it does not (say why; the partition is
+ *   not recorded). `found`: the partition the API server held before, when someone outside charm-upgrade set it
+ *   (above the one recorded, or below the one asked for).
  */
 export type UpgradeEvent =
   | ({ readonly type: "relationCreated" } & WithView)
@@ -69,7 +71,7 @@ export type UpgradeEvent =
     }
   | { readonly type: "upgradeFailed"; readonly cause?: string }
   | { readonly type: "upgradePending"; readonly reason: string }
-  | { readonly type: "partitionSet"; readonly partition: number }
+  | { readonly type: "partitionSet"; readonly partition: number; readonly found?: number }
   | { readonly type: "partitionFailed"; readonly partition: number; readonly error: ErrorData }
   | ({
       readonly type: "forceUpgrade";

@@ -389,6 +389,8 @@ class HookRun {
         return yield* this.setPartition(effect.partition, root, mayFeedBack);
       case "raisePartition":
         return yield* this.raisePartition(effect.partition, root, mayFeedBack);
+      case "lowerPartition":
+        return yield* this.lowerPartition(effect.partition, root, mayFeedBack);
       default: {
         const unknown: never = effect;
         this.log("WARNING", `unknown effect ignored: ${JSON.stringify(unknown)}`);
@@ -555,6 +557,44 @@ class HookRun {
     }
     this.log("INFO", `${this.me} is stopping ${why}: raising the partition from ${held} to ${partition}`);
     return yield* this.setPartition(partition, root, mayFeedBack);
+  }
+
+  /**
+   * Bring the partition down to `partition`, reading first what the API server holds, so that a partition set outside
+   * charm-upgrade is noticed (issue 12.4: raised above the library's by hand, it would hold the pod the roll waits for
+   * for ever): above `partition`, it is set (`found` names the one held when it was above the recorded one: raised
+   * outside); at or below, what the server holds is recorded and never raised back — a lower one was set outside,
+   * and the pods at or above it may already be restarting (raising the partition then strands them, and hangs
+   * Juju's agent: LP#2073473). Without `getPartition` it is simply set, as before.
+   */
+  private *lowerPartition(
+    partition: number,
+    root: HookEventType,
+    mayFeedBack: boolean,
+  ): Generator<CharmCall, UpgradeEvent | null, CharmAnswer> {
+    if (!this.input.abilities.getPartition) return yield* this.setPartition(partition, root, mayFeedBack);
+    const recorded = this.view()?.partition ?? null;
+    const held = heldPartitionOf(yield { type: "getPartition" });
+    if (typeof held !== "number") return this.partitionFailed(partition, held, root, mayFeedBack);
+    if (held <= partition) {
+      if (held < partition)
+        this.log(
+          "WARNING",
+          `The StatefulSet partition is ${held}, below the ${partition} charm-upgrade asked for: it was set outside charm-upgrade; not raised back`,
+        );
+      return this.partitionAnswer(
+        { type: "partitionSet", partition: held, ...(held < partition ? { found: held } : {}) },
+        mayFeedBack,
+      );
+    }
+    const raised = recorded !== null && held > recorded;
+    if (raised)
+      this.log(
+        "WARNING",
+        `The StatefulSet partition is ${held}, above the ${recorded} charm-upgrade set: it was set outside charm-upgrade; setting it to ${partition}`,
+      );
+    const answer = yield* this.setPartition(partition, root, mayFeedBack);
+    return raised && answer?.type === "partitionSet" ? { ...answer, found: held } : answer;
   }
 
   /** A partition answer as feedback, when the depth allows (else the next hook moves it again: nothing recorded). */

@@ -109,15 +109,18 @@ const midRoll: PeerDatabags = {
   app: { dependencies: DEPS, "upgrade-stack": "[0, 1, 2]", "upgrade-partition": "2" },
 };
 
+/** The leader reads the partition back before it moves it (issue 12.4), then sets it. */
+const readThenSet = (partition: number): CharmCall[] => [{ type: "getPartition" }, { type: "setPartition", partition }];
+
 describe("a partition move in a hook (the leader's roll)", () => {
   it("recorded only once the API server holds it", () => {
-    const { outcome, calls } = run({ unit: 0, event: "tick", databags: midRoll });
-    expect(calls).toEqual([{ type: "setPartition", partition: 1 }]);
+    const { outcome, calls } = run({ unit: 0, event: "tick", databags: midRoll, held: 2 });
+    expect(calls).toEqual(readThenSet(1));
     expect(outcome.appWrites).toEqual({ "upgrade-stack": "[0, 1]", "upgrade-partition": "1" });
   });
 
   it("transient failure: nothing recorded, nobody failed, a waiting status saying it retries; the next hook moves it", () => {
-    const { outcome } = run({ unit: 0, event: "tick", databags: midRoll, answers: [transient] });
+    const { outcome } = run({ unit: 0, event: "tick", databags: midRoll, held: 2, answers: [transient] });
     // the pop is committed, the partition is not: the recorded one stays the one the API server holds
     expect(outcome.appWrites).toEqual({ "upgrade-stack": "[0, 1]" });
     expect(outcome.unitWrites).toEqual({});
@@ -135,14 +138,14 @@ describe("a partition move in a hook (the leader's roll)", () => {
 
     // The next hook (update-status, say) sees the stack popped and the partition still 2: it moves it again.
     const after: PeerDatabags = { ...midRoll, app: { ...midRoll.app, ...outcome.appWrites } };
-    const next = run({ unit: 0, event: "tick", databags: after, memory: outcome.memory });
-    expect(next.calls).toEqual([{ type: "setPartition", partition: 1 }]);
+    const next = run({ unit: 0, event: "tick", databags: after, held: 2, memory: outcome.memory });
+    expect(next.calls).toEqual(readThenSet(1));
     expect(next.outcome.appWrites).toEqual({ "upgrade-partition": "1" });
     expect(next.outcome.appStatus?.status).not.toBe("waiting");
   });
 
   it("refused (403): blocked with juju trust, and still retried at the next hook", () => {
-    const { outcome } = run({ unit: 0, event: "tick", databags: midRoll, answers: [forbidden] });
+    const { outcome } = run({ unit: 0, event: "tick", databags: midRoll, held: 2, answers: [forbidden] });
     expect(outcome.appWrites).toEqual({ "upgrade-stack": "[0, 1]" });
     expect(outcome.final.value).toBe("idle");
     expect(outcome.appStatus).toEqual({
@@ -150,7 +153,72 @@ describe("a partition move in a hook (the leader's roll)", () => {
       message: "Not allowed to move the StatefulSet partition: run juju trust db --scope=cluster",
     });
     const after: PeerDatabags = { ...midRoll, app: { ...midRoll.app, ...outcome.appWrites } };
-    expect(run({ unit: 0, event: "tick", databags: after }).calls).toEqual([{ type: "setPartition", partition: 1 }]);
+    expect(run({ unit: 0, event: "tick", databags: after, held: 2 }).calls).toEqual(readThenSet(1));
+  });
+});
+
+describe("a partition set outside charm-upgrade (kubectl patch) is read back by the leader (issue 12.4)", () => {
+  /** db/2 upgraded and was popped; the partition recorded at 1 lets db/1 through: the leader expects it to restart. */
+  const released: PeerDatabags = {
+    leader: true,
+    units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/2": { state: "idle" } },
+    app: { dependencies: DEPS, "upgrade-stack": "[0, 1]", "upgrade-partition": "1" },
+  };
+
+  it("held where recorded: nothing to do", () => {
+    const { calls, outcome } = run({ unit: 0, event: "tick", databags: released, held: 1 });
+    expect(calls).toEqual([{ type: "getPartition" }]);
+    expect(outcome.appWrites).toEqual({});
+    expect(outcome.logs.map((line) => line.level)).not.toContain("WARNING");
+  });
+
+  it("raised above the recorded one, holding the unit the roll waits for: set back, and the status says so", () => {
+    const { calls, outcome } = run({ unit: 0, event: "tick", databags: released, held: 2 });
+    expect(calls).toEqual(readThenSet(1));
+    expect(outcome.appWrites).toEqual({});
+    expect(outcome.appStatus).toEqual({
+      status: "maintenance",
+      message:
+        "Partition set to 2 outside charm-upgrade; set back to 1. To stop the roll, use pause-after-unit-upgrade",
+    });
+    expect(outcome.logs).toContainEqual({
+      level: "WARNING",
+      message:
+        "The StatefulSet partition of db was set to 2 outside charm-upgrade (kubectl patch?), which would hold back db/1 for ever; charm-upgrade set it back to 1. To stop an upgrade, set pause-after-unit-upgrade or hold it in the charm, not with the partition",
+    });
+  });
+
+  it("set back failing: the status says why, and the next hook tries again", () => {
+    const { outcome } = run({ unit: 0, event: "tick", databags: released, held: 2, answers: [transient] });
+    expect(outcome.appWrites).toEqual({});
+    expect(outcome.appStatus?.status).toBe("waiting");
+    expect(outcome.appStatus?.message).toMatch(/^Partition not moved to 1, retrying on the next hook/);
+  });
+
+  it("lowered below it: recorded, never raised back (the pods above it restart), and the roll goes on from there", () => {
+    const { calls, outcome } = run({ unit: 0, event: "tick", databags: released, held: 0 });
+    expect(calls).toEqual([{ type: "getPartition" }]);
+    expect(outcome.appWrites).toEqual({ "upgrade-partition": "0" });
+    expect(outcome.appStatus).toEqual({
+      status: "maintenance",
+      message: "Partition set to 0 outside charm-upgrade: pods 0 and up restart without their turn; not raised back",
+    });
+    // db/1 restarted and completed: the leader pops it; db/0 is let through by the partition it recorded (no move)
+    const next: PeerDatabags = {
+      ...released,
+      units: { ...released.units, "db/1": { state: "completed" } },
+      app: { ...released.app, ...outcome.appWrites },
+    };
+    const popped = run({ unit: 0, event: "tick", databags: next, held: 0 });
+    expect(popped.calls).toEqual([{ type: "getPartition" }]);
+    expect(popped.outcome.appWrites).toEqual({ "upgrade-stack": "[0]" });
+  });
+
+  it("a failed read changes nothing and says why", () => {
+    const { calls, outcome } = run({ unit: 0, event: "tick", databags: released, getPartition: transient });
+    expect(calls).toEqual([{ type: "getPartition" }]);
+    expect(outcome.appWrites).toEqual({});
+    expect(outcome.appStatus?.status).toBe("waiting");
   });
 });
 
@@ -193,8 +261,15 @@ describe("a partition move in an action fails the action, which changes nothing"
       units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/2": { state: "completed" } },
       app: { dependencies: DEPS, "upgrade-stack": "[0, 1]", "upgrade-partition": "2" },
     };
-    const failed = run({ unit: 0, event: "resumeUpgrade", databags: paused, answers: [transient], pause: "first" });
-    expect(partitionCalls(failed.calls)).toEqual([{ type: "setPartition", partition: 1 }]);
+    const failed = run({
+      unit: 0,
+      event: "resumeUpgrade",
+      databags: paused,
+      held: 2,
+      answers: [transient],
+      pause: "first",
+    });
+    expect(partitionCalls(failed.calls)).toEqual(readThenSet(1));
     expect(failed.outcome.actionFailure).toBe(
       `Could not set the StatefulSet partition to 1, so the upgrade did not resume: ${transient.message}. Run resume-upgrade again.`,
     );
@@ -203,7 +278,7 @@ describe("a partition move in an action fails the action, which changes nothing"
     expect(failed.outcome.final.value).toBe("idle");
     expect(failed.outcome.status).toBeNull();
 
-    const resumed = run({ unit: 0, event: "resumeUpgrade", databags: paused, pause: "first" });
+    const resumed = run({ unit: 0, event: "resumeUpgrade", databags: paused, held: 2, pause: "first" });
     expect(resumed.outcome.actionFailure).toBeNull();
     expect(resumed.outcome.appWrites).toEqual({ "upgrade-resumed": "1", "upgrade-partition": "1" });
   });

@@ -377,6 +377,30 @@ export function partitionFailure(app: string, partition: number, error: ErrorDat
   }
 }
 
+/**
+ * A partition found set outside charm-upgrade (`kubectl patch`, issue 12.4) when the leader read it back before moving
+ * it (`lowerPartition`), and what charm-upgrade did: `found` above `partition`, it set it back to `partition` so that
+ * the roll goes on (a partition raised by hand would hold the unit the roll waits for, for ever); `found` at or below
+ * `partition`, it recorded `found` and goes on from there, never raising it back (the pods at or above it may already
+ * be restarting: raising it then strands them, and hangs Juju's agent, LP#2073473). `status` for the application
+ * status, with the next step; `detail` for the log.
+ */
+export function partitionOutside(
+  app: string,
+  found: number,
+  partition: number,
+): { readonly status: string; readonly detail: string } {
+  if (found > partition)
+    return {
+      status: `Partition set to ${found} outside charm-upgrade; set back to ${partition}. To stop the roll, use pause-after-unit-upgrade`,
+      detail: `The StatefulSet partition of ${app} was set to ${found} outside charm-upgrade (kubectl patch?), which would hold back ${app}/${partition} for ever; charm-upgrade set it back to ${partition}. To stop an upgrade, set pause-after-unit-upgrade or hold it in the charm, not with the partition`,
+    };
+  return {
+    status: `Partition set to ${found} outside charm-upgrade: pods ${found} and up restart without their turn; not raised back`,
+    detail: `The StatefulSet partition of ${app} was set to ${found} outside charm-upgrade (kubectl patch?): every pod from ${app}/${found} up restarts on the new revision without waiting for its turn; charm-upgrade records ${found} and goes on from there, never raising it back (that would strand the restarted pods: LP#2073473)`,
+  };
+}
+
 /** True while a rollback runs (recorded by recovery), or a unit failed or is in recovery (the roll is halted anyway). */
 export function rollingBack(view: PeerView): boolean {
   return view.rollback === true || view.units.some((unit) => unit.state === "recovery" || unit.state === "failed");

@@ -441,7 +441,7 @@ describe("reduce", () => {
       true,
     );
     const resumed = step(stateFor(0, paused, "k8s"), { type: "resumeUpgrade", view: readPeerView(paused) });
-    expect(of(resumed.effects, "setPartition")).toEqual([{ type: "setPartition", partition: 1 }]);
+    expect(of(resumed.effects, "lowerPartition")).toEqual([{ type: "lowerPartition", partition: 1 }]);
     expect(of(resumed.effects, "actionResult")[0]?.results.message).toBe("Upgrade will resume on unit 1");
     const early = bags(
       { 0: "idle", 1: "idle", 2: "upgrading" },

@@ -57,6 +57,12 @@ export interface UpgradeContext {
    * or it was not asked to). Not kept from one hook to the next: the next hook tries again.
    */
   readonly partitionFailure?: { readonly status: "waiting" | "blocked"; readonly message: string } | null;
+  /**
+   * Kubernetes: the partition was found set outside charm-upgrade in this hook (`kubectl patch`), and what was done
+   * about it, for the application status (absent or `null`: not found). Not kept from one hook to the next: the log
+   * keeps it.
+   */
+  readonly partitionNotice?: string | null;
 }
 
 /** What a charm hands the core to create a unit's state at the start of a hook. */

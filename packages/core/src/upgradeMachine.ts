@@ -23,6 +23,7 @@ import {
   onThirdCharm,
   ownState,
   partitionFailure,
+  partitionOutside,
   holdBlocker,
   pauseBlocker,
   rollingBack,
@@ -254,11 +255,13 @@ function createUpgradeMachine() {
           return;
         }
         // The partition only goes down during a roll: every pod at or above it may already run the new revision, so
-        // raising it would strand them (and hangs Juju's agent: LP#2073473). A partition at or below the top lets it
-        // through already.
-        if (nextView.partition !== null && nextView.partition !== undefined && nextView.partition <= top) return;
-        // Recorded once the API server holds it (`partitionSet`): the recorded partition is always one it held.
-        emit(enqueue, { type: "setPartition", partition: top });
+        // raising it would strand them (and hangs Juju's agent: LP#2073473). A partition recorded at or below the top
+        // lets it through already — if the API server still holds it: `lowerPartition` reads it back, so that one set
+        // outside charm-upgrade (`kubectl patch`, issue 12.4) is noticed, set back when it holds the top, and never
+        // raised back when it is lower. Recorded once the API server holds it (`partitionSet`): the recorded partition
+        // is always one it held.
+        const recorded = nextView.partition ?? null;
+        emit(enqueue, { type: "lowerPartition", partition: recorded !== null && recorded <= top ? recorded : top });
       }),
 
       /**
@@ -681,11 +684,11 @@ function createUpgradeMachine() {
         // Release the unit on top: recorded in the app databag so every unit (and the next hook) sees it.
         emit(enqueue, { type: "writeAppData", data: { [KEYS.resumed]: String(top) } });
         enqueue.assign({ view: { ...context.view, resumed: top } });
-        // Kubernetes: the partition only goes down during a roll (see maintainStack). If the API server does not take
-        // it, the action fails and changes nothing.
+        // Kubernetes: the partition only goes down during a roll, and is read back first (see maintainStack). If the
+        // API server does not take it, the action fails and changes nothing.
         const partition = context.view.partition ?? null;
         if (context.substrate === "k8s" && (partition === null || top < partition))
-          emit(enqueue, { type: "setPartition", partition: top });
+          emit(enqueue, { type: "lowerPartition", partition: top });
         emit(enqueue, {
           type: "log",
           level: "info",
@@ -700,7 +703,16 @@ function createUpgradeMachine() {
         const { view } = context;
         if (view.leader && context.related && view.partition !== event.partition)
           emit(enqueue, { type: "writeAppData", data: { [KEYS.partition]: String(event.partition) } });
-        enqueue.assign({ view: { ...view, partition: event.partition }, partitionFailure: null });
+        const notice = event.found === undefined ? null : partitionOutside(context.app, event.found, event.partition);
+        if (notice) {
+          emit(enqueue, { type: "log", level: "warning", message: notice.detail });
+          emit(enqueue, { type: "explain", reason: notice.detail });
+        }
+        enqueue.assign({
+          view: { ...view, partition: event.partition },
+          partitionFailure: null,
+          ...(notice ? { partitionNotice: notice.status } : {}),
+        });
       }),
 
       /**

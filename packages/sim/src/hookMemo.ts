@@ -1,6 +1,6 @@
 import type { DispatchResult, SyncHookToolRunner } from "@charm-upgrade/juju";
 import type { HookRun, JujuModel } from "./jujuModel.js";
-import type { CharmGrant, PartitionFault, SimCharm } from "./simCharm.js";
+import type { CharmGrant, PartitionRequestOutcome, SimCharm } from "./simCharm.js";
 
 /** Hook tools whose calls change the model (everything else only reads it). */
 const WRITES: ReadonlySet<string> = new Set([
@@ -29,7 +29,7 @@ interface Recorded {
   /** The StatefulSet partition the charm set, if it set one. */
   readonly partition: number | null;
   /** The simulated API server's faults still to come after the hook (it consumes those its requests met). */
-  readonly partitionFaults: readonly PartitionFault[];
+  readonly partitionFaults: readonly PartitionRequestOutcome[];
 }
 
 /**

@@ -23,7 +23,13 @@ export type { HookChoice, SyncHookResult } from "./runHookSync.js";
 export { CharmUpgrades, runHookSync } from "./runHookSync.js";
 export type { PythonCharmCode } from "./pythonLibCharm.js";
 export { PythonLibCharm, simPythonCharm } from "./pythonLibCharm.js";
-export type { CharmGrant, PartitionFault, SimCharmOptions, SimCharmState } from "./simCharm.js";
+export type {
+  CharmGrant,
+  PartitionFault,
+  PartitionRequestOutcome,
+  SimCharmOptions,
+  SimCharmState,
+} from "./simCharm.js";
 export { PARTITION_FAULTS, partitionFaultError, SimCharm, SimKubernetesError } from "./simCharm.js";
 export type { Random } from "@charm-upgrade/core/testing";
 export { createRandom } from "@charm-upgrade/core/testing";

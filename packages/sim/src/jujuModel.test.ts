@@ -318,6 +318,41 @@ describe("Kubernetes: the StatefulSet controller (pkg/controller/statefulset/sta
     expect(m.units.get(0)?.pod?.revision).toBe(1);
   });
 
+  it("awaitsRollout(): only a pod not on the update revision while it differs from the current one awaits a rollout", () => {
+    const m = rolling();
+    expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([false, false, false]);
+    m.setPartition(1);
+    m.refresh(2);
+    expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([true, true, true]);
+    settle(m);
+    // pods 1 and 2 restarted on the update revision; the rollout is not complete (pod 0 held by the partition)
+    expect(m.currentRevision).toBe(1);
+    expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([true, false, false]);
+    m.setPartition(0);
+    settle(m);
+    expect(m.currentRevision).toBe(2);
+    expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([false, false, false]);
+    // LP#2036246: a refresh back writing a new template makes every pod outdated, even on the same charm
+    m.refreshRecreatingEveryPod(2);
+    expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([true, true, true]);
+  });
+
+  it("patchPartition(): kubectl patch moves the partition like the charm's call, and the model records whose it is", () => {
+    const m = rolling();
+    m.setPartition(2);
+    m.refresh(2);
+    m.patchPartition(3);
+    expect(m.partition).toBe(3);
+    expect(m.partitionByHand).toBe(true);
+    expect(kinds(m).filter((k) => k.startsWith("pod"))).toEqual([]);
+    const saved = m.snapshot();
+    m.setPartition(2);
+    expect(m.partitionByHand).toBe(false);
+    expect(kinds(m).filter((k) => k.startsWith("pod"))).toEqual(["pod-delete 2"]);
+    m.restore(saved);
+    expect([m.partition, m.partitionByHand]).toEqual([3, true]);
+  });
+
   it("a deleted pod whose unit never started runs no stop (resolver.go nextOp: Shutdown && !Started → terminate)", () => {
     const m = rolling();
     m.evict(1);

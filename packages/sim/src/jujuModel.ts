@@ -219,6 +219,11 @@ export class JujuModel {
   currentRevision: number;
   /** Kubernetes: the StatefulSet's rolling-update partition. */
   partition = 0;
+  /**
+   * Kubernetes: the partition was last set outside the charm ({@link JujuModel.patchPartition}, `kubectl patch`), not
+   * by its API call ({@link JujuModel.setPartition}). Only the verifier reads it (which state is whose doing).
+   */
+  partitionByHand = false;
   /** Every log line, per unit name (not part of the snapshot). */
   readonly logs = new Map<string, InMemoryLogLine[]>();
   private nextId = 0;
@@ -323,6 +328,19 @@ export class JujuModel {
   setPartition(partition: number): void {
     if (!Number.isSafeInteger(partition) || partition < 0) throw new RangeError(`invalid partition ${partition}`);
     this.partition = partition;
+    this.partitionByHand = false;
+  }
+
+  /**
+   * Kubernetes: someone outside the charm sets the partition (`kubectl patch statefulset APP -p
+   * '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":N}}}}'`, issue 12.4). The controller acts on the spec
+   * whoever wrote it (kubernetes `pkg/controller/statefulset/stateful_set_control.go` reads
+   * `spec.updateStrategy.rollingUpdate.partition` at each sync), so this is {@link JujuModel.setPartition} but for who
+   * did it ({@link JujuModel.partitionByHand}).
+   */
+  patchPartition(partition: number): void {
+    this.setPartition(partition);
+    this.partitionByHand = true;
   }
 
   /**
@@ -963,6 +981,7 @@ export class JujuModel {
       this.charm,
       this.currentRevision,
       this.partition,
+      this.partitionByHand ? 1 : 0,
       sorted(this.appData),
       this.appVersion,
       bags,
@@ -981,6 +1000,7 @@ export class JujuModel {
       charm,
       currentRevision,
       partition,
+      partitionByHand,
       appData,
       appVersion,
       bags,
@@ -994,6 +1014,7 @@ export class JujuModel {
       number,
       number,
       number,
+      0 | 1,
       Record<string, string>,
       number,
       [string, Record<string, string>][],
@@ -1007,6 +1028,7 @@ export class JujuModel {
     this.charm = charm;
     this.currentRevision = currentRevision;
     this.partition = partition;
+    this.partitionByHand = partitionByHand === 1;
     this.appData = appData;
     this.appVersion = appVersion;
     this.databags = Object.fromEntries(bags);

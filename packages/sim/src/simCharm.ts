@@ -31,6 +31,13 @@ export interface CharmGrant {
  */
 export type PartitionFault = "conflict" | "throttled" | "unavailable" | "timeout" | "forbidden";
 
+/**
+ * What the simulated API server does with one partition request: fail it ({@link PartitionFault}), or answer it
+ * (`answered`: queued before a fault, it aims that fault at a later request — the leader reads the partition back
+ * before it patches it, so a fault meant for the patch follows an `answered` read).
+ */
+export type PartitionRequestOutcome = PartitionFault | "answered";
+
 /** Every {@link PartitionFault}. */
 export const PARTITION_FAULTS: readonly PartitionFault[] = [
   "conflict",
@@ -119,7 +126,7 @@ export interface SimCharmState {
   /** Units that started their workload upgrade and answer `completed` when asked again. */
   readonly restarting: readonly number[];
   /** Kubernetes: how the next partition requests fail, first first (each fails one request, of any unit). */
-  readonly partitionFaults?: readonly PartitionFault[];
+  readonly partitionFaults?: readonly PartitionRequestOutcome[];
 }
 
 /** Options of a {@link SimCharm}. */
@@ -179,7 +186,7 @@ export class SimCharm {
    * one request, whichever unit makes it (the API server is the application's). Part of every hook's inputs
    * (`HookMemo` keys on it).
    */
-  partitionFaults: PartitionFault[] = [];
+  partitionFaults: PartitionRequestOutcome[] = [];
 
   constructor(options: SimCharmOptions) {
     this.options = options;
@@ -256,7 +263,7 @@ export class SimCharm {
         setPartition: (partition: number) => {
           const fault = this.partitionFaults.shift();
           if (fault === "timeout") model.setPartition(partition);
-          if (fault)
+          if (fault && fault !== "answered")
             throw partitionFaultError(
               fault,
               model.app,
@@ -279,7 +286,7 @@ export class SimCharm {
           : {}),
         getPartition: () => {
           const fault = this.partitionFaults.shift();
-          if (fault) throw partitionFaultError(fault, model.app, `read ${statefulSet}`);
+          if (fault && fault !== "answered") throw partitionFaultError(fault, model.app, `read ${statefulSet}`);
           return model.partition;
         },
         // What `awaitsRollout(await partitions.readRollout(), id)` of @charm-upgrade/k8s answers, from the model's

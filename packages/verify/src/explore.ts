@@ -609,7 +609,7 @@ export class Explorer {
         model.evict(unit);
         return { flags: { ...flags, evicted: true }, unit: null };
       case PARTITION:
-        model.setPartition(unit);
+        model.patchPartition(unit);
         return { flags: { ...flags, partitionEdited: true }, unit: null };
       case REFRESH:
         // What failed was the new revision's workload: the old one, or a fixed one, is fine.

@@ -20,15 +20,11 @@ export const INVARIANTS = {
   "done-on-old":
     "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the charm revision the roll goes to — in a rollback the roll's origin; forward its recorded target (`upgrade-to-charm`), or while none is recorded any revision but the origin — and the workload that revision installs.",
   partition:
-    "Kubernetes: while the rollout is incomplete (the StatefulSet's current revision is not the new one), no pod below the partition runs the new revision; and no pod below the partition restarts.",
+    "Kubernetes: while the rollout is incomplete (the StatefulSet's current revision is not the new one), no pod below the partition runs the new revision (unless someone outside charm-upgrade set the partition and the leader has not read it back yet); and no pod below the partition restarts.",
   "unchecked-refresh":
     "Kubernetes: before a pre-upgrade-check succeeded, at most one pod runs the new revision, the highest unit's (its `stop` raised the partition to it; not claimed once the API server failed a partition request).",
   "recorded-partition":
-    "Kubernetes: during a forward roll the partition recorded in the application databag is never below the one the API server holds (it is recorded only once the server holds it, so a failed move leaves the older, higher one: the next hook moves it again).",
-  "no-downgrade":
-    "No unit's charm is granted (on machines: installs; on Kubernetes: starts on its restarted pod) a workload version that the version its data was last written by cannot go back to (that version's `downgrade_supported`).",
-  "downgrade-named":
-    "A rollback stopped by a unit whose workload cannot go back names that unit, in its own status and in the application's (after update-status).",
+    "Kubernetes: during a forward roll the partition recorded in the application databag is never below the one the API server holds (it is recorded only once the server holds it, so a failed move leaves the older, higher one: the next hook moves it again) — unless someone outside charm-upgrade raised it and the leader has not read it back yet.",
   "hook-error": "No hook throws (for instance, a unit that is not the leader writing the application databag).",
 } as const;
 
@@ -122,15 +118,25 @@ export function stateBreaches(s: Observation, substrate: Substrate): Breach[] {
     // Once the rollout is complete (the current revision is the new one) a partition holds nothing back: an operator
     // may raise it then, or a pod whose stop a later refresh caused (kubernetes/kubernetes
     // pkg/controller/statefulset/stateful_set_control.go: pods below the partition are recreated from currentRevision).
-    const held = s.currentRevision !== s.charm;
+    // A partition set outside charm-upgrade (`kubectl patch`) that the leader has not read back yet (it records what it
+    // adopts, and sets back what it does not) is the operator's doing, not the library's: its pods are the
+    // operator's until then (issue 12.4).
+    const recorded = parseRecordedPartition(s.appData["upgrade-partition"]);
+    const outside = s.partitionByHand && recorded !== s.partition;
+    const held = s.currentRevision !== s.charm && !outside;
     const below = s.units.filter((u) => held && u.id < s.partition && u.pod === s.charm).map((u) => u.id);
     if (below.length)
       breaches.push({
         invariant: "partition",
         message: `pods ${below.join(", ")} run revision ${s.charm} below the partition ${s.partition}`,
       });
-    const recorded = parseRecordedPartition(s.appData["upgrade-partition"]);
-    if (stackOf(s).length && s.appData["upgrade-rollback"] !== "true" && recorded !== null && recorded < s.partition)
+    if (
+      !outside &&
+      stackOf(s).length &&
+      s.appData["upgrade-rollback"] !== "true" &&
+      recorded !== null &&
+      recorded < s.partition
+    )
       breaches.push({
         invariant: "recorded-partition",
         message: `the recorded partition ${recorded} is below the ${s.partition} the API server holds`,

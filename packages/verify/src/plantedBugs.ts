@@ -100,7 +100,9 @@ export const recordsUnheldPartition: Reducer = (state, event) => {
   const result = reduce(state, event);
   const { context } = result.state;
   if (context.substrate !== "k8s" || !context.view.leader) return result;
-  const moves = result.effects.flatMap((e) => (e.type === "setPartition" ? [e.partition] : []));
+  const moves = result.effects.flatMap((e) =>
+    e.type === "setPartition" || e.type === "lowerPartition" ? [e.partition] : [],
+  );
   const last = moves.at(-1);
   if (last === undefined) return result;
   const effects: Effect[] = [...result.effects, { type: "writeAppData", data: { "upgrade-partition": String(last) } }];

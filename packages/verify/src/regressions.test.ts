@@ -156,7 +156,8 @@ describe("regression: partition-recorded-before-held", () => {
 
   it("a timed-out patch the API server applied anyway: the recorded partition stays the higher one until read back", () => {
     const world = planned("none");
-    world.charm.partitionFaults.push("timeout");
+    // the leader reads the partition back (answered), then patches it (timed out, applied)
+    world.charm.partitionFaults.push("answered", "timeout");
     runUntilFaultsMet(world);
     // the server holds 1 (pod app-1 may restart), the leader still records 2: never below what the server holds
     expect(world.model.partition).toBe(1);

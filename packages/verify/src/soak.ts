@@ -382,7 +382,7 @@ export function soakRun(
     if (budget.partitionEdits && rolling && random.chance(0.01)) {
       budget.partitionEdits--;
       const to = random.int(model.units.size + 1);
-      step(`FAULT: kubectl patch sets the partition to ${to}`, null, () => model.setPartition(to));
+      step(`FAULT: kubectl patch sets the partition to ${to}`, null, () => model.patchPartition(to));
     }
     if (failures.length) break;
 

@@ -71,6 +71,8 @@ export interface Observation {
   readonly units: readonly UnitObservation[];
   readonly appData: Readonly<Record<string, string>>;
   readonly partition: number;
+  /** Kubernetes: the partition was last set outside the charm (`kubectl patch`: `JujuModel.patchPartition`). */
+  readonly partitionByHand: boolean;
   /**
    * Kubernetes: the StatefulSet's `currentRevision`, the revision pods below the partition are recreated from. Once
    * every pod is on the update revision it is the update revision, and the partition holds nothing back.
@@ -255,6 +257,7 @@ export class World {
       units,
       appData: { ...this.model.appData },
       partition: this.model.partition,
+      partitionByHand: this.model.partitionByHand,
       currentRevision: this.model.currentRevision,
       leader: this.model.leader,
       charm: this.model.charm,
