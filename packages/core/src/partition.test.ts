@@ -214,6 +214,16 @@ describe("a partition set outside charm-upgrade (kubectl patch) is read back by 
     expect(popped.outcome.appWrites).toEqual({ "upgrade-stack": "[0]" });
   });
 
+  it("during a rollback too: raised above the recorded one, it would hold the upgraded pods on the new revision", () => {
+    const rollingBack: PeerDatabags = {
+      leader: true,
+      units: { "db/0": { state: "recovery" }, "db/1": { state: "idle" }, "db/2": { state: "failed" } },
+      app: { dependencies: DEPS, "upgrade-stack": "[2]", "upgrade-partition": "2", "upgrade-rollback": "true" },
+    };
+    expect(run({ unit: 0, event: "tick", databags: rollingBack, held: 3 }).calls).toEqual(readThenSet(2));
+    expect(run({ unit: 0, event: "tick", databags: rollingBack, held: 2 }).calls).toEqual([{ type: "getPartition" }]);
+  });
+
   it("a failed read changes nothing and says why", () => {
     const { calls, outcome } = run({ unit: 0, event: "tick", databags: released, getPartition: transient });
     expect(calls).toEqual([{ type: "getPartition" }]);

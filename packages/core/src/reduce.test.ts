@@ -410,6 +410,17 @@ describe("reduce", () => {
     expect(of(restarted.effects, "explain")[0]?.reason).toBe(
       "db/2 restarted (its pod was deleted: evicted, rescheduled) while the upgrade is halted by a failure: it stays completed, and is not upgraded again",
     );
+    // an idle pod restarted on the new charm meanwhile (the partition lowered by hand): not granted either
+    const idle = step(
+      stateFor(1, { ...halted, units: { ...halted.units, "db/1": { state: "idle" } } }, "k8s", NEW.dependencies),
+      {
+        type: "upgradeCharm",
+        view: readPeerView({ ...halted, units: { ...halted.units, "db/1": { state: "idle" } } }),
+      },
+    );
+    expect(idle.state.value).toBe("idle");
+    expect(idle.types).not.toContain("grantUpgrade");
+    expect(of(idle.effects, "log")[0]).toMatchObject({ level: "warning" });
     // not halted: a completed pod that restarts is handed to the charm again (its health is checked anew)
     const going = bags(
       { 0: "idle", 1: "completed", 2: "completed" },

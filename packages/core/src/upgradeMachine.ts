@@ -243,7 +243,16 @@ function createUpgradeMachine() {
         // hold, invalid settings). The last partition set is in the app databag, so it is set once, not every hook.
         // A rollback needs no partition moves: `juju refresh` to the old revision changes the pod template, and every
         // pod at or above the partition (exactly the upgraded ones) rolls back, highest first.
-        if (context.substrate !== "k8s" || rollingBack(view)) return;
+        if (context.substrate !== "k8s") return;
+        if (rollingBack(view)) {
+          // …but a partition raised by hand above the recorded one (`kubectl patch`, issue 12.4) would hold upgraded
+          // pods on the new revision for ever: once the rollback is under way the leader reads it back, and sets it
+          // back when it is above (a lower one is recorded, never raised).
+          const recorded = nextView.partition ?? null;
+          if (view.rollback === true && nextView.stack && recorded !== null)
+            emit(enqueue, { type: "lowerPartition", partition: recorded });
+          return;
+        }
         const top = topOfStack(nextView);
         if (top === null) return;
         const topState = nextView.units.find((unit) => unit.id === top)?.state ?? null;
@@ -355,14 +364,19 @@ function createUpgradeMachine() {
       }),
 
       /**
-       * Kubernetes: this unit's pod restarted on the charm it completed on (evicted, OOM-killed, rescheduled: Juju runs
-       * `upgrade-charm` anyway, LP#2021891) while a unit failed and no recovery started. A halt grants nobody: it stays
-       * `completed` — its workload runs what it ran — instead of being handed to the charm again.
+       * Kubernetes: this unit's pod restarted while a unit failed and no recovery started — on the charm it completed
+       * on (evicted, OOM-killed, rescheduled: Juju runs `upgrade-charm` anyway, LP#2021891), or, not yet upgraded, on
+       * the new one (the partition lowered outside charm-upgrade, issue 12.4). A halt grants nobody: it keeps its
+       * state (`completed`: its workload runs what it ran; `idle`: a rollback brings its pod back, a pre-upgrade-check
+       * plans anew) instead of being handed to the charm.
        */
-      keepCompletedWhileHalted: enqueueActions(({ context, enqueue }) => {
+      holdRestartWhileHalted: enqueueActions(({ context, enqueue }) => {
         const me = unitName(context, context.unit);
-        const reason = `${me} restarted (its pod was deleted: evicted, rescheduled) while the upgrade is halted by a failure: it stays completed, and is not upgraded again`;
-        emit(enqueue, { type: "log", level: "info", message: reason });
+        const reason =
+          ownState(context) === "completed"
+            ? `${me} restarted (its pod was deleted: evicted, rescheduled) while the upgrade is halted by a failure: it stays completed, and is not upgraded again`
+            : `${me} restarted on a new charm while the upgrade is halted by a failure (was the partition lowered outside charm-upgrade?): it is not upgraded until the operator recovers`;
+        emit(enqueue, { type: "log", level: ownState(context) === "completed" ? "info" : "warning", message: reason });
         emit(enqueue, { type: "explain", reason });
       }),
 
@@ -684,11 +698,12 @@ function createUpgradeMachine() {
         // Release the unit on top: recorded in the app databag so every unit (and the next hook) sees it.
         emit(enqueue, { type: "writeAppData", data: { [KEYS.resumed]: String(top) } });
         enqueue.assign({ view: { ...context.view, resumed: top } });
-        // Kubernetes: the partition only goes down during a roll, and is read back first (see maintainStack). If the
-        // API server does not take it, the action fails and changes nothing.
+        // Kubernetes: the partition only goes down during a roll, and is read back first (see maintainStack): one raised
+        // by hand while the roll paused is set back here. If the API server does not take it, the action fails and
+        // changes nothing.
         const partition = context.view.partition ?? null;
-        if (context.substrate === "k8s" && (partition === null || top < partition))
-          emit(enqueue, { type: "lowerPartition", partition: top });
+        if (context.substrate === "k8s")
+          emit(enqueue, { type: "lowerPartition", partition: partition === null ? top : Math.min(top, partition) });
         emit(enqueue, {
           type: "log",
           level: "info",
@@ -906,14 +921,15 @@ function createUpgradeMachine() {
       clusterFailed: ({ context }) => haltedByFailure(context.view),
       clusterInRecovery: ({ context }) => inRecovery(context.view),
       /**
-       * Kubernetes: this unit completed, runs the charm the roll goes to (as far as it recorded), and the cluster is
-       * halted by a failure: its upgrade-charm is a pod restart (an eviction), not a turn to upgrade.
+       * Kubernetes, the cluster halted by a failure: this unit completed and runs the charm the roll goes to (as far as
+       * it recorded), or has not upgraded (idle; on the origin charm it is `receivedOldCharm`'s): its upgrade-charm is a
+       * pod restart nobody granted (an eviction, a partition lowered by hand), not a turn to upgrade.
        */
-      completedRestartWhileHalted: ({ context }) =>
-        context.substrate === "k8s" &&
-        ownState(context) === "completed" &&
-        onRollTarget(context.view, context.unit) !== false &&
-        haltedByFailure(context.view),
+      restartWhileHalted: ({ context }) => {
+        if (context.substrate !== "k8s" || !haltedByFailure(context.view)) return false;
+        const state = ownState(context);
+        return state === "idle" || (state === "completed" && onRollTarget(context.view, context.unit) !== false);
+      },
       /** The upgrade stack in the application databag does not validate. */
       stackInvalid: ({ context }) => appKeyInvalid(context.view, KEYS.stack),
       everyUnitIdle: ({ context }) => everyUnitIdle(context.view),
@@ -1045,7 +1061,7 @@ function createUpgradeMachine() {
         { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
         { guard: "runsThirdCharm", actions: ["refuseThirdCharm", "maintainStack"] },
         { guard: "stackUnset", actions: "noStackOnUpgrade" },
-        { guard: "completedRestartWhileHalted", actions: ["keepCompletedWhileHalted", "maintainStack"] },
+        { guard: "restartWhileHalted", actions: ["holdRestartWhileHalted", "maintainStack"] },
         { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
         { guard: "downgradeRefused", target: ".ready", actions: ["refuseDowngrade", "maintainStack"] },
         { guard: "isK8s", target: ".upgrading", actions: ["restartedOnK8s", "maintainStack"] },

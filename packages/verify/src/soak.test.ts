@@ -45,9 +45,11 @@ describe("fault campaign", () => {
         RUNS / 20,
       );
     expect(setups.filter((s) => s.apiFaults > 0 && s.substrate === "vm")).toEqual([]);
-    // evicted pods (issue 12.1), on Kubernetes only
-    expect(setups.filter((s) => s.evictions > 0).length).toBeGreaterThan(RUNS / 20);
-    expect(setups.filter((s) => s.evictions > 0 && s.substrate === "vm")).toEqual([]);
+    // evicted pods (issue 12.1) and a partition patched by hand (12.4), on Kubernetes only
+    for (const fault of ["evictions", "partitionEdits"] as const) {
+      expect(setups.filter((s) => s[fault] > 0).length, fault).toBeGreaterThan(RUNS / 20);
+      expect(setups.filter((s) => s[fault] > 0 && s.substrate === "vm")).toEqual([]);
+    }
     expect(setups.filter((s) => s.failing !== null).length).toBeGreaterThan(RUNS / 4);
     // the operator's refresh back, or to a third revision, mid-roll (issues 15 and 12.4)
     expect(setups.filter((s) => s.refreshBack).length).toBeGreaterThan(RUNS / 10);
