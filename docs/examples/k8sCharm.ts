@@ -47,8 +47,8 @@ export async function createK8sUpgrade(workload: Workload, juju: JujuPorts = {})
     // What the API server holds: a pod stopping while no upgrade is planned (`juju refresh` without
     // pre-upgrade-check) raises the partition to its own number, so no other pod restarts before the checks run.
     getPartition: () => statefulSet.getPartition(),
-    // …but only when its restart is a rollout's, not an eviction: whether a rollout is under way that this pod has
-    // not taken (the StatefulSet's update revision is not its current one, and this pod is not on it).
+    // …but only when its restart is a rollout's, not an eviction: whether this pod is not on the StatefulSet's update
+    // revision (the controller replaces it once the partition lets it).
     awaitsRollout: async () => awaitsRollout(await statefulSet.readRollout(), hook.unitNumber),
 
     // Called on the restarted pod, which runs the new charm and the new workload image: check its health.

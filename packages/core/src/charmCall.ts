@@ -11,8 +11,8 @@ import type { ErrorData, FailureKind, UpgradeEvent } from "./events.js";
  * - `grant` — upgrade this unit's workload now, idempotently (`completed`, `pending`, `{ pending }`, `{ failed }`)
  * - `setPartition` — Kubernetes: set the StatefulSet's rolling-update partition (resolved: the API server holds it)
  * - `getPartition` — Kubernetes: the partition the API server holds (a whole number)
- * - `awaitsRollout` — Kubernetes: whether a rollout is under way that this unit has not taken (`true`), none is or
- *   this unit already runs it (`false`), or unknown (`null`): tells the restart of a `juju refresh` from an eviction
+ * - `awaitsRollout` — Kubernetes: whether a rollout awaits this unit (`true`: it does not run the revision being
+ *   rolled out), none does (`false`), or unknown (`null`): tells the restart of a `juju refresh` from an eviction
  * - `logRollbackInstructions` — the charm's own account of how to roll back
  * - `workloadVersion` — the workload version the charm reports now, asked again once a grant completed (see
  *   `upgradeCompleted`); adapters answer it as they do the report at the start of the hook

@@ -69,8 +69,8 @@ interface CommonUpgradeOptions {
    */
   getPartition?(): Maybe<number>;
   /**
-   * Kubernetes: whether a rollout is under way that this unit's pod has not taken — the StatefulSet's update revision
-   * is not its current one and this pod does not run it — or `null` when that cannot be told (`awaitsRollout(await
+   * Kubernetes: whether a rollout awaits this unit's pod — it was not created from the StatefulSet's update revision —
+   * or `null` when that cannot be told (`awaitsRollout(await
    * partitions.readRollout(), unit)` of `@charm-upgrade/k8s`). With it, a pod stopping while no upgrade is planned
    * raises the partition only when its restart is a rollout's (`juju refresh` without pre-upgrade-check), not when
    * it is evicted: raised by an eviction just after a roll, the partition would bring a pod that already restarted

@@ -43,9 +43,14 @@ describe("awaitsRollout (issue 12.1: an eviction is not a rollout)", () => {
     expect(awaitsRollout(settled, 1)).toBe(false);
   });
 
+  it("after a refresh back to the template the rollout started from, the pods that restarted away from it await it", () => {
+    const back = rollout({ currentRevision: "db-old", updateRevision: "db-old" });
+    expect(awaitsRollout(back, 1)).toBe(true);
+    expect(awaitsRollout(back, 0)).toBe(false);
+  });
+
   it("unknown while the controller lags, without revisions, or for an unlabelled or missing pod", () => {
     expect(awaitsRollout(rollout({ observed: false }), 0)).toBeNull();
-    expect(awaitsRollout(rollout({ currentRevision: null }), 0)).toBeNull();
     expect(awaitsRollout(rollout({ updateRevision: null }), 0)).toBeNull();
     expect(awaitsRollout(rollout({ pods: [pod(0, null)] }), 0)).toBeNull();
     expect(awaitsRollout(rollout(), 7)).toBeNull();

@@ -318,13 +318,18 @@ describe("Kubernetes: the StatefulSet controller (pkg/controller/statefulset/sta
     expect(m.units.get(0)?.pod?.revision).toBe(1);
   });
 
-  it("awaitsRollout(): only a pod not on the update revision while it differs from the current one awaits a rollout", () => {
+  it("awaitsRollout(): a pod not on the update revision awaits a rollout", () => {
     const m = rolling();
     expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([false, false, false]);
     m.setPartition(1);
     m.refresh(2);
     expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([true, true, true]);
     settle(m);
+    expect(m.currentRevision).toBe(1);
+    // refreshed back before the rollout completed: the update revision is the current one, pods 1 and 2 await it
+    m.refresh(1);
+    expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([false, true, true]);
+    m.refresh(2);
     // pods 1 and 2 restarted on the update revision; the rollout is not complete (pod 0 held by the partition)
     expect(m.currentRevision).toBe(1);
     expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([true, false, false]);

@@ -509,19 +509,17 @@ export class JujuModel {
   // ------------------------------------------------------------------------------------------- the controller
 
   /**
-   * Kubernetes: whether a rollout is under way that the pod of `id` has not taken — what `awaitsRollout` of
-   * `@charm-upgrade/k8s` reads from the API server: the StatefulSet's update revision is not its current one (kubernetes
-   * `pkg/controller/statefulset/stateful_set_control.go` `completeRollingUpdate` makes them equal once every pod runs
-   * the update revision and is Ready; a pod created from a template the StatefulSet no longer has, LP#2036246, keeps
-   * them apart), and this pod was not created from the update revision. `false` for a unit without a pod.
+   * Kubernetes: whether a rollout awaits the pod of `id` — what `awaitsRollout` of `@charm-upgrade/k8s` reads from the
+   * API server: the pod was not created from the StatefulSet's update revision (or from a template it no longer has,
+   * LP#2036246), so the controller replaces it once the partition lets it (kubernetes
+   * `pkg/controller/statefulset/stateful_set_control.go` `updateStatefulSet`: it deletes a pod whose revision is not
+   * the update revision). Whether the current revision differs does not matter: after a refresh back to the template
+   * the rollout started from, the update revision is the current one again, and the pods that restarted away from it
+   * await it. `false` for a unit without a pod.
    */
   awaitsRollout(id: number): boolean {
     const pod = this.units.get(id)?.pod;
-    if (!pod) return false;
-    const onUpdate = (p: PodState) => p.revision === this.charm && !p.stale;
-    const rolling =
-      this.charm !== this.currentRevision || [...this.units.values()].some((unit) => unit.pod?.stale === true);
-    return rolling && !onUpdate(pod);
+    return pod !== null && pod !== undefined && (pod.revision !== this.charm || pod.stale);
   }
 
   /** The revision a pod of ordinal `id` is created from: kubernetes `newVersionedStatefulSetPod` (stateful_set_utils.go). */
