@@ -25,7 +25,8 @@ export type CharmCall =
   | { readonly type: "setPartition"; readonly partition: number }
   | { readonly type: "getPartition" }
   | { readonly type: "awaitsRollout" }
-  | { readonly type: "logRollbackInstructions" };
+  | { readonly type: "logRollbackInstructions" }
+  | { readonly type: "workloadVersion" };
 
 /** The `type` of every {@link CharmCall}. */
 export type CharmCallType = CharmCall["type"];

@@ -25,6 +25,10 @@ export const INVARIANTS = {
     "Kubernetes: before a pre-upgrade-check succeeded, at most one pod runs the new revision, the highest unit's (its `stop` raised the partition to it; not claimed once the API server failed a partition request).",
   "recorded-partition":
     "Kubernetes: during a forward roll the partition recorded in the application databag is never below the one the API server holds (it is recorded only once the server holds it, so a failed move leaves the older, higher one: the next hook moves it again) — unless someone outside charm-upgrade raised it and the leader has not read it back yet.",
+  "no-downgrade":
+    "No unit's charm is granted (on machines: installs; on Kubernetes: starts on its restarted pod) a workload version that the version its data was last written by cannot go back to (that version's `downgrade_supported`).",
+  "downgrade-named":
+    "A rollback stopped by a unit whose workload cannot go back names that unit, in its own status and in the application's (after update-status).",
   "hook-error": "No hook throws (for instance, a unit that is not the leader writing the application databag).",
 } as const;
 
