@@ -251,6 +251,8 @@ class HookRun {
   private readonly called = new Set<CharmCall["type"]>();
   private readonly said = new Set<string>();
   private readonly logs: LogLine[] = [];
+  /** The log lines that explain a decision (`why: …`): left out when the unit's status says the same words. */
+  private readonly reasons = new Set<string>();
   private results: Record<string, string> | null = null;
   private failure: string | null = null;
   private readonly deferred: DeferrableEventType[] = [];
@@ -352,6 +354,7 @@ class HookRun {
         return null;
       case "explain":
         this.log("INFO", `why: ${effect.reason}`);
+        this.reasons.add(`why: ${effect.reason}`);
         return null;
       case "reportProblem": {
         const { error } = effect;
@@ -699,7 +702,14 @@ class HookRun {
       !this.input.inAction &&
       !this.called.size &&
       !this.partitions.size;
-    const logs = quiet ? this.logs.filter((line) => line.level === "WARNING" || line.level === "ERROR") : this.logs;
+    // Nor is a reason logged that the unit's status gives word for word: Juju keeps every status set in the unit's
+    // status history (`juju show-status-log`), so the line would only cost another `juju-log` call (issue 14).
+    const told = wantedStatus ? `why: ${wantedStatus.message}` : null;
+    const logs = this.logs.filter((line) =>
+      quiet
+        ? line.level === "WARNING" || line.level === "ERROR"
+        : !(line.level === "INFO" && line.message === told && this.reasons.has(line.message)),
+    );
     return {
       unitWrites,
       appWrites,

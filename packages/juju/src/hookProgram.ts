@@ -6,6 +6,7 @@ import type {
   Effect,
   HookEventType,
   HookOutcome,
+  LogLine,
   PeerDatabags,
   Reducer,
   Substrate,
@@ -362,6 +363,23 @@ function configText(value: unknown): string {
   return (typeof value === "string" ? value : String(value)).slice(0, 200);
 }
 
+/**
+ * The hook's log lines as `juju-log` calls: consecutive lines of one level in one call, a line each (each call is a
+ * process talking to the unit agent; issue 14). Juju logs the message as given, newlines included (juju/juju
+ * `worker/uniter/runner/jujuc/juju-log.go` `Run`: the words joined by spaces, logged at the level asked), so
+ * `juju debug-log` shows the same lines, in the same order.
+ */
+export function logCalls(lines: readonly LogLine[]): LogLine[] {
+  const calls: LogLine[] = [];
+  for (const line of lines) {
+    const last = calls.at(-1);
+    if (last && last.level === line.level)
+      calls[calls.length - 1] = { level: last.level, message: `${last.message}\n${line.message}` };
+    else calls.push(line);
+  }
+  return calls;
+}
+
 /** Write what the hook decided; one call per thing that changed. */
 function* write(outcome: HookOutcome, relationId: number | undefined): Generator<HookRequest, void, unknown> {
   const calls: ToolCall<unknown>[] = [];
@@ -371,7 +389,7 @@ function* write(outcome: HookOutcome, relationId: number | undefined): Generator
       calls.push(toolCalls.relationSet(relationId, outcome.appWrites, { app: true }));
   }
   if (outcome.memory !== null) calls.push(toolCalls.stateSet(MEMORY_KEY, outcome.memory));
-  for (const line of outcome.logs) calls.push(toolCalls.jujuLog(line.level, line.message));
+  for (const line of logCalls(outcome.logs)) calls.push(toolCalls.jujuLog(line.level, line.message));
   if (calls.length) yield { kind: "tools", calls };
   // Statuses next, one after the other (see hookProgram).
   if (outcome.status)

@@ -346,6 +346,40 @@ describe("createUpgrade on a 3-unit machine application (through the in-memory h
     expect(idle.result?.idle).toBe(true);
   });
 
+  it("logs cost few calls: one juju-log per run of lines of one level, and no reason the status already gives", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    world.refresh(NEW);
+    await world.settle();
+    let waited = 0;
+    for (const run of world.runs) {
+      const levels = run.calls
+        .filter((call) => call.tool === "juju-log")
+        .map((call) => call.args[call.args.indexOf("--log-level") + 1]);
+      // consecutive lines of one level went in one call
+      for (const [i, level] of levels.entries()) if (i > 0) expect(level).not.toBe(levels[i - 1]);
+      const status = run.calls.find((call) => call.tool === "status-set" && !call.args.includes("--application"));
+      const message = status?.args.at(-1);
+      if (!message || !run.calls.some((call) => call.tool === "juju-log")) continue;
+      // a reason the unit status gives word for word is not logged again
+      const logged = run.calls
+        .filter((call) => call.tool === "juju-log")
+        .flatMap((call) => `${call.args.at(-1)}`.split("\n"));
+      expect(logged).not.toContain(`why: ${message}`);
+    }
+    // the waiting units said why in their statuses (db/1 waited for db/2)
+    for (const run of world.runs)
+      if (
+        run.unit === "db/1" &&
+        run.calls.some((call) => call.tool === "status-set" && /db\/2 upgrades before db\/1/.test(call.args.join(" ")))
+      )
+        waited++;
+    expect(waited).toBeGreaterThan(0);
+    // the leader's lines of one hook (the pop and the next reason) went in one call
+    expect(logText(world.unit("db/0"))).toMatch(/completed; removed from the upgrade stack\n/);
+  });
+
   it("maps hooks onto events; any other hook is a tick", async () => {
     const world = await deployed();
     expect((await world.run("db/0", "leader-elected")).result?.event).toBe("leaderElected");
