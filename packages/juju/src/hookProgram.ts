@@ -369,7 +369,7 @@ function configText(value: unknown): string {
  * `worker/uniter/runner/jujuc/juju-log.go` `Run`: the words joined by spaces, logged at the level asked), so
  * `juju debug-log` shows the same lines, in the same order.
  */
-export function logCalls(lines: readonly LogLine[]): LogLine[] {
+function logCalls(lines: readonly LogLine[]): LogLine[] {
   const calls: LogLine[] = [];
   for (const line of lines) {
     const last = calls.at(-1);
