@@ -771,12 +771,15 @@ export interface PeersQuestion {
   /** The events this hook will reduce: its own and the deferred ones. */
   readonly events: readonly string[];
   readonly inAction: boolean;
+  /** Where the unit runs (default: Kubernetes, which reads the others' databags on every `upgrade-charm`). */
+  readonly substrate?: "vm" | "k8s";
 }
 
 /**
  * Whether a hook needs the other units' databags (each a hook-tool call): only when a decision it may take looks at
  * them. The leader keeps the stack and the application status (always); an action plans or answers on the whole
- * cluster; `upgrade-charm` checks versions and the barrier; a `ready` unit on top of the stack judges its turn (one
+ * cluster; `upgrade-charm` checks versions and the barrier (on machines, only where the unit may be next: see
+ * `waitsAfterUpgradeCharm`); a `ready` unit on top of the stack judges its turn (one
  * that is not next just waits: `grantBlocker`); a failed unit, one in recovery or one without a state yet may move
  * with the others; a `completed` unit returns to idle once the stack is gone and every unit is done. An `idle` or
  * `upgrading` unit decides on its own data and the application's alone.
@@ -785,17 +788,36 @@ export interface PeersQuestion {
 export function needsPeers(question: PeersQuestion): boolean {
   const { ownState: state, app } = question;
   if (question.leader || question.inAction) return true;
-  if (question.events.some((event) => event !== "relationChanged" && event !== "tick" && event !== "leaderElected")) {
-    // upgrade-charm, relation-created (a first state is written: the view must list every unit for what follows)
-    return true;
-  }
-  if (state === "idle" || state === "upgrading") return false;
   const stack = rawStack(app);
+  const own = question.events.filter(
+    (event) => event !== "relationChanged" && event !== "tick" && event !== "leaderElected",
+  );
+  // upgrade-charm, relation-created (a first state is written: the view must list every unit for what follows) —
+  // except upgrade-charm on a machine that is not next (see `waitsAfterUpgradeCharm`).
+  if (own.length && !(own.every((event) => event === "upgradeCharm") && waitsAfterUpgradeCharm(question, stack)))
+    return true;
+  if (state === "idle" || state === "upgrading") return false;
   // A completed unit returns to idle when the stack is gone; in a roll the Python library planned it may also have to
   // release the next unit (pythonCascade), which needs the others' states.
   if (state === "completed") return stack === null || stack.length === 0 || !app[KEYS.plan];
   if (state === "ready") return stack === null || stack.at(-1) === question.unit;
   return true;
+}
+
+/**
+ * Machines: whether `upgrade-charm` leaves this unit waiting whatever the other units' databags say, so it need not
+ * read them — it is idle or ready, on a valid stack (not a rollback's) but not on its top, and not the leader (which
+ * checks versions and keeps the stack). It then becomes (or stays) `ready` and says which unit goes before it; what
+ * else upgrade-charm decides looks at its own databag and the application's only (back on the roll's origin: its own
+ * charm against `upgrade-from-charm`). A refresh to a third charm is then told when the unit reaches the top of the
+ * stack (it reads everything there, and `grantBlocker` refuses it), as for a ready unit that is not next.
+ */
+function waitsAfterUpgradeCharm(question: PeersQuestion, stack: readonly unknown[] | null): boolean {
+  const { ownState: state, app, unit } = question;
+  if (question.substrate !== "vm" || (state !== "idle" && state !== "ready")) return false;
+  if (stack === null || !stack.length || !stack.every((id) => Number.isSafeInteger(id))) return false;
+  if (app[KEYS.rollback] === "true") return false;
+  return stack.includes(unit) && stack.at(-1) !== unit;
 }
 
 /** The stack in the application databag, leniently (`null`: unreadable — the caller then reads everything). */

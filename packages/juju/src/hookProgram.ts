@@ -184,6 +184,7 @@ export function* hookProgram(
       pauseConfig = configText((yield* tools<[unknown]>(toolCalls.configGet(PAUSE_CONFIG_KEY)))[0]);
     const ownState = ownBag[KEYS.state];
     peersRead = needsPeers({
+      substrate: config.substrate,
       unit: hook.unitNumber,
       leader,
       ownState: isUnitState(ownState) ? ownState : null,
