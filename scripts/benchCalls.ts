@@ -120,6 +120,7 @@ export function callsSection(callRows: readonly CallsRow[], seeds: number): stri
     const run = callRows.find((row) => row.charm === "demo" && row.n === 5 && row.policy === "none")?.runs[0];
     if (run?.options.seed !== 1) return [];
     return [
+      "",
       `On the very upgrade the Python original ran on this model (seed 1, N = 5: 671 calls in 59 hook runs, measured with`,
       `scripts/benchPythonOriginal.ts, below), the example charm makes ${int(run.calls)} calls in ${run.hooks} hook runs:`,
       `**${(run.calls / 671).toFixed(2)}×** the original's (against issue 14's 961: ${(run.calls / 961).toFixed(2)}×).`,
