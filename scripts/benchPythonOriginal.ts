@@ -27,8 +27,8 @@ import { hostArchitecture } from "../examples/upgrade-demo/src/nodeRuntime.js";
 import { DEPENDENCIES_FILE } from "../examples/upgrade-demo/src/readDependencies.js";
 import type { DispatchRun } from "../examples/upgrade-demo/src/testing/processJuju.js";
 import { ProcessJuju } from "../examples/upgrade-demo/src/testing/processJuju.js";
-import type { ModelStep } from "@charm-upgrade/sim";
 import { createRandom } from "@charm-upgrade/sim";
+import { seededStep } from "./upgradeCost.js";
 
 const arg = (name: string): string | undefined => {
   const at = process.argv.indexOf(name);
@@ -118,28 +118,10 @@ async function upgrade(charmDir: string, root: string, seed: number): Promise<Up
       throw new Error(`pre-upgrade-check failed: ${check.failure ?? check.stderr}`);
     juju.refresh(NEW, { noticeAll: false });
     const random = createRandom(seed);
-    const stepsOf = (id: number): ModelStep[] => {
-      const steps: ModelStep[] = [];
-      if (model.nextHook(id)) steps.push({ kind: "hook", unit: id });
-      if (model.units.get(id)?.agent.seen !== model.charm) steps.push({ kind: "notice", unit: id });
-      return steps;
-    };
-    const step = async (): Promise<boolean> => {
-      const ids = [...model.units.keys()];
-      let steps: ModelStep[] = [];
-      for (let tries = 0; !steps.length && tries < 2 * ids.length; tries++) steps = stepsOf(random.pick(ids));
-      if (!steps.length) {
-        const busy = ids.filter((id) => stepsOf(id).length);
-        if (!busy.length) return false;
-        steps = stepsOf(random.pick(busy));
-      }
-      const next = random.pick(steps);
-      if (next.kind === "hook") {
-        const run = await juju.runHook(juju.unitName(next.unit));
-        if (run.exitCode !== 0) throw new Error(`${run.unit} ${run.dispatchPath} failed: ${run.stderr}`);
-      } else model.notice(next.unit);
-      return true;
-    };
+    const step = seededStep(model, random, async (id) => {
+      const run = await juju.runHook(juju.unitName(id));
+      if (run.exitCode !== 0) throw new Error(`${run.unit} ${run.dispatchPath} failed: ${run.stderr}`);
+    });
     const done = () =>
       juju.unitNames.every(
         (unit) => model.databags[unit]?.["state"] === "idle" && juju.workloadVersion(unit) === NEW.workload.version,

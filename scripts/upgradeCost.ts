@@ -196,32 +196,9 @@ async function measure(options: UpgradeCostOptions, model: JujuModel, charm: Dep
     for (const call of calls) byTool[call.tool] = (byTool[call.tool] ?? 0) + 1;
     return result;
   };
-  /**
-   * One step Juju may take now (true), or false when nothing but `update-status` is due: a unit drawn at random
-   * among those with something to do, then one of its steps (its next hook, or its agent noticing the new charm).
-   * Units are drawn until one has a step (listing every unit's next hook costs O(N²) at N = 100); a full scan
-   * confirms that none has.
-   */
-  const stepsOf = (id: number): ModelStep[] => {
-    const steps: ModelStep[] = [];
-    if (model.nextHook(id)) steps.push({ kind: "hook", unit: id });
-    if (model.units.get(id)?.agent.seen !== model.charm) steps.push({ kind: "notice", unit: id });
-    return steps;
-  };
-  const step = async (): Promise<boolean> => {
-    const ids = [...model.units.keys()];
-    let steps: ModelStep[] = [];
-    for (let tries = 0; !steps.length && tries < 2 * ids.length; tries++) steps = stepsOf(random.pick(ids));
-    if (!steps.length) {
-      const busy = ids.filter((id) => stepsOf(id).length);
-      if (!busy.length) return false;
-      steps = stepsOf(random.pick(busy));
-    }
-    const next = random.pick(steps);
-    if (next.kind === "hook") await run(next.unit);
-    else model.notice(next.unit);
-    return true;
-  };
+  const step = seededStep(model, random, async (id) => {
+    await run(id);
+  });
   const done = () =>
     [...model.units.values()].every(
       (unit) =>
@@ -267,5 +244,40 @@ async function measure(options: UpgradeCostOptions, model: JujuModel, charm: Dep
     callsPerHook: callsPerHook.slice(0, counted.hooks),
     trailing: { hooks: cost.hooks - counted.hooks, calls: cost.calls - counted.calls },
     ms,
+  };
+}
+
+/**
+ * The seeded scheduler both benchmarks of an upgrade use (the in-memory one here, the process one in
+ * `benchPythonOriginal.ts`), so that the two charms compared meet the same order of hooks. The returned step takes
+ * one step Juju may take now (true), or returns false when nothing but `update-status` is due: a unit drawn at random
+ * among those with something to do, then one of its steps (its next hook, run by `runHook`, or its agent noticing the
+ * new charm). Units are drawn until one has a step (listing every unit's next hook costs O(N²) at N = 100); a full
+ * scan confirms that none has.
+ */
+export function seededStep(
+  model: Pick<JujuModel, "units" | "charm" | "nextHook" | "notice">,
+  random: Random,
+  runHook: (id: number) => Promise<void>,
+): () => Promise<boolean> {
+  const stepsOf = (id: number): ModelStep[] => {
+    const steps: ModelStep[] = [];
+    if (model.nextHook(id)) steps.push({ kind: "hook", unit: id });
+    if (model.units.get(id)?.agent.seen !== model.charm) steps.push({ kind: "notice", unit: id });
+    return steps;
+  };
+  return async () => {
+    const ids = [...model.units.keys()];
+    let steps: ModelStep[] = [];
+    for (let tries = 0; !steps.length && tries < 2 * ids.length; tries++) steps = stepsOf(random.pick(ids));
+    if (!steps.length) {
+      const busy = ids.filter((id) => stepsOf(id).length);
+      if (!busy.length) return false;
+      steps = stepsOf(random.pick(busy));
+    }
+    const next = random.pick(steps);
+    if (next.kind === "hook") await runHook(next.unit);
+    else model.notice(next.unit);
+    return true;
   };
 }
