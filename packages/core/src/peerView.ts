@@ -24,6 +24,13 @@ export const KEYS = {
    */
   rollbackPending: "upgrade-rollback-pending",
   /**
+   * App databag (charm-upgrade only): the unit a rollback stopped before (a JSON number): on top of the rollback's
+   * stack, it runs the charm the rollback returns to but its workload cannot go back (`upgrade-no-downgrade`). Recorded
+   * by the leader once it sees that unit on the origin, so that the roll's target seen on it afterwards can only be
+   * `juju refresh` forward again, which turns the roll forward; cleared then, and when the roll ends or is planned.
+   */
+  rollbackStopped: "upgrade-rollback-stopped",
+  /**
    * App databag (charm-upgrade only): the charm the application ran when the leader planned the upgrade (its
    * `.juju-charm`, e.g. `ch:amd64/jammy/db-381`), so statuses can give the exact rollback command.
    */
@@ -139,6 +146,8 @@ export interface PeerView {
    * (see `KEYS.rollbackPending`). Empty when unset or invalid (a problem is reported); ignored outside a rollback.
    */
   readonly rollbackPending?: readonly number[];
+  /** The unit a rollback stopped before (`KEYS.rollbackStopped`), or `null` when none (or invalid). */
+  readonly rollbackStopped?: number | null;
   /** The stack as pre-upgrade-check planned it, or `null` when not recorded (or invalid). */
   readonly plan?: readonly number[] | null;
   /** The charm the application runs at rest (`KEYS.settledCharm`), or `null` when not recorded (or invalid). */
@@ -345,6 +354,7 @@ export function readPeerView(raw: PeerDatabags): PeerView {
   const resumed = unitNumber(KEYS.resumed);
   const partition = unitNumber(KEYS.partition);
   const rollback = raw.app?.[KEYS.rollback] === "true";
+  const rollbackStopped = unitNumber(KEYS.rollbackStopped);
   let rollbackPending: readonly number[] = [];
   const rawPending = raw.app?.[KEYS.rollbackPending];
   if (rawPending !== undefined && rawPending !== "") {
@@ -406,6 +416,7 @@ export function readPeerView(raw: PeerDatabags): PeerView {
     partition,
     rollback,
     rollbackPending,
+    rollbackStopped,
     plan,
     fromCharm,
     settledCharm,

@@ -209,6 +209,53 @@ export function rollbackStack(view: PeerView, substrate: "vm" | "k8s", leader: n
   return order.includes(leader) ? [leader, ...order.filter((id) => id !== leader)] : order;
 }
 
+/**
+ * The unit a rollback stopped before, or `null`: the unit on top of the rollback's stack (the next to roll back) runs
+ * the charm the rollback returns to, but its workload cannot go back (see {@link downgradeRefusal}), so the rollback
+ * goes no further and its status says to refresh forward instead. The leader records it (`KEYS.rollbackStopped`): a
+ * unit seen on the origin after the refresh back that is later seen on the roll's target was refreshed forward (see
+ * {@link refreshedForward}); before the refresh back reached it, it was on the target anyway, which tells nothing.
+ */
+export function rollbackStoppedAt(context: UpgradeContext): number | null {
+  const { view } = context;
+  if (view.rollback !== true) return null;
+  const top = topOfStack(view);
+  if (top === null || !runsOrigin(view, top)) return null;
+  return downgradeRefusal({ ...context, unit: top }) === null ? null : top;
+}
+
+/**
+ * `juju refresh` forward to the roll's target (`upgrade-to-charm`) after a rollback stopped before a unit whose workload
+ * cannot go back, as its status says to do: the unit the rollback stopped before (`KEYS.rollbackStopped`, recorded
+ * while it ran the origin) now runs the target. The mirror of {@link refreshedBack}: the leader turns the roll forward
+ * again (see {@link forwardAgain}) — once the refresh reached every unit the rollback moved: while one is still
+ * ready, upgrading or completed on the origin, the roll forward would take that for a refresh back and turn around
+ * again (see {@link refreshedBack}), so it waits (Juju brings the new charm to every unit; on Kubernetes those pods
+ * are at or above the partition, which restarts them). Only the stopped rollback is told apart: mid-rollback, a unit
+ * on the target may simply not have received the origin yet.
+ */
+export function refreshedForward(view: PeerView): boolean {
+  if (view.rollback !== true || !view.toCharm) return false;
+  const stopped = view.rollbackStopped ?? null;
+  if (stopped === null || !view.units.some((unit) => unit.id === stopped && unit.charm === view.toCharm)) return false;
+  return !refreshedBack({ ...view, rollback: false });
+}
+
+/**
+ * The view of a roll turned forward again after a refresh forward ({@link refreshedForward}): no rollback recorded,
+ * and a stack of the units whose workload may not run the target — those the rollback took
+ * back, those it left alone (they never upgraded), and any still on their way — in the roll's usual order (machines:
+ * the planned order, the leader last; Kubernetes: the highest ordinal first), as {@link rebuildStack} rebuilds a
+ * roll's stack. A unit that completed on the target is done: the one the rollback stopped before, on Kubernetes,
+ * whose pod restarted on the target and completed; on machines it is `ready` on the target, its workload never went
+ * back, and its grant runs the charm's upgrade again on it (as `juju refresh` to the same revision would).
+ */
+export function forwardAgain(view: PeerView, substrate: "vm" | "k8s", leader: number): PeerView {
+  const forward: PeerView = { ...view, rollback: false, rollbackPending: [], rollbackStopped: null };
+  const stack = rebuildStack(forward, substrate, leader);
+  return { ...forward, stack: stack.length ? stack : null };
+}
+
 /** True when the leader has entered recovery (a rollback is being prepared or runs). */
 export function inRecovery(view: PeerView): boolean {
   return view.units.some((unit) => unit.state === "recovery");

@@ -32,6 +32,9 @@ import {
   readyOffRollback,
   rebuildStack,
   refreshedBack,
+  refreshedForward,
+  forwardAgain,
+  rollbackStoppedAt,
   repairStack,
   rollbackStack,
   ranAnotherCharm,
@@ -215,6 +218,36 @@ function createUpgradeMachine() {
           view = { ...view, stack: stack.length ? stack : null, rollback: true, rollbackPending: pending };
           enqueue.assign({ view });
           if (!view.stack) return;
+          context = { ...context, view };
+        }
+        // A rollback stopped before a unit whose workload cannot go back: remember the unit, seen on the origin now, so
+        // that the roll's target seen on it later is told apart as a refresh forward (see `refreshedForward`).
+        const stopped = rollbackStoppedAt(context);
+        if (stopped !== null && view.rollbackStopped !== stopped) {
+          emit(enqueue, { type: "writeAppData", data: { [KEYS.rollbackStopped]: String(stopped) } });
+          view = { ...view, rollbackStopped: stopped };
+          enqueue.assign({ view });
+          context = { ...context, view };
+        }
+        // `juju refresh` forward again after the rollback stopped: turn the roll forward again (the mirror of the above).
+        if (refreshedForward(view)) {
+          const forward = forwardAgain(view, context.substrate, context.unit);
+          const order = [...(forward.stack ?? [])].reverse().map((id) => unitName(context, id));
+          emit(enqueue, {
+            type: "log",
+            level: "warning",
+            message: `juju refresh forward to ${view.toCharm} after the rollback stopped: upgrading ${order.length ? order.join(", ") : "no unit"} again (units that completed on it are done)`,
+          });
+          const data: Record<string, string> = {
+            [KEYS.stack]: encodeStack(forward.stack ?? []),
+            [KEYS.rollback]: "",
+            [KEYS.rollbackStopped]: "",
+          };
+          if (view.rollbackPending?.length || appKeyInvalid(view, KEYS.rollbackPending))
+            data[KEYS.rollbackPending] = "";
+          emit(enqueue, { type: "writeAppData", data });
+          view = forward;
+          enqueue.assign({ view });
           context = { ...context, view };
         }
         // The charm the roll goes to, recorded once its first unit moved (a later refresh to another is then refused).
@@ -625,6 +658,8 @@ function createUpgradeMachine() {
         if (context.view.rollback) data[KEYS.rollback] = "";
         if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
           data[KEYS.rollbackPending] = "";
+        if (context.view.rollbackStopped != null || appKeyInvalid(context.view, KEYS.rollbackStopped))
+          data[KEYS.rollbackStopped] = "";
         // What the application runs before juju refresh: the target of the rollback command statuses give. The charm
         // it runs at rest, when recorded: the leader's own is the new one if `juju refresh` came first.
         const from =
@@ -656,6 +691,7 @@ function createUpgradeMachine() {
             resumed: null,
             rollback: false,
             rollbackPending: [],
+            rollbackStopped: null,
             fromCharm,
             fromResource,
             toCharm: null,
@@ -791,6 +827,8 @@ function createUpgradeMachine() {
           if (context.view.rollback) data[KEYS.rollback] = "";
           if (context.view.rollbackPending?.length || appKeyInvalid(context.view, KEYS.rollbackPending))
             data[KEYS.rollbackPending] = "";
+          if (context.view.rollbackStopped != null || appKeyInvalid(context.view, KEYS.rollbackStopped))
+            data[KEYS.rollbackStopped] = "";
           if (context.view.fromCharm || appKeyInvalid(context.view, KEYS.fromCharm)) data[KEYS.fromCharm] = "";
           if (context.view.fromResource || appKeyInvalid(context.view, KEYS.fromResource)) data[KEYS.fromResource] = "";
           if (context.view.plan || appKeyInvalid(context.view, KEYS.plan)) data[KEYS.plan] = "";
@@ -806,6 +844,7 @@ function createUpgradeMachine() {
               resumed: null,
               rollback: false,
               rollbackPending: [],
+              rollbackStopped: null,
               fromCharm: null,
               fromResource: null,
               toCharm: null,
@@ -994,7 +1033,16 @@ function createUpgradeMachine() {
        */
       rollLeftOver: ({ context }) => {
         const { view } = context;
-        if (!view.leader || !(view.rollback || view.fromCharm || view.plan || view.rollbackPending?.length))
+        if (
+          !view.leader ||
+          !(
+            view.rollback ||
+            view.fromCharm ||
+            view.plan ||
+            view.rollbackPending?.length ||
+            view.rollbackStopped != null
+          )
+        )
           return false;
         return (
           context.related &&

@@ -645,9 +645,12 @@ export class Explorer {
     const { scenario } = this.options;
     const rolling = Boolean(model.appData["upgrade-stack"] && model.appData["upgrade-stack"] !== "[]");
     // Juju runs the action only when the leader's agent would take it now (JujuModel.acceptsAction). Paused after
-    // the first unit: resume-upgrade is not the operator's choice in this scenario.
+    // the first unit: resume-upgrade is not the operator's choice in this scenario — until the operator refreshed
+    // forward after a stopped rollback (`refreshForward`): the roll then pauses after its first unit again, and the
+    // operator resumes it as the statuses say.
     const accepts = leader !== null && model.acceptsAction(leader);
-    if (leader !== null && accepts && rolling && scenario !== "refreshBackPaused") codes.push(leader * KINDS + RESUME);
+    const resumes = scenario !== "refreshBackPaused" || flags.refreshes > 1;
+    if (leader !== null && accepts && rolling && resumes) codes.push(leader * KINDS + RESUME);
     const atRest = model.steps().every((step) => step.kind === "update-status");
     for (const revision of this.refreshes(flags, rolling, atRest)) codes.push(revision * KINDS + REFRESH);
     // A refresh that reached the units after the roll had ended is a new, unplanned one: the units ask for

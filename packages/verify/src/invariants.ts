@@ -162,9 +162,22 @@ export function revisionOf(charm: string | undefined): number | null {
   return match ? Number(match[1]) : null;
 }
 
-/** Whether a rollback was under way in the step: recorded before or after it, or by one of its hooks (a rollback may start and end in one hook). */
+/**
+ * Whether a rollback was under way in the step: recorded before or after it, or by one of its hooks (a rollback may
+ * start and end in one hook) — unless a hook of the step turned the roll forward again (it cleared the rollback and
+ * kept the roll's target: `juju refresh` forward after a stopped rollback), after which units are done on the target.
+ */
 function rollbackInStep(ctx: StepContext): boolean {
   const recorded = (s: Observation) => s.appData["upgrade-rollback"] === "true";
+  const turnedForward =
+    !recorded(ctx.after) &&
+    Boolean(ctx.after.appData["upgrade-to-charm"]) &&
+    ctx.hooks.some((hook) =>
+      hook.effects.some(
+        (e) => e.type === "writeAppData" && e.data["upgrade-rollback"] === "" && "upgrade-stack" in e.data,
+      ),
+    );
+  if (turnedForward) return false;
   return (
     recorded(ctx.before) ||
     recorded(ctx.after) ||
