@@ -278,3 +278,115 @@ describe("a rollback stops before a unit whose workload cannot go back", () => {
     );
   });
 });
+
+describe("a refresh forward after a stopped rollback turns the roll forward again", () => {
+  const stored = encodeDependencies(OLD);
+  /** Refreshed back while paused after db/1: the rollback stopped before db/1, which cannot go back. */
+  const stoppedApp = {
+    dependencies: stored,
+    "upgrade-stack": "[1]",
+    "upgrade-plan": "[0, 1]",
+    "upgrade-from-charm": FROM,
+    "upgrade-to-charm": TO,
+    "upgrade-rollback": "true",
+  };
+  const refused = { "upgrade-no-downgrade": REFUSAL };
+  /** The leader's hook, on the charm its databag says it runs. */
+  const leaderHook = (raw: PeerDatabags, substrate: Substrate = "vm") => {
+    const charm = raw.units["db/0"]?.["upgrade-running-charm"] === TO ? TO : FROM;
+    const code = charm === TO ? NEW : OLD;
+    return reduce(at(0, raw, code, charm, substrate), { type: "relationChanged", view: readPeerView(raw) });
+  };
+  const appWrites = (effects: readonly Effect[]) =>
+    Object.assign({}, ...of(effects, "writeAppData").map((w) => w.data));
+
+  it("the leader records the unit the rollback stopped before, once it runs the origin", () => {
+    const units = {
+      0: { state: "idle", "upgrade-running-charm": FROM },
+      1: { state: "ready", "upgrade-running-charm": FROM, ...refused },
+    };
+    expect(appWrites(leaderHook(bags(units, stoppedApp, true)).effects)).toEqual({ "upgrade-rollback-stopped": "1" });
+    // not before the refresh back reached it (it runs the target: nothing is stopped yet), nor without the record
+    const early = { ...units, 1: { state: "completed", "upgrade-running-charm": TO, ...refused } };
+    expect(appWrites(leaderHook(bags(early, stoppedApp, true)).effects)).not.toHaveProperty("upgrade-rollback-stopped");
+    const free = { ...units, 1: { state: "ready", "upgrade-running-charm": FROM } };
+    expect(appWrites(leaderHook(bags(free, stoppedApp, true)).effects)).not.toHaveProperty("upgrade-rollback-stopped");
+  });
+
+  it("machines: the stopped unit seen on the target again ends the rollback; the stack goes forward, the leader last", () => {
+    const app = { ...stoppedApp, "upgrade-rollback-stopped": "1" };
+    const units = {
+      0: { state: "ready", "upgrade-running-charm": TO },
+      1: { state: "ready", "upgrade-running-charm": TO, ...refused },
+    };
+    const turned = leaderHook(bags(units, app, true));
+    expect(appWrites(turned.effects)).toEqual({
+      "upgrade-stack": "[0, 1]",
+      "upgrade-rollback": "",
+      "upgrade-rollback-stopped": "",
+    });
+    expect(of(turned.effects, "log").map((l) => l.message)).toContainEqual(
+      `juju refresh forward to ${TO} after the rollback stopped: upgrading db/1, db/0 again (units that completed on it are done)`,
+    );
+    // db/1 (ready on the target, never rolled back) is granted first: the charm's upgrade runs again on its workload
+    const grant = bags(units, {
+      ...app,
+      "upgrade-stack": "[0, 1]",
+      "upgrade-rollback": "",
+      "upgrade-rollback-stopped": "",
+    });
+    const next = reduce(at(1, grant, NEW, TO), { type: "relationChanged", view: readPeerView(grant) });
+    expect(of(next.effects, "grantUpgrade")).toHaveLength(1);
+  });
+
+  it("machines: it waits while a unit the rollback moved is still on the origin (the forward roll would turn back)", () => {
+    const app = { ...stoppedApp, "upgrade-stack": "[0, 1]", "upgrade-rollback-stopped": "1" };
+    const units = {
+      0: { state: "ready", "upgrade-running-charm": FROM },
+      1: { state: "ready", "upgrade-running-charm": TO, ...refused },
+    };
+    expect(appWrites(leaderHook(bags(units, app, true)).effects)).not.toHaveProperty("upgrade-rollback");
+    // a unit the rollback left alone (idle on the origin) does not hold it: it upgrades with the others
+    const alone = { ...units, 0: { state: "idle", "upgrade-running-charm": FROM } };
+    expect(appWrites(leaderHook(bags(alone, { ...app, "upgrade-stack": "[1]" }, true)).effects)).toMatchObject({
+      "upgrade-rollback": "",
+      "upgrade-stack": "[0, 1]",
+    });
+  });
+
+  it("without the record, a unit on the target in a rollback is one the refresh back has not reached: nothing turns", () => {
+    const units = {
+      0: { state: "idle", "upgrade-running-charm": FROM },
+      1: { state: "completed", "upgrade-running-charm": TO, ...refused },
+    };
+    expect(appWrites(leaderHook(bags(units, stoppedApp, true)).effects)).not.toHaveProperty("upgrade-rollback");
+  });
+
+  it("Kubernetes: the pod restarted on the target and completed is done; the rest go on from the partition, after the pause", () => {
+    const app = { ...stoppedApp, "upgrade-plan": "[0, 1]", "upgrade-partition": "1", "upgrade-rollback-stopped": "1" };
+    const units = {
+      0: { state: "idle", "upgrade-running-charm": FROM },
+      1: { state: "completed", "upgrade-running-charm": TO, ...refused },
+    };
+    const turned = leaderHook(bags(units, app, true), "k8s");
+    expect(appWrites(turned.effects)).toEqual({
+      "upgrade-stack": "[0]",
+      "upgrade-rollback": "",
+      "upgrade-rollback-stopped": "",
+    });
+    // paused after the first unit (db/1): the partition stays until resume-upgrade
+    expect(of(turned.effects, "setPartition")).toEqual([]);
+    const resumed = bags(
+      units,
+      {
+        ...app,
+        "upgrade-stack": "[0]",
+        "upgrade-rollback": "",
+        "upgrade-rollback-stopped": "",
+        "upgrade-resumed": "0",
+      },
+      true,
+    );
+    expect(of(leaderHook(resumed, "k8s").effects, "setPartition")).toEqual([{ type: "setPartition", partition: 0 }]);
+  });
+});

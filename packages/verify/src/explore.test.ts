@@ -171,15 +171,13 @@ describe("the checker can fail", () => {
  *   roll's target then finds the partition raised over a pod on it, and some orders never end.
  */
 /**
- * Issue 15.4, not yet done: once a rollback stopped before a unit whose workload cannot go back, its status says
- * "Refresh forward instead"; the operator's `juju refresh` to the new revision then never ends. The leader keeps the
- * rollback recorded (`upgrade-rollback`) and its stack: machines, the unit waits "runs …-2, not the charm the
- * rollback returns to" and the application says "Rolling back … juju refresh app --revision 1"; Kubernetes, the pod
- * restarted on the new revision waits likewise. Turning a rollback around again (a unit of the stack received the
- * roll's target, `upgrade-to-charm`: the mirror of `refreshedBack`) is left to the core.
+ * Issue 15.4: once a rollback stopped before a unit whose workload cannot go back, its status says "Refresh forward
+ * instead"; the operator's `juju refresh` to the new revision then turns the roll forward again (the leader recorded
+ * the unit the rollback stopped before, `upgrade-rollback-stopped`, and sees it on the roll's target), and the roll
+ * ends upgraded. Before: a livelock — the leader kept the rollback and its stack.
  */
 describe("issue 15.4: refresh forward after a stopped rollback", () => {
-  it.fails.each(SUBSTRATES)("%s: the roll then ends upgraded", (substrate) => {
+  it.each(SUBSTRATES)("%s: the roll then ends upgraded", (substrate) => {
     const result = explore({
       units: 2,
       substrate,
