@@ -64,4 +64,19 @@ describe("wire compatibility with the Python library", () => {
     expect(view.problems[2]?.message).toMatch(/unit numbers/);
     expect(view.stack).toBeNull();
   });
+
+  it("reads the unit a rollback stopped before, and reports a value that is not a unit number", () => {
+    expect(readPeerView({ leader: false, units: {}, app: { "upgrade-rollback-stopped": "1" } }).rollbackStopped).toBe(
+      1,
+    );
+    const bad = readPeerView({ leader: false, units: {}, app: { "upgrade-rollback-stopped": "db/1" } });
+    expect(bad.rollbackStopped).toBeNull();
+    expect(bad.problems).toEqual([
+      {
+        unit: null,
+        key: "upgrade-rollback-stopped",
+        message: 'upgrade-rollback-stopped must be a unit number, got "db/1"',
+      },
+    ]);
+  });
 });

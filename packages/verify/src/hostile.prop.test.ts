@@ -26,6 +26,7 @@ const APP_KEYS = [
   KEYS.partition,
   KEYS.rollback,
   KEYS.rollbackPending,
+  KEYS.rollbackStopped,
   KEYS.fromCharm,
 ] as const;
 /** The keys whose values the library validates (and so must report when bad). */
@@ -37,6 +38,7 @@ const VALIDATED = [
   KEYS.resumed,
   KEYS.partition,
   KEYS.rollbackPending,
+  KEYS.rollbackStopped,
   KEYS.fromCharm,
 ] as const;
 const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([...UNIT_KEYS, ...APP_KEYS]);
@@ -143,7 +145,8 @@ function invalid(key: string, value: string): boolean {
       return !safeParseDependencies(json).success;
     }
     case KEYS.resumed:
-    case KEYS.partition: {
+    case KEYS.partition:
+    case KEYS.rollbackStopped: {
       let json: unknown;
       try {
         json = JSON.parse(value);

@@ -567,3 +567,67 @@ describe("regression: refresh-back-after-the-last-unit", () => {
     expect(world.model.appStatus).toEqual({ status: "active", message: "" });
   });
 });
+
+/**
+ * FIXED `refresh-forward-after-stopped-rollback` (issue 15.4; both substrates). Found by exploring `refreshBackPaused`
+ * with a workload that cannot go back and the operator's refresh forward (`noDowngrade`, `refreshForward`), 2 units:
+ *
+ *   deploy 2 units, leader app/0; pre-upgrade-check; juju refresh (new); app/1 upgrades, the roll pauses
+ *   juju refresh (old): app/1 receives it; its workload cannot go back -> the rollback stops before it
+ *       = app/1 ready on the old charm, workload 1.1.0, "Refresh forward instead"
+ *   juju refresh (new), as the status says
+ *       = machines: app/1 "runs …app-2, not the charm the rollback returns to", the application "Rolling back …
+ *         juju refresh app --revision 1"; Kubernetes: app/1's pod restarted on the new revision, waiting likewise
+ *
+ * Fix: the leader records the unit the rollback stopped before (`upgrade-rollback-stopped`) while it runs the origin;
+ * seen on the roll's target again (and no unit still on the origin mid-rollback), the roll turns forward again.
+ */
+describe("regression: refresh-forward-after-stopped-rollback", () => {
+  function toStopped(substrate: "vm" | "k8s"): World {
+    const world = new World({ units: 2, substrate, leader: 0, noDowngrade: true });
+    world.settle();
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    world.model.noticeAll();
+    world.settle();
+    world.model.refresh(OLD);
+    world.model.noticeAll();
+    world.settle();
+    return world;
+  }
+
+  it.each(["vm", "k8s"] as const)(
+    "%s: the scenario reaches the state the bug needs (the rollback stopped before app/1, on the old charm)",
+    (substrate) => {
+      const world = toStopped(substrate);
+      const s = world.observe();
+      // app/1's data is the new workload's (Kubernetes: its pod restarted on the old image, not handed to the charm)
+      expect(s.units.map((u) => [u.id, u.state, u.revision, u.ran])).toEqual([
+        [0, "idle", OLD, "1.0.0"],
+        [1, "ready", OLD, "1.1.0"],
+      ]);
+      expect(s.units[1]?.databag["upgrade-no-downgrade"]).toMatch(/cannot go back/);
+      expect(s.appData["upgrade-rollback"]).toBe("true");
+      expect(s.appData["upgrade-rollback-stopped"]).toBe("1");
+      expect(world.model.appStatus.message).toMatch(/^Rollback stopped at app\/1: .*Refresh forward instead$/);
+    },
+  );
+
+  it.each(["vm", "k8s"] as const)(
+    "%s: juju refresh forward then ends the upgrade on the new revision (before the fix: the rollback stayed)",
+    (substrate) => {
+      const world = toStopped(substrate);
+      world.model.refresh(NEW);
+      world.model.noticeAll();
+      settleWithTime(world);
+      expect(units(world)).toEqual([
+        [0, "idle", "1.1.0"],
+        [1, "idle", "1.1.0"],
+      ]);
+      const app = world.observe().appData;
+      expect(app["upgrade-rollback"]).toBeUndefined();
+      expect(app["upgrade-rollback-stopped"]).toBeUndefined();
+      expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+    },
+  );
+});
