@@ -375,7 +375,7 @@ describe("a refresh forward after a stopped rollback turns the roll forward agai
       "upgrade-rollback-stopped": "",
     });
     // paused after the first unit (db/1): the partition stays until resume-upgrade
-    expect(of(turned.effects, "setPartition")).toEqual([]);
+    expect([...of(turned.effects, "setPartition"), ...of(turned.effects, "lowerPartition")]).toEqual([]);
     const resumed = bags(
       units,
       {
@@ -387,6 +387,8 @@ describe("a refresh forward after a stopped rollback turns the roll forward agai
       },
       true,
     );
-    expect(of(leaderHook(resumed, "k8s").effects, "setPartition")).toEqual([{ type: "setPartition", partition: 0 }]);
+    expect(of(leaderHook(resumed, "k8s").effects, "lowerPartition")).toEqual([
+      { type: "lowerPartition", partition: 0 },
+    ]);
   });
 });
