@@ -391,4 +391,25 @@ describe("a refresh forward after a stopped rollback turns the roll forward agai
       { type: "lowerPartition", partition: 0 },
     ]);
   });
+
+  it("after a failure the roll's target may not be recorded: the stopped unit on any charm but the origin turns it", () => {
+    const { "upgrade-to-charm": _, ...app } = { ...stoppedApp, "upgrade-rollback-stopped": "1" };
+    const units = {
+      0: { state: "ready", "upgrade-running-charm": TO },
+      1: { state: "ready", "upgrade-running-charm": TO, ...refused },
+    };
+    expect(appWrites(leaderHook(bags(units, app, true)).effects)).toMatchObject({
+      "upgrade-rollback": "",
+      "upgrade-stack": "[0, 1]",
+    });
+  });
+
+  it("the leader records the stop in the hook that pops the units rolled back above it", () => {
+    const units = {
+      0: { state: "completed", "upgrade-running-charm": FROM },
+      1: { state: "ready", "upgrade-running-charm": FROM, ...refused },
+    };
+    const writes = appWrites(leaderHook(bags(units, { ...stoppedApp, "upgrade-stack": "[1, 0]" }, true)).effects);
+    expect(writes).toEqual({ "upgrade-stack": "[1]", "upgrade-rollback-stopped": "1" });
+  });
 });

@@ -225,9 +225,9 @@ export function rollbackStoppedAt(context: UpgradeContext): number | null {
 }
 
 /**
- * `juju refresh` forward to the roll's target (`upgrade-to-charm`) after a rollback stopped before a unit whose workload
- * cannot go back, as its status says to do: the unit the rollback stopped before (`KEYS.rollbackStopped`, recorded
- * while it ran the origin) now runs the target. The mirror of {@link refreshedBack}: the leader turns the roll forward
+ * `juju refresh` forward to the roll's target (`upgrade-to-charm`; when not recorded, any charm but the origin) after a
+ * rollback stopped before a unit whose workload cannot go back, as its status says to do: the unit the rollback stopped
+ * before (`KEYS.rollbackStopped`, recorded while it ran the origin) now runs the target. The mirror of {@link refreshedBack}: the leader turns the roll forward
  * again (see {@link forwardAgain}) — once the refresh reached every unit the rollback moved: while one is still
  * ready, upgrading or completed on the origin, the roll forward would take that for a refresh back and turn around
  * again (see {@link refreshedBack}), so it waits (Juju brings the new charm to every unit; on Kubernetes those pods
@@ -235,10 +235,14 @@ export function rollbackStoppedAt(context: UpgradeContext): number | null {
  * on the target may simply not have received the origin yet.
  */
 export function refreshedForward(view: PeerView): boolean {
-  if (view.rollback !== true || !view.toCharm) return false;
-  const stopped = view.rollbackStopped ?? null;
-  if (stopped === null || !view.units.some((unit) => unit.id === stopped && unit.charm === view.toCharm)) return false;
-  return !refreshedBack({ ...view, rollback: false });
+  if (view.rollback !== true || !view.fromCharm) return false;
+  const stopped = view.units.find((unit) => unit.id === (view.rollbackStopped ?? null));
+  // The roll's target when recorded (a third charm stays refused); else (the first unit failed before it was
+  // recorded) any charm but the origin.
+  const forward = view.toCharm
+    ? stopped?.charm === view.toCharm
+    : stopped?.charm !== undefined && stopped.charm !== view.fromCharm;
+  return forward && !refreshedBack({ ...view, rollback: false });
 }
 
 /**

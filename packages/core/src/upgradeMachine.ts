@@ -268,8 +268,15 @@ function createUpgradeMachine() {
           if (update.changed) data[KEYS.stack] = encodeStack(update.stack);
           if (update.pendingChanged)
             data[KEYS.rollbackPending] = update.pending.length ? encodeStack(update.pending) : "";
-          emit(enqueue, { type: "writeAppData", data });
           nextView = { ...view, stack: update.stack.length ? update.stack : null, rollbackPending: update.pending };
+          // The units popped here may leave on top the unit the rollback stops before: recorded now, as above (the
+          // next leader hook may come after the operator's refresh forward).
+          const stoppedNow = rollbackStoppedAt({ ...context, view: nextView });
+          if (stoppedNow !== null && nextView.rollbackStopped !== stoppedNow) {
+            data[KEYS.rollbackStopped] = String(stoppedNow);
+            nextView = { ...nextView, rollbackStopped: stoppedNow };
+          }
+          emit(enqueue, { type: "writeAppData", data });
           enqueue.assign({ view: nextView });
         }
         // Kubernetes: let the unit on top through by lowering the partition to it, unless the roll waits (pause,

@@ -188,6 +188,23 @@ describe("issue 15.4: refresh forward after a stopped rollback", () => {
     });
     expect(formatViolations(result)).toBe(`refreshBackPaused on ${substrate} with 2 units: no violation`);
   });
+
+  // With both faults (a relation-changed run twice, a leadership change: the unit the rollback stopped before may be
+  // the new leader, popping the others in the hook that leaves it on top), paused and after a failure (the roll's
+  // target then not recorded yet): 2-10 s each.
+  it.each(
+    SUBSTRATES.flatMap((substrate) =>
+      (["refreshBackPaused", "refreshBackAfterFailure"] as const).map((scenario) => [scenario, substrate] as const),
+    ),
+  )(
+    "%s on %s with both faults: the roll then ends upgraded",
+    (scenario, substrate) => {
+      const result = explore({ units: 2, substrate, scenario, noDowngrade: true, refreshForward: true });
+      expect(result.complete).toBe(true);
+      expect(formatViolations(result)).toBe(`${scenario} on ${substrate} with 2 units: no violation`);
+    },
+    300_000,
+  );
 });
 
 describe("Kubernetes faults of issue 12", () => {

@@ -165,13 +165,14 @@ export function revisionOf(charm: string | undefined): number | null {
 /**
  * Whether a rollback was under way in the step: recorded before or after it, or by one of its hooks (a rollback may
  * start and end in one hook) — unless a hook of the step turned the roll forward again (it cleared the rollback and
- * kept the roll's target: `juju refresh` forward after a stopped rollback), after which units are done on the target.
+ * wrote the stack the roll goes on with: `juju refresh` forward after a stopped rollback), after which units are done
+ * on the roll's target (its recorded target, else any revision but the origin). A rollback that ends clears no stack
+ * (it is empty by then), and a new plan is made only once every unit is idle.
  */
 function rollbackInStep(ctx: StepContext): boolean {
   const recorded = (s: Observation) => s.appData["upgrade-rollback"] === "true";
   const turnedForward =
     !recorded(ctx.after) &&
-    Boolean(ctx.after.appData["upgrade-to-charm"]) &&
     ctx.hooks.some((hook) =>
       hook.effects.some(
         (e) => e.type === "writeAppData" && e.data["upgrade-rollback"] === "" && "upgrade-stack" in e.data,
