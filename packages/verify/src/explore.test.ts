@@ -163,14 +163,6 @@ describe("the checker can fail", () => {
 });
 
 /**
- * Kubernetes faults of issue 12: one not yet survived passes (as `it.fails`) while the bug is there, and a fix turns
- * it into `it` (12.1 and the partition patched by hand of 12.4 are fixed; see each test).
- *
- * - 12.4, a third revision on Kubernetes: a refresh to a third revision that reaches the pods after the roll ended is
- *   an unchecked refresh (held at the highest pod until pre-upgrade-check); the scenario's later refresh back to the
- *   roll's target then finds the partition raised over a pod on it, and some orders never end.
- */
-/**
  * Issue 15.4: once a rollback stopped before a unit whose workload cannot go back, its status says "Refresh forward
  * instead"; the operator's `juju refresh` to the new revision then turns the roll forward again (the leader recorded
  * the unit the rollback stopped before, `upgrade-rollback-stopped`, and sees it on the roll's target), and the roll
@@ -207,6 +199,18 @@ describe("issue 15.4: refresh forward after a stopped rollback", () => {
   );
 });
 
+/**
+ * Kubernetes faults of issue 12: one not yet survived passes (as `it.fails`) while the bug is there, and a fix turns
+ * it into `it` (12.1 and the partition patched by hand of 12.4 are fixed; see each test).
+ *
+ * - 12.4, a third revision on Kubernetes: a refresh to a third revision that comes while the roll's last unit
+ *   upgrades (the partition already at 0) reaches the pods after the roll ended, and restarts every pod: the stop hook
+ *   holds nothing while a unit is still `completed`. The StatefulSet's current revision is then still the first one
+ *   (it moves only once every pod ran the update revision and was Ready: `stateful_set_control.go`), so the partition
+ *   the pre-upgrade-check the units ask for sets above a pod already deleted brings that pod back on the first
+ *   revision (livelock); and the scenario's refresh back to the roll's target leaves a pod on it below the partition
+ *   while the current revision is the first (`partition`).
+ */
 describe("Kubernetes faults of issue 12", () => {
   it.fails("12.4: secondRefresh on k8s with 2 units (no fault): every state is safe and can reach an end state", () => {
     const result = explore({
