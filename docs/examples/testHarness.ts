@@ -103,8 +103,11 @@ export class TestApp<W> {
     } finally {
       unit.status = model.status;
       this.appStatus = model.appStatus;
-      unit.logs.push(...model.logs.map((line) => `${line.level} ${line.message}`));
-      this.journal.push(...model.logs.map((line) => `${name}: ${line.level} ${line.message}`));
+      // One `juju-log` call may carry several lines (the library sends consecutive lines of one level together):
+      // the journal keeps one entry per line, as `juju debug-log` shows them.
+      const lines = model.logs.flatMap((log) => log.message.split("\n").map((message) => `${log.level} ${message}`));
+      unit.logs.push(...lines);
+      this.journal.push(...lines.map((line) => `${name}: ${line}`));
     }
     const { unitChanged, appChanged } = juju.commit();
     if (unitChanged || appChanged) {
