@@ -1,32 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { awaitsRollout } from "./awaitsRollout.js";
-import type { PodRevision, StatefulSetRollout } from "./statefulSetPartition.js";
-
-const pod = (ordinal: number, revision: string | null): PodRevision => ({
-  name: `db-${ordinal}`,
-  ordinal,
-  revision,
-  updated: false,
-  ready: true,
-  terminating: false,
-  images: {},
-});
+import type { StatefulSetRollout } from "./statefulSetPartition.js";
+import { podRevision as pod, rolloutOf } from "./testing/index.js";
 
 /** Two pods; by default `juju refresh` just ran: db-1 restarted on the new revision, db-0 not yet. */
-function rollout(overrides: Partial<StatefulSetRollout> = {}): StatefulSetRollout {
-  return {
-    partition: 0,
-    replicas: 2,
-    updateStrategy: "RollingUpdate",
-    generation: 3,
-    observedGeneration: 3,
-    observed: true,
-    currentRevision: "db-old",
-    updateRevision: "db-new",
-    pods: [pod(0, "db-old"), pod(1, "db-new")],
-    ...overrides,
-  };
-}
+const rollout = (overrides: Partial<StatefulSetRollout> = {}): StatefulSetRollout =>
+  rolloutOf([pod(0, "db-old"), pod(1, "db-new")], overrides);
 
 describe("awaitsRollout (issue 12.1: an eviction is not a rollout)", () => {
   it("a pod not on the update revision while the rollout is under way awaits it: its restart is the rollout's", () => {

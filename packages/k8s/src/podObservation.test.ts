@@ -1,35 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { podObservation } from "./podObservation.js";
-import type { PodRevision, StatefulSetRollout } from "./statefulSetPartition.js";
+import type { StatefulSetRollout } from "./statefulSetPartition.js";
+import { podRevision as pod, rolloutOf } from "./testing/index.js";
 
-const pod = (ordinal: number, revision: string | null, images: Record<string, string> = {}): PodRevision => ({
-  name: `db-${ordinal}`,
-  ordinal,
-  revision,
-  updated: false,
-  ready: true,
-  terminating: false,
-  images,
-});
-
-function rollout(overrides: Partial<StatefulSetRollout> = {}): StatefulSetRollout {
-  return {
-    partition: 1,
-    replicas: 3,
-    updateStrategy: "RollingUpdate",
-    generation: 3,
-    observedGeneration: 3,
-    observed: true,
-    currentRevision: "db-old",
-    updateRevision: "db-new",
-    pods: [
+const rollout = (overrides: Partial<StatefulSetRollout> = {}): StatefulSetRollout =>
+  rolloutOf(
+    [
       pod(0, "db-old", { charm: "jujusolutions/charm-base:ubuntu-22.04", db: "registry.example/db@sha256:1111" }),
       pod(1, "db-new", { charm: "jujusolutions/charm-base:ubuntu-22.04", db: "registry.example/db@sha256:2222" }),
       pod(2, null),
     ],
-    ...overrides,
-  };
-}
+    { partition: 1, ...overrides },
+  );
 
 describe("podObservation", () => {
   it("a pod on the update revision runs the latest definition, with its revision and workload image", () => {

@@ -23,3 +23,4 @@ export type {
   RecordedRequest,
 } from "./fakeApiServer.js";
 export { fakeKubeconfig, startFakeApiServer, statusObject } from "./fakeApiServer.js";
+export { podRevision, rolloutOf } from "./rolloutFixture.js";
