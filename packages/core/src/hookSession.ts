@@ -6,9 +6,9 @@ import { UpgradeError } from "./errors.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
 import type { DeferrableEventType, HookMemory, KnownStatus } from "./hookMemory.js";
 import { DEFERRABLE_EVENTS, encodeHookMemory, readHookMemory } from "./hookMemory.js";
-import { readObservation } from "./observed.js";
+import { missedUpgradeCharm, readObservation } from "./observed.js";
 import type { PeerDatabags, PeerView } from "./peerView.js";
-import { readPeerView } from "./peerView.js";
+import { KEYS, readPeerView } from "./peerView.js";
 import { partitionFailure } from "./protocol.js";
 import type { ReduceResult, UpgradeState } from "./reduce.js";
 import { rollbackCommand } from "./rollbackCommand.js";
@@ -224,6 +224,16 @@ export function* hookSession(input: HookInput): Generator<CharmCall, HookOutcome
     noDowngrade: input.noDowngrade ?? null,
   });
   let state = initial;
+  // Juju replaced the charm without upgrade-charm (LP#2068500): the unit takes it first, as if Juju had sent it when
+  // it replaced the charm — before the events of this hook, which run on the new charm (see `missedUpgradeCharm`).
+  const recorded = input.databags?.units[`${input.app}/${input.unit}`]?.[KEYS.charm];
+  if (missedUpgradeCharm(recorded, input.charm, [input.event, ...memory.deferred])) {
+    run.log(
+      "WARNING",
+      `Juju replaced this unit's charm (${recorded} -> ${input.charm}) without upgrade-charm (LP#2068500): handled as upgrade-charm`,
+    );
+    state = yield* run.handle(state, "upgradeCharm");
+  }
   // Deferred events are older, so they normally go first. Two exceptions: relation-created must write the unit's
   // first state before anything replays on top of it, and an operator's action (pre-upgrade-check) is what a
   // deferred upgrade-charm waits for, so it replays right after it, in the same hook.

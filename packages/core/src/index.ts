@@ -103,4 +103,4 @@ export { runningWorkload, unitStatusDuringUpgrade } from "./unitStatus.js";
 export type { PlanSnapshot } from "./plan.js";
 export { planFromSnapshot, planResults } from "./plan.js";
 export type { RuntimeObservation } from "./observed.js";
-export { observedMismatch } from "./observed.js";
+export { missedUpgradeCharm, observedMismatch } from "./observed.js";

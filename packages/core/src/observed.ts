@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { UpgradeContext } from "./upgradeContext.js";
 import type { UnitState } from "./unitState.js";
+import { CHARM_PATTERN } from "./peerView.js";
 import { onRollTarget, runsOrigin, unitName } from "./protocol.js";
 
 /**
@@ -94,4 +95,30 @@ export function observedMismatch(context: UpgradeContext, id: number): string | 
  */
 export function runsOlderDefinition(context: UpgradeContext): boolean {
   return context.observed?.latest === false;
+}
+
+/**
+ * Whether Juju replaced this unit's charm without telling it: the charm it runs now (its `.juju-charm`) is not the
+ * one its databag recorded (`KEYS.charm`, written in every hook where it changes), and no `upgrade-charm` is among
+ * the hook's events (its own or the deferred ones). On machines Juju does that to a unit whose last hook failed: the
+ * failed hook is retried on the new charm and `upgrade-charm` never runs (LP#2068500, canonical/charm-refresh
+ * `docs/modules/ROOT/partials/juju-refresh.adoc`, "Machines"), and so does `juju refresh --force-units` on a unit in
+ * error (juju/juju `worker/uniter/operation/deploy.go` `Commit`). Unhandled, such a unit stays `idle` on the new
+ * charm while the roll waits for it to be `ready`, for ever — or, after a refresh back, stays `ready` or `completed`
+ * on the old one. The hook then takes an `upgradeCharm` first, as if Juju had sent it (see `hookSession`): what the
+ * unit runs decides, not which hooks it was sent. `false` when either charm is unknown (nothing recorded yet, a unit
+ * still on the Python library, which records none): then nothing can be told.
+ *
+ * @param recorded - the raw `KEYS.charm` value of this unit's own databag as read at the start of the hook
+ * @param charm - the charm this unit runs, as Juju names it
+ * @param events - the events the hook will reduce: its own and the deferred ones
+ */
+export function missedUpgradeCharm(
+  recorded: string | null | undefined,
+  charm: string | null | undefined,
+  events: readonly string[],
+): boolean {
+  if (typeof recorded !== "string" || typeof charm !== "string") return false;
+  if (!CHARM_PATTERN.test(recorded) || !CHARM_PATTERN.test(charm) || recorded === charm) return false;
+  return !events.includes("upgradeCharm");
 }

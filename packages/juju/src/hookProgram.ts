@@ -19,6 +19,7 @@ import {
   hookSession,
   isUnitState,
   KEYS,
+  missedUpgradeCharm,
   MEMORY_KEY,
   needsGoalState,
   needsObservation,
@@ -158,6 +159,12 @@ export function* hookProgram(
       readHookMemory(memory).memory.relation ??
       (yield* tools<[number[]]>(toolCalls.relationIds(config.relationName)))[0][0];
   }
+  /** This unit's charm (`.juju-charm`), asked once: where the peer relation is known, before its databags are read. */
+  let charm: { readonly value: unknown } | null = null;
+  /** Juju replaced the charm without upgrade-charm: the session takes one first (see `missedUpgradeCharm`). */
+  let missed = false;
+  /** The events the hook will reduce: its own, the deferred ones, and an upgrade-charm Juju did not send. */
+  const events = () => [event, ...readHookMemory(memory).memory.deferred, ...(missed ? ["upgradeCharm"] : [])];
   /** Whether the other units' databags were read (see `needsPeers`). */
   let peersRead = false;
   /** The pause policy's config value as this hook read it (`null`: not read, the memory's is used). */
@@ -183,13 +190,22 @@ export function* hookProgram(
     else if (readHookMemory(memory).memory.pauseConfig === null)
       pauseConfig = configText((yield* tools<[unknown]>(toolCalls.configGet(PAUSE_CONFIG_KEY)))[0]);
     const ownState = ownBag[KEYS.state];
+    // Juju may replace the charm without upgrade-charm (LP#2068500): the session then takes one first, which reads
+    // what an upgrade-charm reads (see `missedUpgradeCharm`).
+    charm = { value: config.charm !== undefined ? config.charm : yield* report("charmUrl") };
+    const recorded = ownBag[KEYS.charm];
+    missed = missedUpgradeCharm(
+      typeof recorded === "string" ? recorded : null,
+      typeof charm.value === "string" ? charm.value : null,
+      events(),
+    );
     peersRead = needsPeers({
       substrate: config.substrate,
       unit: hook.unitNumber,
       leader,
       ownState: isUnitState(ownState) ? ownState : null,
       app,
-      events: [event, ...readHookMemory(memory).memory.deferred],
+      events: events(),
       inAction: hook.kind === "action",
     });
     const units: Record<string, Record<string, string>> = { [hook.unitName]: ownBag };
@@ -237,7 +253,7 @@ export function* hookProgram(
   }
   const hold = yield* report("hold");
   const workloadVersion = yield* report("workloadVersion");
-  const charm = config.charm !== undefined ? config.charm : yield* report("charmUrl");
+  charm ??= { value: config.charm !== undefined ? config.charm : yield* report("charmUrl") };
   const charmStatus = config.reportsStatus ? readCharmStatus(yield* report("status")) : null;
   const charmAppStatus =
     config.reportsStatus && databags?.leader ? readCharmStatus(yield* report("applicationStatus")) : null;
@@ -248,7 +264,7 @@ export function* hookProgram(
     leader: databags?.leader ?? false,
     ownState: isUnitState(ownRecorded) ? ownRecorded : null,
     app: databags?.app ?? {},
-    events: [event, ...readHookMemory(memory).memory.deferred],
+    events: events(),
     inAction: hook.kind === "action",
   });
   const observed = config.reportsObservation && observing ? yield* report("observed") : null;
@@ -274,7 +290,7 @@ export function* hookProgram(
       hold: typeof hold === "string" ? hold : null,
     },
     pauseConfig,
-    charm: typeof charm === "string" ? charm : null,
+    charm: typeof charm.value === "string" ? charm.value : null,
     workloadVersion: typeof workloadVersion === "string" ? workloadVersion : null,
     workloadKey: config.workloadKey,
     observed,
