@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { appStatusOf } from "./appStatus.js";
 import type { Effect } from "./effects.js";
 import type { RuntimeObservation } from "./observed.js";
-import { observedMismatch, readObservation } from "./observed.js";
+import { missedUpgradeCharm, observedMismatch, readObservation } from "./observed.js";
+import { hookSession } from "./hookSession.js";
+import type { HookEventType, HookOutcome } from "./hookSession.js";
 import type { PeerDatabags } from "./peerView.js";
 import { readPeerView } from "./peerView.js";
 import { planFromSnapshot } from "./plan.js";
@@ -209,5 +211,60 @@ describe("observed versions against recorded states", () => {
     const view = readPeerView(bags({ 0: { state: "idle", workload: "1.0\n; rm -rf /" } }, {}));
     expect(view.units[0]?.workload).toBeUndefined();
     expect(view.problems).toContainEqual(expect.objectContaining({ unit: "db/0", key: "upgrade-running-workload" }));
+  });
+});
+
+/** One whole machine hook of `unit` through the hook session, every charm call answered `ok` (a grant: `completed`). */
+function hook(unit: number, event: HookEventType, databags: PeerDatabags, charm: string): HookOutcome {
+  const session = hookSession({
+    app: "db",
+    unit,
+    substrate: "vm",
+    dependencies: NEW.dependencies,
+    event,
+    inAction: false,
+    databags,
+    memory: null,
+    charm,
+    abilities: { checkTrust: false, buildUpgradeStack: true, setPartition: false, logRollbackInstructions: false },
+  });
+  let step = session.next();
+  while (!step.done) step = session.next(step.value.type === "grant" ? { ok: true, value: "completed" } : { ok: true });
+  return step.value;
+}
+
+describe("a charm replaced without upgrade-charm (LP#2068500)", () => {
+  it("is told from the charm a unit runs against the one its databag recorded, unless upgrade-charm is among the hook's events", () => {
+    expect(missedUpgradeCharm(FROM, TO, ["relationChanged"])).toBe(true);
+    expect(missedUpgradeCharm(FROM, TO, ["tick", "upgradeCharm"])).toBe(false);
+    expect(missedUpgradeCharm(TO, TO, ["tick"])).toBe(false);
+    // nothing recorded (a unit's first hooks, a unit on the Python library), or not a charm: nothing can be told
+    expect(missedUpgradeCharm(undefined, TO, ["tick"])).toBe(false);
+    expect(missedUpgradeCharm(FROM, null, ["tick"])).toBe(false);
+    expect(missedUpgradeCharm("db-381; rm -rf /", TO, ["tick"])).toBe(false);
+  });
+
+  it("the unit's retried hook takes the upgrade-charm first: idle on the new charm, it becomes ready (and on top, is granted)", () => {
+    const raw = bags({ 0: { state: "idle", charm: FROM }, 1: { state: "idle", charm: FROM } }, rolling);
+    // db/0 is not next (db/1 is on top of [0, 1]): ready, waiting for db/1
+    const waiting = hook(0, "relationChanged", raw, TO);
+    expect(waiting.unitWrites).toMatchObject({ state: "ready", "upgrade-running-charm": TO });
+    expect(waiting.logs).toContainEqual({
+      level: "WARNING",
+      message: `Juju replaced this unit's charm (${FROM} -> ${TO}) without upgrade-charm (LP#2068500): handled as upgrade-charm`,
+    });
+    // db/1 is next, and once every unit is ready it is granted, and completes, in the same hook
+    expect(hook(1, "tick", raw, TO).unitWrites).toMatchObject({ state: "ready", "upgrade-running-charm": TO });
+    const others = bags({ 0: { state: "ready", charm: TO }, 1: { state: "idle", charm: FROM } }, rolling);
+    expect(hook(1, "tick", others, TO).unitWrites).toMatchObject({ state: "completed", "upgrade-running-charm": TO });
+    // the same hook after a real upgrade-charm, or with the charm recorded already: no second upgrade-charm
+    const seen = bags({ 0: { state: "idle", charm: TO }, 1: { state: "idle", charm: FROM } }, rolling);
+    expect(hook(0, "relationChanged", seen, TO).unitWrites).toEqual({});
+  });
+
+  it("after a refresh back, a unit that completed and got the old charm without upgrade-charm is ready on it again", () => {
+    const raw = bags({ 0: { state: "ready", charm: TO }, 1: { state: "completed", charm: TO } }, rolling);
+    const back = hook(1, "tick", raw, FROM);
+    expect(back.unitWrites).toMatchObject({ state: "ready", "upgrade-running-charm": FROM });
   });
 });

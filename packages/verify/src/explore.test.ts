@@ -266,3 +266,21 @@ describe("Kubernetes faults of issue 12", () => {
     expect(formatViolations(result)).toBe("upgrade on k8s with 2 units: no violation");
   });
 });
+
+/**
+ * Machines, LP#2068500 (issue 12): a unit's hook fails, then Juju replaces its charm without `upgrade-charm` and retries
+ * the failed hook on it (`juju refresh --force-units` from an error does the same) — at any point where a unit does not
+ * run the application's charm yet. Before the fix such a unit stayed `idle` on the new charm and the roll waited for it
+ * for ever (a livelock); it now takes the upgrade-charm Juju did not send in its retried hook (`missedUpgradeCharm`).
+ * Machines only: on Kubernetes the charm changes only with a new pod, on which Juju always runs upgrade-charm first
+ * (canonical/charm-refresh `docs/modules/ROOT/partials/juju-refresh.adoc`). A refresh back at any point, and the rest,
+ * are `pnpm verify`'s (regressions.test.ts explores the upgrade and a refresh back while paused without other faults).
+ */
+describe("LP#2068500: a charm replaced without upgrade-charm (machines)", () => {
+  it("upgrade on vm with 2 units, the fault at any point besides both faults: every state is safe and can reach an end state", () => {
+    const result = explore({ units: 2, substrate: "vm", scenario: "upgrade", faults: { skipUpgradeCharm: true } });
+    expect(result.complete).toBe(true);
+    expect(formatViolations(result)).toBe("upgrade on vm with 2 units: no violation");
+    expect(result.ends).toBeGreaterThan(0);
+  }, 300_000);
+});

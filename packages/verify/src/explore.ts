@@ -129,7 +129,12 @@ export interface ExploreOptions {
    * `true` tries every {@link PartitionFault}, or name the ones to try). Kubernetes only (default: off): a pod evicted
    * or OOM-killed (`evict`: any pod, at any time; it comes back on the revision its ordinal gets and Juju runs
    * `upgrade-charm` anyway, LP#2021891), and the StatefulSet's partition changed outside the library while a stack is
-   * set (`partitionEdit`: `kubectl patch` to any other value from 0 to the number of units).
+   * set (`partitionEdit`: `kubectl patch` to any other value from 0 to the number of units). Machines only (default:
+   * off): `skipUpgradeCharm` — a unit's next hook (or update-status) fails before charm-upgrade's part of it runs, and
+   * Juju then replaces its charm with the
+   * application's without `upgrade-charm`, the failed hook retried on it (LP#2068500, `juju refresh --force-units` from
+   * an error: `JujuModel.refreshSkippingUpgradeCharm`); at any point where the unit does not run the application's
+   * charm yet (after the refresh, or after a refresh back).
    */
   readonly faults?: {
     readonly duplicate?: boolean;
@@ -138,6 +143,7 @@ export interface ExploreOptions {
     readonly apiError?: boolean | readonly PartitionFault[];
     readonly evict?: boolean;
     readonly partitionEdit?: boolean;
+    readonly skipUpgradeCharm?: boolean;
   };
   /** The charm answers a grant `pending` first and `completed` in a later hook, so others see `upgrading` (default `true`). */
   readonly asyncUpgrades?: boolean;
@@ -207,6 +213,8 @@ interface Flags {
   readonly apiFaulted?: boolean;
   readonly evicted: boolean;
   readonly partitionEdited: boolean;
+  /** A unit's charm was replaced without upgrade-charm (see `ExploreOptions.faults.skipUpgradeCharm`). */
+  readonly skipped?: boolean;
   /** The operator's `juju refresh` moves of the scenario this run has made (refresh back; third, then resolution). */
   readonly refreshes: number;
   /** The operator ran pre-upgrade-check after such a refresh (the roll had ended before the refresh reached it). */
@@ -255,8 +263,10 @@ const REFRESH = 11;
 const CHECK = 12;
 /** An API fault: `unit` is the index of the {@link PartitionFault} in `PARTITION_FAULTS`. */
 const API = 13;
-const KINDS = 14;
-const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE, EVICT, PARTITION, API]);
+/** Machines: the unit's next hook fails, then Juju replaces its charm without upgrade-charm (LP#2068500). */
+const SKIP = 14;
+const KINDS = 15;
+const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE, EVICT, PARTITION, API, SKIP]);
 
 function label(code: number): string {
   const unit = Math.floor(code / KINDS);
@@ -287,6 +297,8 @@ function label(code: number): string {
       return `operator: juju refresh app --revision ${unit}`;
     case CHECK:
       return `operator: juju run app/${unit} pre-upgrade-check (the units ask for it)`;
+    case SKIP:
+      return `FAULT: app/${unit}'s next hook fails, then Juju replaces its charm without upgrade-charm (LP#2068500); the failed hook is retried on it`;
     default:
       return `operator: juju run app/${unit} resume-upgrade`;
   }
@@ -567,7 +579,7 @@ export class Explorer {
   }
 
   private keyOf(snapshot: WorldSnapshot, flags: Flags): string {
-    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}${flags.evicted ? 1 : 0}${flags.partitionEdited ? 1 : 0}${flags.refreshes}${flags.replanned ? 1 : 0}${flags.apiFaulted ? 1 : 0}`;
+    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}${flags.evicted ? 1 : 0}${flags.partitionEdited ? 1 : 0}${flags.refreshes}${flags.replanned ? 1 : 0}${flags.apiFaulted ? 1 : 0}${flags.skipped ? 1 : 0}`;
     // 96 bits: the chance of any collision among 10^8 states is below 10^-12.
     return createHash("sha1").update(flagged).digest("base64").slice(0, 16);
   }
@@ -611,6 +623,12 @@ export class Explorer {
       case PARTITION:
         model.patchPartition(unit);
         return { flags: { ...flags, partitionEdited: true }, unit: null };
+      case SKIP:
+        // The hook fails before charm-upgrade's part of it runs (the charm's own code raised: Juju retries the hook;
+        // a hook that fails after its work is the `crashed` fault of the soak), then the charm is replaced.
+        world.failHook(unit);
+        model.refreshSkippingUpgradeCharm(unit);
+        return { flags: { ...flags, skipped: true }, unit };
       case REFRESH:
         // What failed was the new revision's workload: the old one, or a fixed one, is fine.
         world.charm.failing = new Set();
@@ -683,6 +701,13 @@ export class Explorer {
     if (faults.scaleIn && !flags.scaledIn && ids.length > 1) {
       const removable = this.options.substrate === "k8s" ? ids.slice(-1) : ids;
       for (const id of removable) codes.push(id * KINDS + REMOVE);
+    }
+    if (faults.skipUpgradeCharm && !flags.skipped && this.options.substrate === "vm") {
+      // A unit not (yet) on the application's charm, installed (its agent runs hooks: a failed one, then a retry).
+      for (const id of ids) {
+        const agent = model.units.get(id)?.agent;
+        if (agent?.installed && agent.charm !== model.charm) codes.push(id * KINDS + SKIP);
+      }
     }
     if (faults.apiError && !flags.apiFaulted && this.options.substrate === "k8s") {
       const kinds = faults.apiError === true ? PARTITION_FAULTS : faults.apiError;

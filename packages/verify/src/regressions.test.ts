@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Recorder } from "./drive.js";
 import { explore, formatViolations } from "./explore.js";
 import { NEW, OLD, THIRD, World } from "./world.js";
 
@@ -630,4 +631,95 @@ describe("regression: refresh-forward-after-stopped-rollback", () => {
       expect(world.model.appStatus).toEqual({ status: "active", message: "" });
     },
   );
+});
+
+/**
+ * FIXED `skipped-upgrade-charm-stalls` (machines, issue 12; LP#2068500), found by a one-off sweep of the faults the
+ * model has (docs/verification.md, "Faults from production and the model": 10 of 60 runs waited for ever), minimised
+ * by exploring the upgrade with the fault (`faults: { skipUpgradeCharm: true }`), 2 units:
+ *
+ *   deploy 2 units, leader app/0; pre-upgrade-check (stack [0, 1]); juju refresh (new)
+ *   app/0's next hook fails; Juju replaces its charm without upgrade-charm and retries the hook on the new charm
+ *       = app/0 idle on charm 2, no upgrade-charm due; app/1 upgrades, completes and is popped; app/0 stays idle on
+ *         top of the stack, and nothing grants it: a livelock (63 states)
+ *
+ * The same after a refresh back: a unit that completed gets the old charm without upgrade-charm, stays `completed`
+ * on it, and the rollback the leader starts waits for it to be `ready` for ever.
+ *
+ * Fix: what a unit runs decides, not which hooks Juju sent it. A hook whose unit runs another charm than the one its
+ * databag recorded, and that has no upgrade-charm among its events, takes one first (`missedUpgradeCharm` in
+ * core/observed.ts; `hookSession`), reading what an upgrade-charm reads (`hookProgram`).
+ */
+describe("regression: skipped-upgrade-charm-stalls", () => {
+  /** 2 units, leader app/0, planned and refreshed; then app/0's hook fails and its charm is replaced (LP#2068500). */
+  function skipped(): World {
+    const world = new World({ units: 2, substrate: "vm", leader: 0 });
+    world.settle();
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    world.failHook(0);
+    world.model.refreshSkippingUpgradeCharm(0);
+    return world;
+  }
+
+  it("the scenario reaches the state the bug needs (app/0 idle on the new charm, no upgrade-charm due, a hook to retry)", () => {
+    const world = skipped();
+    expect(world.model.units.get(0)?.agent.charm).toBe(NEW);
+    expect(world.model.due(0).map((hook) => hook.name)).not.toContain("upgrade-charm");
+    expect(world.model.units.get(0)?.agent.retry).not.toBeNull();
+    expect(world.observe().units[0]).toMatchObject({ state: "idle", revision: NEW, restarting: true });
+  });
+
+  it("the unit takes the upgrade-charm Juju did not send in its retried hook, and the roll ends upgraded", () => {
+    const world = skipped();
+    const run = new Recorder(world);
+    run.planned = true;
+    expect(run.toEnd()).toBe(true);
+    expect(run.breaches).toEqual([]);
+    // before the fix: app/0 stayed idle on 1.0.0 with the stack [0]
+    expect(run.units()).toEqual([
+      [0, "idle", "1.1.0"],
+      [1, "idle", "1.1.0"],
+    ]);
+    expect(world.model.appData["upgrade-stack"]).toBe("[]");
+    expect(world.model.logs.get("app/0")?.map((line) => line.message)).toContainEqual(
+      "Juju replaced this unit's charm (ch:amd64/jammy/app-1 -> ch:amd64/jammy/app-2) without upgrade-charm (LP#2068500): handled as upgrade-charm",
+    );
+  });
+
+  it("after a refresh back: a completed unit that gets the old charm without upgrade-charm is rolled back", () => {
+    const world = new World({ units: 2, substrate: "vm", leader: 0 });
+    world.settle();
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    world.model.noticeAll();
+    world.settle();
+    // paused after the first unit (the default policy): app/1 upgraded, app/0 waits
+    expect(units(world)).toEqual([
+      [0, "ready", "1.0.0"],
+      [1, "completed", "1.1.0"],
+    ]);
+    world.model.refresh(OLD);
+    world.failHook(1);
+    world.model.refreshSkippingUpgradeCharm(1);
+    const run = new Recorder(world);
+    run.planned = true;
+    expect(run.toEnd()).toBe(true);
+    expect(run.breaches).toEqual([]);
+    expect(run.units()).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+    ]);
+  });
+
+  it("exhaustive: the upgrade, and a refresh back while paused, on machines with 2 units and the fault at any point: every invariant kept, always an end", () => {
+    const faults = { duplicate: false, leaderChange: false, skipUpgradeCharm: true };
+    // before the fix: a livelock (the shortest trace is the one above)
+    expect(formatViolations(explore({ units: 2, substrate: "vm", scenario: "upgrade", faults }))).toBe(
+      "upgrade on vm with 2 units: no violation",
+    );
+    expect(formatViolations(explore({ units: 2, substrate: "vm", scenario: "refreshBackPaused", faults }))).toBe(
+      "refreshBackPaused on vm with 2 units: no violation",
+    );
+  });
 });

@@ -50,6 +50,9 @@ describe("fault campaign", () => {
       expect(setups.filter((s) => s[fault] > 0).length, fault).toBeGreaterThan(RUNS / 20);
       expect(setups.filter((s) => s[fault] > 0 && s.substrate === "vm")).toEqual([]);
     }
+    // a charm replaced without upgrade-charm on a unit whose hook failed (LP#2068500), on machines only
+    expect(setups.filter((s) => s.skippedUpgradeCharms > 0).length).toBeGreaterThan(RUNS / 20);
+    expect(setups.filter((s) => s.skippedUpgradeCharms > 0 && s.substrate === "k8s")).toEqual([]);
     expect(setups.filter((s) => s.failing !== null).length).toBeGreaterThan(RUNS / 4);
     // the operator's refresh back, or to a third revision, mid-roll (issues 15 and 12.4)
     expect(setups.filter((s) => s.refreshBack).length).toBeGreaterThan(RUNS / 10);

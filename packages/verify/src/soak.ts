@@ -20,6 +20,7 @@ import { NEW, OLD, THIRD, World } from "./world.js";
  * usual order, leadership changes, a failing unit and the rollback that follows, scale-out and scale-in in the middle
  * of the upgrade, `juju refresh` before pre-upgrade-check (the operator runs the check once the model is quiet), and
  * on Kubernetes the API server failing partition requests (409, 429, 503, a timed-out patch that was applied, 403);
+ * on machines a unit whose hook failed getting the new charm without `upgrade-charm` (LP#2068500);
  * the operator's `juju refresh` back mid-roll (issue 15), or to a third revision mid-roll and then what the statuses
  * say (issue 12.4); on Kubernetes evicted pods (12.1) and a partition changed outside the library (`kubectl patch`,
  * 12.4). Every step is checked against the same safety invariants as the exhaustive
@@ -27,7 +28,8 @@ import { NEW, OLD, THIRD, World } from "./world.js";
  *
  * `pnpm soak [--runs 100000] [--first-seed 1] [--workers 2] [--write-doc]`; `pnpm soak --seed 1234` replays one run,
  * verbosely. `--write-doc` records the summary in docs/verification.md. Evicted pods and a partition patched by hand
- * are injected on Kubernetes (`--no-evictions`, `--no-partition-edits` leave them out).
+ * are injected on Kubernetes (`--no-evictions`, `--no-partition-edits` leave them out), charms replaced without
+ * `upgrade-charm` on machines (`--no-skipped-upgrade-charm`).
  *
  * @module
  */
@@ -68,6 +70,11 @@ export interface RunSetup {
   readonly partitionEdits: number;
   /** Kubernetes: the charm observes its pod (`observe`): a unit whose pod is not on the latest template is not done. */
   readonly observesPods: boolean;
+  /**
+   * Machines: times a unit's hook fails and Juju then replaces its charm with the application's without
+   * `upgrade-charm`, the failed hook retried on it (LP#2068500; `juju refresh --force-units` from an error).
+   */
+  readonly skippedUpgradeCharms: number;
   /**
    * The library the deployed revision runs: `python` makes the refresh the migration refresh from
    * `charms.data_platform_libs.v0.upgrade` (issue 12.6). Only without a failing unit: the rollback would return to
@@ -156,6 +163,10 @@ export function setupOf(seed: number): RunSetup {
     partitionEdits: substrate === "k8s" && random.chance(0.2) && setup.oldLibrary !== "python" ? 1 : 0,
     // Drawn last, as the two above: half the Kubernetes charms observe their pod (`observe`), as the guide advises.
     observesPods: substrate === "k8s" && random.chance(0.5),
+    // Drawn after everything else, whatever the substrate and library (so every earlier draw is as it was): a
+    // quarter of the machine runs. Not from the Python library: its units record no charm, so nothing can tell that
+    // the charm changed without upgrade-charm (docs/verification.md).
+    skippedUpgradeCharms: skipsOf(random, substrate, setup.oldLibrary),
   };
 }
 
@@ -171,12 +182,20 @@ function evictionsOf(random: Random, substrate: Substrate, oldLibrary: RunSetup[
   return oldLibrary === "python" ? 0 : evictions;
 }
 
-/** Which of the Kubernetes faults of issue 12 a campaign injects, where a run's setup draws them. */
+/** Machines: how many times a run replaces a unit's charm without upgrade-charm (see `RunSetup.skippedUpgradeCharms`). */
+function skipsOf(random: Random, substrate: Substrate, oldLibrary: RunSetup["oldLibrary"]): number {
+  const skips = random.chance(0.25) ? 1 + random.int(2) : 0;
+  return substrate === "vm" && oldLibrary !== "python" ? skips : 0;
+}
+
+/** Which of the faults of issue 12 a campaign injects, where a run's setup draws them. */
 export interface SoakFaults {
   /** Evicted pods (12.1); default `true`. */
   readonly evictions?: boolean;
   /** A partition patched by hand (12.4); default `true`. */
   readonly partitionEdits?: boolean;
+  /** Machines: a charm replaced without upgrade-charm on a unit whose hook failed (LP#2068500); default `true`. */
+  readonly skippedUpgradeCharms?: boolean;
 }
 
 /** A copy of `items` in a random order (Fisher–Yates). */
@@ -244,6 +263,7 @@ export function soakRun(
     apiFaults: setup.apiFaults,
     evictions: options.evictions === false ? 0 : setup.evictions,
     partitionEdits: options.partitionEdits === false ? 0 : setup.partitionEdits,
+    skippedUpgradeCharms: options.skippedUpgradeCharms === false ? 0 : setup.skippedUpgradeCharms,
   };
   const describe = () => describeState(world.observe(), substrate, (id) => model.nextHook(id)?.name ?? "");
   const note = (line: string) => {
@@ -376,6 +396,27 @@ export function soakRun(
         budget.evictions--;
         const id = random.pick(ids.sort((a, b) => a - b));
         step(`FAULT: pod app-${id} evicted`, null, () => model.evict(id));
+      }
+    }
+    if (budget.skippedUpgradeCharms) {
+      // A unit not on the application's charm (yet), with hooks to run: its next one fails before charm-upgrade's part
+      // runs, then Juju replaces its charm without upgrade-charm and retries the failed hook on it. (The window is
+      // short — from a refresh to the unit's upgrade-charm — hence the higher chance within it.)
+      const ids = [...model.units.values()]
+        .filter((unit) => unit.agent.installed && unit.agent.charm !== model.charm)
+        .map((unit) => unit.id)
+        .sort((a, b) => a - b);
+      if (ids.length && random.chance(0.1)) {
+        budget.skippedUpgradeCharms--;
+        const id = random.pick(ids);
+        step(
+          `FAULT: app/${id}'s hook fails, then Juju replaces its charm without upgrade-charm (LP#2068500)`,
+          null,
+          () => {
+            world.failHook(id);
+            model.refreshSkippingUpgradeCharm(id);
+          },
+        );
       }
     }
     if (budget.partitionEdits && rolling && random.chance(0.01)) {
@@ -628,14 +669,19 @@ function faultsOf(options: SoakFaults): SoakFaults {
   return {
     ...(options.evictions === undefined ? {} : { evictions: options.evictions }),
     ...(options.partitionEdits === undefined ? {} : { partitionEdits: options.partitionEdits }),
+    ...(options.skippedUpgradeCharms === undefined ? {} : { skippedUpgradeCharms: options.skippedUpgradeCharms }),
   };
 }
 
-/** The {@link SoakFaults} the command line asks for: `--no-evictions`, `--no-partition-edits`. */
+/**
+ * The {@link SoakFaults} the command line asks for: `--no-evictions`, `--no-partition-edits`,
+ * `--no-skipped-upgrade-charm`.
+ */
 function faultsFromArgv(argv: readonly string[]): SoakFaults {
   return {
     ...(argv.includes("--no-evictions") ? { evictions: false } : {}),
     ...(argv.includes("--no-partition-edits") ? { partitionEdits: false } : {}),
+    ...(argv.includes("--no-skipped-upgrade-charm") ? { skippedUpgradeCharms: false } : {}),
   };
 }
 
@@ -644,6 +690,7 @@ function faultFlags(faults: SoakFaults): string[] {
   return [
     ...(faults.evictions === false ? ["--no-evictions"] : []),
     ...(faults.partitionEdits === false ? ["--no-partition-edits"] : []),
+    ...(faults.skippedUpgradeCharms === false ? ["--no-skipped-upgrade-charm"] : []),
   ];
 }
 

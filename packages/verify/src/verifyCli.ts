@@ -35,6 +35,8 @@ const FAULTS = {
   "duplicate+leader+scale-in": { duplicate: true, leaderChange: true, scaleIn: true },
   api: { duplicate: false, leaderChange: false, apiError: true },
   "duplicate+leader+api": { duplicate: true, leaderChange: true, apiError: true },
+  skip: { duplicate: false, leaderChange: false, skipUpgradeCharm: true },
+  "duplicate+leader+skip": { duplicate: true, leaderChange: true, skipUpgradeCharm: true },
 } as const;
 
 type FaultSet = keyof typeof FAULTS;
@@ -90,7 +92,11 @@ const N3_REFRESH = {
  *   faults and with a scale-in on both substrates, with the API faults on Kubernetes (paused), and at N = 3 without
  *   faults (after a failure on machines only); at any point mid-roll, N = 2 with the faults on machines (CI explores
  *   it without faults on both); a workload that cannot go back (15.4, "(no downgrade)"): paused and after a failure
- *   with the brief's faults, mid-roll without.
+ *   with the brief's faults, mid-roll without;
+ * - machines, a unit's charm replaced without upgrade-charm after its hook failed (LP#2068500, "skip"): every
+ *   scenario but the migration (whose Python units record no charm) at N = 2 with the brief's faults, `refreshBack`
+ *   and `secondRefresh` without them, and the upgrade at N = 3 (Kubernetes: Juju runs upgrade-charm on every new pod,
+ *   the only way its charm changes).
  */
 function matrix(): Config[] {
   const out: Config[] = [];
@@ -115,6 +121,19 @@ function matrix(): Config[] {
     out.push(config(2, substrate, "refreshBack", "none", { noDowngrade: true }));
   }
   out.push(config(2, "vm", "refreshBack", "duplicate+leader"));
+  // LP#2068500 on machines (see above): 1,300–73,000 states each with the brief's faults, refreshBack about 48,000 and
+  // secondRefresh about 250,000 without them.
+  for (const scenario of [
+    "upgrade",
+    "failure",
+    "rollback",
+    "unplanned",
+    "refreshBackPaused",
+    "refreshBackAfterFailure",
+  ] as const)
+    out.push(config(2, "vm", scenario, "duplicate+leader+skip"));
+  for (const scenario of ["refreshBack", "secondRefresh"] as const) out.push(config(2, "vm", scenario, "skip"));
+  out.push(config(3, "vm", "upgrade", "skip"));
   out.push(config(2, "k8s", "refreshBackPaused", "duplicate+leader+api"));
   for (const scenario of ["upgrade", "unplanned"] as const) out.push(config(3, "k8s", scenario, "api"));
   for (const substrate of SUBSTRATES) {
@@ -350,7 +369,9 @@ function document(
     "without pre-upgrade-check, a refresh back to the old revision mid-roll, a third revision (machines), the",
     "migration from the Python library; on Kubernetes the API server's faults on the partition patch, evicted pods",
     "and a partition patched by hand (`--no-evictions`, `--no-partition-edits` leave them out), and half the runs",
-    "with a charm that observes its pod. Every step is checked against the invariants above, and every run must end",
+    "with a charm that observes its pod; on machines a unit whose hook failed getting the new charm without",
+    "`upgrade-charm` (LP#2068500; `--no-skipped-upgrade-charm` leaves it out). Every step is checked against the",
+    "invariants above, and every run must end",
     "upgraded, rolled back or restored. CI runs 500 seeds (`soak.test.ts`).",
     "",
     soakSection(path),

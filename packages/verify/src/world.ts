@@ -2,6 +2,7 @@ import type { Effect, Substrate } from "@charm-upgrade/core";
 import { checkDowngrade, isUnitState, KEYS } from "@charm-upgrade/core";
 import type { CharmGrant, HookChoice, ModelStep, SyncHookResult } from "@charm-upgrade/sim";
 import { CharmUpgrades, HookMemo, JujuModel, runHookSync, SimCharm, workloadDependencies } from "@charm-upgrade/sim";
+import { revisionOf } from "./invariants.js";
 import type { Reducer } from "./memoReduce.js";
 
 /**
@@ -60,8 +61,10 @@ export interface UnitObservation {
   /** Kubernetes: the revision its pod was created from. */
   readonly pod: number | null;
   /**
-   * Kubernetes: its pod was deleted or recreated and the new pod's agent has not yet run `upgrade-charm`: what the
-   * unit recorded (its databag) describes the pod before, and no hook can know better yet.
+   * What the unit recorded (its databag) describes what it ran before, and no hook can know better yet. Kubernetes: its
+   * pod was deleted or recreated and the new pod's agent has not yet run `upgrade-charm`. Machines: Juju replaced its
+   * charm and no hook of it has committed since (its charm is not the one it recorded: a failed hook awaits its retry,
+   * LP#2068500).
    */
   readonly restarting: boolean;
 }
@@ -195,6 +198,16 @@ export class World {
   }
 
   /**
+   * Unit `unit`'s next hook (or `update-status`) fails before charm-upgrade's part of it runs — the charm's own code
+   * raised first — so nothing of it is committed and Juju retries it (`JujuModel.end`, `failed`). With
+   * `JujuModel.refreshSkippingUpgradeCharm`, the unit whose last hook failed that LP#2068500 needs.
+   */
+  failHook(unit: number): void {
+    const run = this.model.begin(unit, this.model.nextHook(unit) ? {} : { updateStatus: true });
+    this.model.end(run, "failed");
+  }
+
+  /**
    * Why a workload whose data version `from` wrote cannot be started at version `to` (the `downgrade_supported` of
    * the revision installing `from`, judged by the core's `checkDowngrade`), or `null` when it can.
    */
@@ -242,6 +255,7 @@ export class World {
       .map((unit) => {
         const databag = this.model.databags[unit.name] ?? {};
         const state = databag[KEYS.state] ?? "";
+        const recordedCharm = revisionOf(databag[KEYS.charm]);
         return {
           id: unit.id,
           state: isUnitState(state) ? state : "",
@@ -250,7 +264,10 @@ export class World {
           workload: this.charm.workloadOf(this.model, unit.id),
           ran: this.charm.workloads.get(unit.id) ?? this.charm.workloadOf(this.model, unit.id),
           pod: unit.pod?.revision ?? null,
-          restarting: unit.pod !== null && (unit.pod.terminating || unit.agent.queued === "upgrade-charm"),
+          restarting:
+            unit.pod !== null
+              ? unit.pod.terminating || unit.agent.queued === "upgrade-charm"
+              : recordedCharm !== null && recordedCharm !== unit.agent.charm,
         };
       });
     return {
