@@ -31,4 +31,14 @@ export const FOUND_BUGS: readonly FoundBug[] = [
     pinnedBy:
       "packages/verify/src/regressions.test.ts, packages/core/src/reduce.test.ts (the pending list) and packages/verify/src/soak.test.ts (seed 196)",
   },
+  {
+    id: "skipped-upgrade-charm-stalls",
+    summary:
+      "Machines: a unit whose last hook failed got the new charm without `upgrade-charm` (LP#2068500; `juju refresh --force-units` from an error, or `juju resolve --no-retry` on a failed upgrade-charm); it stayed `idle` on the new charm, the others `ready`, and nothing was ever granted.",
+    foundBy:
+      "A one-off sweep of the model's production faults (10 of 60 runs waited for ever), then exploring the upgrade with the fault (`faults.skipUpgradeCharm`, 2 units, machines): a livelock from the 4th step.",
+    fix: "A unit whose charm (`.juju-charm`) is not the one its databag recorded, in a hook without `upgrade-charm`, takes the upgrade-charm it missed first (`missedUpgradeCharm`), reading what an upgrade-charm reads.",
+    pinnedBy:
+      "packages/verify/src/regressions.test.ts, packages/verify/src/explore.test.ts and packages/core/src/observed.test.ts",
+  },
 ];
