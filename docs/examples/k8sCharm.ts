@@ -6,7 +6,7 @@
 import { ClusterNotReadyError } from "@charm-upgrade/core";
 import type { CharmUpgrade, GrantOutcome } from "@charm-upgrade/juju";
 import { createUpgrade, HookTools, readHookContext } from "@charm-upgrade/juju";
-import { awaitsRollout, createPartitionSetter, podObservation } from "@charm-upgrade/k8s";
+import { awaitsRollout, createPartitionSetter, podObservation, unitRollout } from "@charm-upgrade/k8s";
 import { DEPENDENCIES } from "./dependencies.js";
 import type { JujuPorts } from "./vmCharm.js";
 import type { Workload } from "./workload.js";
@@ -50,6 +50,9 @@ export async function createK8sUpgrade(workload: Workload, juju: JujuPorts = {})
     // …but only when its restart is a rollout's, not an eviction: whether this pod is not on the StatefulSet's update
     // revision (the controller replaces it once the partition lets it).
     awaitsRollout: async () => awaitsRollout(await statefulSet.readRollout(), hook.unitNumber),
+    // Where the rollout stands for every pod, asked on the leader by pre-upgrade-check and when a roll may end: a pod
+    // can restart before its unit runs any hook, and neither the partition nor the roll's end may leave it behind.
+    unitRollout: async () => unitRollout(await statefulSet.readRollout()),
 
     // Called on the restarted pod, which runs the new charm and the new workload image: check its health.
     async onUpgradeGranted(): Promise<GrantOutcome> {

@@ -13,6 +13,8 @@ import type { ErrorData, FailureKind, UpgradeEvent } from "./events.js";
  * - `getPartition` — Kubernetes: the partition the API server holds (a whole number)
  * - `awaitsRollout` — Kubernetes: whether a rollout awaits this unit (`true`: it does not run the revision being
  *   rolled out), none does (`false`), or unknown (`null`): tells the restart of a `juju refresh` from an eviction
+ * - `unitRollout` — Kubernetes: where the StatefulSet's rollout stands for each unit's pod ({@link UnitRollout}), or
+ *   unknown (`null`): asked by the leader at pre-upgrade-check and when a roll may end
  * - `logRollbackInstructions` — the charm's own account of how to roll back
  * - `workloadVersion` — the workload version the charm reports now, asked again once a grant completed (see
  *   `upgradeCompleted`); adapters answer it as they do the report at the start of the hook
@@ -25,6 +27,7 @@ export type CharmCall =
   | { readonly type: "setPartition"; readonly partition: number }
   | { readonly type: "getPartition" }
   | { readonly type: "awaitsRollout" }
+  | { readonly type: "unitRollout" }
   | { readonly type: "logRollbackInstructions" }
   | { readonly type: "workloadVersion" };
 
@@ -157,6 +160,51 @@ export function awaitedRolloutOf(answer: CharmAnswer): boolean | null | ErrorDat
     message: `awaitsRollout() returned ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}, not true, false or null`,
     cause: "the charm's awaitsRollout must resolve to whether a rollout is under way that this unit has not taken",
     resolution: "fix the charm's awaitsRollout (awaitsRollout of @charm-upgrade/k8s gives it from readRollout())",
+    failure: "invalid",
+  };
+}
+
+/**
+ * Kubernetes: where the StatefulSet's rollout stands, by unit number (pod ordinal), as the charm reads it from the API
+ * server (`unitRollout` of `@charm-upgrade/k8s`). A pod can restart before its unit runs any hook, so no databag says
+ * this: a `juju refresh` that came after the last roll ended, a refresh back that met a pod mid-restart.
+ */
+export interface UnitRollout {
+  /**
+   * The units whose pods were not created from the StatefulSet's current revision: restarted onto the revision being
+   * rolled out, or onto one a refresh back left. A partition set above one strands it there (pods below the
+   * partition are neither updated nor recreated from another revision than the current one).
+   */
+  readonly restarted: readonly number[];
+  /**
+   * The units whose pods the rollout still restarts: at or above the partition, not created from the update
+   * revision. A roll is not over while one is.
+   */
+  readonly pending: readonly number[];
+}
+
+const unitNumbers = (value: unknown): value is readonly number[] =>
+  Array.isArray(value) && value.every((id) => typeof id === "number" && Number.isSafeInteger(id) && id >= 0);
+
+/**
+ * The answer to `unitRollout`: a {@link UnitRollout} (each list sorted, each unit once), `null` (the charm cannot
+ * tell), or what went wrong as {@link ErrorData} (the callback threw, or returned something else: untrusted, so
+ * validated here).
+ */
+export function unitRolloutOf(answer: CharmAnswer): UnitRollout | null | ErrorData {
+  if (!answer.ok) return answer.error;
+  const value = answer.value as { restarted?: unknown; pending?: unknown } | null | undefined;
+  if (value === null || value === undefined) return null;
+  if (typeof value === "object" && unitNumbers(value.restarted) && unitNumbers(value.pending)) {
+    const sorted = (ids: readonly number[]) => [...new Set(ids)].sort((a, b) => a - b);
+    return { restarted: sorted(value.restarted), pending: sorted(value.pending) };
+  }
+  return {
+    kind: "UpgradeError",
+    message: `unitRollout() returned ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}, not { restarted, pending } or null`,
+    cause:
+      "the charm's unitRollout must resolve to the units whose pods restarted and those the rollout still restarts",
+    resolution: "fix the charm's unitRollout (unitRollout of @charm-upgrade/k8s gives it from readRollout())",
     failure: "invalid",
   };
 }

@@ -59,7 +59,15 @@ export type UpgradeEvent =
   | ({ readonly type: "stop" } & WithView)
   | ({ readonly type: "preUpgradeCheck" } & WithView)
   | ({ readonly type: "resumeUpgrade" } & WithView)
-  | { readonly type: "preUpgradeCheckPassed"; readonly stack?: readonly number[] }
+  | {
+      readonly type: "preUpgradeCheckPassed";
+      readonly stack?: readonly number[];
+      /**
+       * Kubernetes: the units whose pods were not created from the StatefulSet's current revision, as the charm
+       * observed them (`restartedUnits`; absent when the charm cannot tell): the partition is set no higher than any.
+       */
+      readonly restarted?: readonly number[];
+    }
   | { readonly type: "preUpgradeCheckFailed"; readonly error: ErrorData }
   | {
       readonly type: "upgradeCompleted";

@@ -1,5 +1,14 @@
 import type { CharmAnswer, CharmCall } from "./charmCall.js";
-import { awaitedRolloutOf, grantEvent, heldPartitionOf, InvalidGrantAnswer, messageOf, trustOf } from "./charmCall.js";
+import {
+  awaitedRolloutOf,
+  grantEvent,
+  heldPartitionOf,
+  InvalidGrantAnswer,
+  messageOf,
+  trustOf,
+  unitRolloutOf,
+} from "./charmCall.js";
+import type { UnitRollout } from "./charmCall.js";
 import type { Dependencies } from "./dependencyModel.js";
 import type { Effect } from "./effects.js";
 import { UpgradeError } from "./errors.js";
@@ -43,6 +52,12 @@ export interface CharmAbilities {
    * then a stop with no upgrade planned raises the partition even when it is an eviction).
    */
   readonly awaitsRollout?: boolean;
+  /**
+   * Kubernetes: the charm can tell where the StatefulSet's rollout stands for each unit's pod ({@link UnitRollout};
+   * absent: `false`; then pre-upgrade-check and the end of a roll go by what the units recorded, and cannot see a pod
+   * that restarted before its unit ran upgrade-charm).
+   */
+  readonly unitRollout?: boolean;
   readonly logRollbackInstructions: boolean;
   /**
    * The charm reports its workload version (absent: `false`): it is asked again after a grant it answered
@@ -209,12 +224,25 @@ export function* hookSession(input: HookInput): Generator<CharmCall, HookOutcome
   const run = new HookRun(input);
   const { memory, dropped } = readHookMemory(input.memory);
   if (dropped) run.log("WARNING", `Ignoring ${dropped}; it is rewritten at the end of this hook`);
+  // Kubernetes, the leader while a roll may end in this hook (its records kept, every other unit at rest or done):
+  // which pods the rollout still restarts — a pod can restart before its unit runs any hook, and the roll is not
+  // over for it. (The leader's own state may move on to the end within the hook.)
+  const view = run.view();
+  const ends =
+    input.substrate === "k8s" &&
+    input.abilities.unitRollout === true &&
+    view?.leader === true &&
+    Boolean(view.stack || view.fromCharm || view.rollback) &&
+    view.units.every(
+      (unit) => unit.id === input.unit || unit.state === "idle" || unit.state === "completed" || unit.state === null,
+    );
+  const rollout = ends ? yield* run.unitRollout() : undefined;
   const initial = createUpgradeState({
     app: input.app,
     unit: input.unit,
     substrate: input.substrate,
     dependencies: input.dependencies,
-    view: run.view(),
+    view,
     ...(input.settings !== undefined ? { settings: input.settings } : {}),
     charm: input.charm ?? null,
     workloadVersion: input.workloadVersion ?? null,
@@ -222,6 +250,9 @@ export function* hookSession(input: HookInput): Generator<CharmCall, HookOutcome
     observed: readObservation(input.observed ?? null),
     resource: input.resource ?? null,
     noDowngrade: input.noDowngrade ?? null,
+    ...(rollout === undefined
+      ? {}
+      : { rolloutPending: rollout !== null && "pending" in rollout ? rollout.pending : null }),
   });
   let state = initial;
   // Juju replaced the charm without upgrade-charm (LP#2068500): the unit takes it first, as if Juju had sent it when
@@ -418,6 +449,15 @@ class HookRun {
     this.results = null;
   }
 
+  private rollout: UnitRollout | ErrorData | null | undefined;
+
+  /** Kubernetes: where the StatefulSet's rollout stands ({@link UnitRollout}), asked once per hook; `null`: unknown. */
+  *unitRollout(): Generator<CharmCall, UnitRollout | ErrorData | null, CharmAnswer> {
+    if (this.rollout === undefined)
+      this.rollout = unitRolloutOf((yield* this.ask({ type: "unitRollout" })) ?? { ok: true, value: null });
+    return this.rollout;
+  }
+
   /** Ask the charm once per hook; `null` when it was already asked in this hook. */
   private *ask(call: CharmCall): Generator<CharmCall, CharmAnswer | null, CharmAnswer> {
     if (this.called.has(call.type)) return null;
@@ -450,7 +490,26 @@ class HookRun {
         resolution: "pass setPartition (and getPartition) from @charm-upgrade/k8s to createUpgrade",
       });
     }
-    if (substrate === "k8s") return { type: "preUpgradeCheckPassed" };
+    if (substrate === "k8s") {
+      if (!abilities.unitRollout) return { type: "preUpgradeCheckPassed" };
+      // A pod that restarted onto another revision than the StatefulSet's current one before its unit ran
+      // upgrade-charm (a `juju refresh` that came after the last roll ended, a refresh back mid-restart) is in no
+      // databag yet: the partition must not go above it (verify's `refreshBack` with a leadership change).
+      const rollout = yield* this.unitRollout();
+      if (rollout !== null && "restarted" in rollout)
+        return { type: "preUpgradeCheckPassed", restarted: rollout.restarted };
+      const why =
+        rollout === null
+          ? "the StatefulSet controller has not caught up yet"
+          : messageOf(rollout, "unitRollout failed");
+      return refuse({
+        kind: "ClusterNotReadyError",
+        message: `Cannot tell which pods restarted onto another revision (${why}): run pre-upgrade-check again in a moment`,
+        cause:
+          "a pod restarted before its unit ran upgrade-charm is in no databag, and the partition must not go above it",
+        resolution: "run pre-upgrade-check again once the StatefulSet controller has observed the latest spec",
+      });
+    }
     if (!abilities.buildUpgradeStack) {
       return refuse({
         kind: "UpgradeError",

@@ -57,7 +57,7 @@ export {
   unplannedCharms,
   upgradeInProgress,
 } from "./protocol.js";
-export type { CharmAnswer, CharmCall, CharmCallType } from "./charmCall.js";
+export type { CharmAnswer, CharmCall, CharmCallType, UnitRollout } from "./charmCall.js";
 export { grantEvent, heldPartitionOf, InvalidGrantAnswer, messageOf, toErrorData, trustOf } from "./charmCall.js";
 export type { DeferrableEventType, HookMemory, KnownStatus, MemoryRead } from "./hookMemory.js";
 export {

@@ -260,6 +260,20 @@ export function forwardAgain(view: PeerView, substrate: "vm" | "k8s", leader: nu
   return { ...forward, stack: stack.length ? stack : null };
 }
 
+/**
+ * Kubernetes, the leader: whether the StatefulSet's rollout still restarts a pod, as the charm read it at the start of
+ * the hook (`UpgradeContext.rolloutPending`), or the charm could not tell. The leader then does not end the roll (it
+ * keeps its records, and asks again at its next hook): a pod can restart before its unit runs any hook, so the
+ * databags may say every unit is done while one is still on its way — a refresh back that met a pod restarting onto
+ * the roll's target, whose unit had not run upgrade-charm yet, turned around without it. Ended then, the roll's
+ * records are gone when that pod comes back, and a pre-upgrade-check run meanwhile plans on a unit that runs neither
+ * charm (verify's `refreshBack` with a leadership change). `false` when the charm cannot tell at all (not asked).
+ */
+export function rolloutUnfinished(context: UpgradeContext): boolean {
+  if (context.substrate !== "k8s" || !context.view.leader || context.rolloutPending === undefined) return false;
+  return context.rolloutPending === null || context.rolloutPending.length > 0;
+}
+
 /** True when the leader has entered recovery (a rollback is being prepared or runs). */
 export function inRecovery(view: PeerView): boolean {
   return view.units.some((unit) => unit.state === "recovery");

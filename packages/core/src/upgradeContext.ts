@@ -53,6 +53,12 @@ export interface UpgradeContext {
   /** Why this unit's workload cannot go back to the version before the upgrade, as the charm says; `null`: it can. */
   readonly noDowngrade: string | null;
   /**
+   * Kubernetes, on the leader while a roll may end: the units whose pods the StatefulSet's rollout still restarts
+   * (`UnitRollout.pending`), `null` when the charm could not tell (the roll then does not end in this hook), absent
+   * when not asked (the charm cannot tell at all: the roll ends by what the units recorded).
+   */
+  readonly rolloutPending?: readonly number[] | null;
+  /**
    * Kubernetes: why the partition did not move in this hook, for the application status (absent or `null`: it did,
    * or it was not asked to). Not kept from one hook to the next: the next hook tries again.
    */
@@ -99,4 +105,6 @@ export interface UpgradeInput {
    * charm says; recorded in its databag, and a rollback then stops before it.
    */
   readonly noDowngrade?: string | null;
+  /** Kubernetes, on the leader while a roll may end: see {@link UpgradeContext.rolloutPending}. */
+  readonly rolloutPending?: readonly number[] | null;
 }

@@ -46,6 +46,7 @@ import {
   unitName,
   unplannedCharms,
   withOwnState,
+  rolloutUnfinished,
 } from "./protocol.js";
 import { planResults } from "./plan.js";
 import { rollbackCommand } from "./rollbackCommand.js";
@@ -88,6 +89,7 @@ export function contextFromInput(input: UpgradeInput): UpgradeContext {
     resource: typeof input.resource === "string" && RESOURCE_PATTERN.test(input.resource) ? input.resource : null,
     noDowngrade:
       typeof input.noDowngrade === "string" && input.noDowngrade.trim() ? clipReason(input.noDowngrade.trim()) : null,
+    ...(input.rolloutPending === undefined ? {} : { rolloutPending: input.rolloutPending }),
   };
 }
 
@@ -681,10 +683,12 @@ function createUpgradeMachine() {
         else if (context.view.fromResource || appKeyInvalid(context.view, KEYS.fromResource))
           data[KEYS.fromResource] = "";
         // Kubernetes: only the first unit may restart — and no unit a `juju refresh` made before this check already
-        // restarted onto the new charm may be put back below the partition. Recorded once the API server holds it
-        // (`partitionSet`); if it does not, the action fails and nothing of this plan is committed.
+        // restarted onto the new charm may be put back below the partition: those that recorded it, and those whose
+        // pods the charm sees off the StatefulSet's current revision before their units ran upgrade-charm
+        // (`restartedUnits`). Recorded once the API server holds it (`partitionSet`); if it does not, the action
+        // fails and nothing of this plan is committed.
         if (context.substrate === "k8s" && stack.length) {
-          const early = unplannedCharms(context.view).map((unit) => unit.id);
+          const early = [...unplannedCharms(context.view).map((unit) => unit.id), ...(event.restarted ?? [])];
           emit(enqueue, { type: "setPartition", partition: Math.min(stack[stack.length - 1] ?? 0, ...early) });
         }
         emit(enqueue, { type: "writeAppData", data });
@@ -1055,7 +1059,8 @@ function createUpgradeMachine() {
           context.related &&
           !view.stack &&
           !appKeyInvalid(view, KEYS.stack) &&
-          view.units.every((unit) => unit.state === "idle" && onRollTarget(view, unit.id) !== false)
+          view.units.every((unit) => unit.state === "idle" && onRollTarget(view, unit.id) !== false) &&
+          !rolloutUnfinished(context)
         );
       },
       /** A rollback is under way (recorded by recovery or by a refresh back). */
@@ -1078,7 +1083,9 @@ function createUpgradeMachine() {
             onRollTarget(context.view, unit.id) !== false,
         ) &&
         // …and this unit is observed to run the application's latest definition, when that is known.
-        !runsOlderDefinition(context),
+        !runsOlderDefinition(context) &&
+        // …and, the leader on Kubernetes, no pod is still to restart (as far as the charm can tell).
+        !rolloutUnfinished(context),
     },
   }).createMachine({
     id: "unit",

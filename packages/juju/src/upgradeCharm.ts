@@ -7,6 +7,7 @@ import type {
   Reducer,
   RuntimeObservation,
   Substrate,
+  UnitRollout,
   UnitState,
   UpgradeState,
   UpgradeStep,
@@ -77,6 +78,17 @@ interface CommonUpgradeOptions {
    * back on the old revision the next time it is deleted. Without it (or unknown), every such stop raises it.
    */
   awaitsRollout?(): Maybe<boolean | null>;
+  /**
+   * Kubernetes: where the StatefulSet's rollout stands for each unit's pod — `restarted`: the units whose pods were
+   * not created from its current revision; `pending`: those the rollout still restarts (at or above the partition,
+   * not on the update revision) — or `null` when that cannot be told (`unitRollout(await partitions.readRollout())`
+   * of `@charm-upgrade/k8s`). A pod can restart before its unit runs any hook, so no databag says this. Asked on the
+   * leader only: by pre-upgrade-check, whose partition never goes above a restarted pod (there it would strand it),
+   * and while a roll may end, which it does not while a pod is pending. Unknown (`null`, or a throw) fails the check
+   * (the operator runs it again) and keeps the roll open until the next hook; without it, both go by what the units
+   * recorded.
+   */
+  unitRollout?(): Maybe<UnitRollout | null>;
   /**
    * Why this unit holds the roll right now (a backup, a scale-out), or `null`: while any unit holds, no unit is
    * granted and the K8s partition does not move. Asked once per hook; the reason shows in the statuses.
@@ -282,6 +294,7 @@ export class CharmUpgrade {
         setPartition: typeof options.setPartition === "function",
         getPartition: typeof options.getPartition === "function",
         awaitsRollout: typeof options.awaitsRollout === "function",
+        unitRollout: typeof options.unitRollout === "function",
         logRollbackInstructions: typeof options.logRollbackInstructions === "function",
         workloadVersion: typeof options.workloadVersion === "function",
       },
@@ -408,6 +421,9 @@ export class CharmUpgrade {
           break;
         case "awaitsRollout":
           value = options.awaitsRollout?.() ?? null;
+          break;
+        case "unitRollout":
+          value = options.unitRollout?.() ?? null;
           break;
         case "logRollbackInstructions":
           value = options.logRollbackInstructions?.();

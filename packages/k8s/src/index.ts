@@ -23,4 +23,5 @@ export type {
 } from "./statefulSetPartition.js";
 export { createPartitionSetter } from "./statefulSetPartition.js";
 export { podObservation } from "./podObservation.js";
+export { unitRollout } from "./unitRollout.js";
 export type { Sleep } from "./withRetries.js";

@@ -87,6 +87,7 @@ describe("lazy loading of @kubernetes/client-node", () => {
         "createPartitionSetter",
         "kubernetesFailureOf",
         "podObservation",
+        "unitRollout",
       ],
       partition: 2,
     });

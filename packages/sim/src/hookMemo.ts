@@ -84,6 +84,8 @@ export class HookMemo {
       // failures.
       model.partition,
       model.substrate === "k8s" ? model.awaitsRollout(id) : null,
+      // …and, on the leader (pre-upgrade-check, a roll's end), where the rollout stands for each pod (`unitRollout`).
+      model.substrate === "k8s" && model.leader === id && charm.readsRollout ? model.unitRollout() : null,
       charm.partitionFaults,
     ]);
   }

@@ -522,6 +522,29 @@ export class JujuModel {
     return pod !== null && pod !== undefined && (pod.revision !== this.charm || pod.stale);
   }
 
+  /**
+   * Kubernetes: where the StatefulSet's rollout stands for each unit's pod — what `unitRollout` of `@charm-upgrade/k8s`
+   * reads from the API server (each pod's `controller-revision-hash` against `status.currentRevision` and
+   * `status.updateRevision`, and the partition). `restarted`: the pods not created from the current revision; a pod
+   * at or above the partition is recreated from the update revision, one below it from the current one (kubernetes
+   * `pkg/controller/statefulset/stateful_set_utils.go` `newVersionedStatefulSetPod`), and the current revision
+   * becomes the update revision only once every pod runs it and is Ready (`completeRollingUpdate`), so each restarted
+   * onto the update revision or onto one a refresh back left, whatever its unit has run since. `pending`: the pods at
+   * or above the partition the controller still replaces ({@link awaitsRollout}: `updateStatefulSet` deletes every pod
+   * there not on the update revision). Ascending.
+   */
+  unitRollout(): { restarted: number[]; pending: number[] } {
+    const restarted: number[] = [];
+    const pending: number[] = [];
+    for (const id of [...this.units.keys()].sort((a, b) => a - b)) {
+      const pod = this.units.get(id)?.pod;
+      if (!pod) continue;
+      if (pod.revision !== this.currentRevision) restarted.push(id);
+      if (id >= this.partition && this.awaitsRollout(id)) pending.push(id);
+    }
+    return { restarted, pending };
+  }
+
   /** The revision a pod of ordinal `id` is created from: kubernetes `newVersionedStatefulSetPod` (stateful_set_utils.go). */
   private podRevision(id: number): number {
     return id < this.partition ? this.currentRevision : this.charm;

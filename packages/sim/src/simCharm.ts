@@ -155,6 +155,12 @@ export interface SimCharmOptions {
    * observes nothing.
    */
   readonly observesPods?: boolean | undefined;
+  /**
+   * Kubernetes: the charm passes `unitRollout`, answering as `unitRollout` of `@charm-upgrade/k8s` does from the
+   * StatefulSet (docs/guide.md recommends it; default `true`). `false`: a charm that cannot tell where the rollout
+   * stands for other pods than its own.
+   */
+  readonly readsRollout?: boolean | undefined;
   /** Called for each grant. */
   readonly onGrant?: ((grant: CharmGrant) => void) | undefined;
   /** Observer of the library's reducer steps, per unit name. */
@@ -195,9 +201,15 @@ export class SimCharm {
       [...options.revisions],
       options.pythonRevisions ?? [],
       options.observesPods === true,
+      options.readsRollout !== false,
     ]);
     this.revisions = options.revisions;
     this.failPreUpgradeCheck = options.failPreUpgradeCheck;
+  }
+
+  /** Kubernetes: whether the charm passes `unitRollout` (see `SimCharmOptions.readsRollout`). */
+  get readsRollout(): boolean {
+    return this.options.readsRollout !== false;
   }
 
   /** Kubernetes: whether the charm observes its pod (see `SimCharmOptions.observesPods`). */
@@ -293,6 +305,9 @@ export class SimCharm {
         // StatefulSet (its revisions are not read through the partition requests' faults: those fail the partition
         // requests only, which is all the simulated API server fails).
         awaitsRollout: () => model.awaitsRollout(id),
+        // What `unitRollout(await partitions.readRollout())` of @charm-upgrade/k8s answers, from the model's
+        // StatefulSet (not failed by the partition faults either).
+        ...(this.options.readsRollout !== false ? { unitRollout: () => model.unitRollout() } : {}),
       };
     }
     return {

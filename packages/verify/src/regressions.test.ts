@@ -485,23 +485,26 @@ describe("regression: refresh-back-leaves-joined-unit", () => {
  * back. (The soak's operator ran it on machines only, and stalled.)
  */
 describe("regression: refresh-back-after-the-last-unit", () => {
-  /** 3 units, leader app/2, no pause: the roll reaches app/0, granted; then `juju refresh` back. */
+  /**
+   * 3 units, leader app/2, no pause: the roll reaches app/0, granted; then `juju refresh` back. The charm observes
+   * nothing of the pods (neither `observe` nor `unitRollout`): what the units recorded is all it goes by.
+   */
   function toRefreshBack(): World {
-    const world = toLastUnit(false);
+    const world = toLastUnit({ observesPods: false, readsRollout: false });
     // app/0 completes and the roll ends before any pod restarts onto the old template.
     stepWhile(world, (step) => step.kind === "hook" && world.observe().appData["upgrade-from-charm"] !== undefined);
     return world;
   }
 
   /** The roll at its last unit, app/0's pod restarting on the new revision (the partition at 0); then `juju refresh` back. */
-  function toLastUnit(observesPods: boolean): World {
+  function toLastUnit(charm: { readonly observesPods: boolean; readonly readsRollout: boolean }): World {
     const world = new World({
       units: 3,
       substrate: "k8s",
       leader: 2,
       pauseAfter: "none",
       twoStepUpgrades: false,
-      observesPods,
+      ...charm,
     });
     world.settle();
     expect(world.action(2, "pre-upgrade-check").ok).toBe(true);
@@ -549,7 +552,7 @@ describe("regression: refresh-back-after-the-last-unit", () => {
   });
 
   it("a charm that observes its pod does not end the roll on an outdated pod: the refresh back turns it around", () => {
-    const world = toLastUnit(true);
+    const world = toLastUnit({ observesPods: true, readsRollout: false });
     // app/0 completes before any pod restarts: nobody ends the roll, its pods are not on the latest template.
     stepWhile(world, (step) => step.kind === "hook");
     const s = world.observe();
@@ -559,6 +562,20 @@ describe("regression: refresh-back-after-the-last-unit", () => {
       ["completed", NEW],
     ]);
     expect(s.appData["upgrade-from-charm"]).toBe(`ch:amd64/jammy/app-${OLD}`);
+    settleWithTime(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+      [2, "idle", "1.0.0"],
+    ]);
+    expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+  });
+  it("a charm that reads the rollout (`unitRollout`): the leader does not end the roll while pods are to restart", () => {
+    const world = toLastUnit({ observesPods: false, readsRollout: true });
+    // app/0 completes before any pod restarts: the leader keeps the roll open, every pod awaits the old template.
+    stepWhile(world, (step) => step.kind === "hook");
+    expect(world.model.unitRollout().pending).toEqual([0, 1, 2]);
+    expect(world.observe().appData["upgrade-from-charm"]).toBe(`ch:amd64/jammy/app-${OLD}`);
     settleWithTime(world);
     expect(units(world)).toEqual([
       [0, "idle", "1.0.0"],

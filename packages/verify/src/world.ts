@@ -118,6 +118,8 @@ export interface WorldOptions {
   readonly oldLibrary?: "charm-upgrade" | "python" | undefined;
   /** Kubernetes: the charm observes its pod (`observe`, as `podObservation` answers: see `SimCharmOptions`). */
   readonly observesPods?: boolean | undefined;
+  /** Kubernetes: the charm passes `unitRollout` (default: it does; see `SimCharmOptions.readsRollout`). */
+  readonly readsRollout?: boolean | undefined;
   /** The new revision's workload cannot go back to the old one ({@link NO_DOWNGRADE_REVISIONS}). */
   readonly noDowngrade?: boolean | undefined;
 }
@@ -146,6 +148,7 @@ export class World {
       twoStepUpgrades: options.twoStepUpgrades ?? true,
       pythonRevisions: options.oldLibrary === "python" ? [OLD] : [],
       observesPods: options.observesPods,
+      readsRollout: options.readsRollout,
       reduce: options.reduce,
       onGrant: (grant) => this.grants.push(grant),
     });

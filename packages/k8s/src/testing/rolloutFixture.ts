@@ -2,7 +2,7 @@ import type { PodRevision, StatefulSetRollout } from "../statefulSetPartition.js
 
 /**
  * A pod as `readRollout` reports it, Ready and not terminating: for tests of what a charm derives from a rollout
- * (`awaitsRollout`, `podObservation`) without an API server. `revision` is its `controller-revision-hash` label.
+ * (`awaitsRollout`, `podObservation`, `unitRollout`) without an API server. `revision` is its `controller-revision-hash` label.
  */
 export function podRevision(
   ordinal: number,
