@@ -108,16 +108,27 @@ describe("observed versions against recorded states", () => {
         // within 120 characters, the revision (detail) gives way to the rollback command
         "db/1 says completed but is not on the application's latest revision | roll back: juju refresh db --revision 381",
     });
-    // once its pod runs the latest revision, it is done
-    const done = reduce(
-      stateOf(1, raw, { substrate: "k8s", observed: { ...behind, latest: true, revision: "db-7f9a1e" } }),
-      { type: "tick", view: readPeerView(raw) },
+    // once its pod runs the latest revision, it is done — when the leader has closed the roll (its records cleared:
+    // until then a unit that is not the leader stays completed, see `awaitsRollClose`)
+    const latest = { ...behind, latest: true, revision: "db-7f9a1e" };
+    const open = reduce(stateOf(1, raw, { substrate: "k8s", observed: latest }), {
+      type: "tick",
+      view: readPeerView(raw),
+    });
+    expect(open.state.value).toBe("completed");
+    const closed = bags(
+      { 0: { state: "idle", charm: TO }, 1: { state: "completed", charm: TO } },
+      { dependencies: stored },
     );
+    const done = reduce(stateOf(1, closed, { substrate: "k8s", observed: latest }), {
+      type: "tick",
+      view: readPeerView(closed),
+    });
     expect(done.state.value).toBe("idle");
     // nothing observed: its state decides, as before
-    expect(reduce(stateOf(1, raw, { substrate: "k8s" }), { type: "tick", view: readPeerView(raw) }).state.value).toBe(
-      "idle",
-    );
+    expect(
+      reduce(stateOf(1, closed, { substrate: "k8s" }), { type: "tick", view: readPeerView(closed) }).state.value,
+    ).toBe("idle");
   });
 
   it("a completed unit whose workload still reports the version before the upgrade is named", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CharmAnswer, CharmCall } from "./charmCall.js";
-import { awaitedRolloutOf, heldPartitionOf, toErrorData } from "./charmCall.js";
+import { awaitedRolloutOf, heldPartitionOf, toErrorData, unitRolloutOf } from "./charmCall.js";
 import type { ErrorData } from "./events.js";
 import type { HookEventType, HookInput, HookOutcome } from "./hookSession.js";
 import { hookSession } from "./hookSession.js";
@@ -46,6 +46,8 @@ interface Hook {
   readonly getPartition?: Answer;
   /** What `awaitsRollout` answers (a value, or an error); asked only when the abilities say the charm has it. */
   readonly awaitsRollout?: { readonly value: unknown } | ErrorData;
+  /** What `unitRollout` answers (a value, or an error); asked only when the abilities say the charm has it. */
+  readonly unitRollout?: { readonly value: unknown } | ErrorData;
   readonly abilities?: Partial<HookInput["abilities"]>;
   readonly memory?: string | null;
   /** `pause-after-unit-upgrade` (default `none`: the roll never waits for resume-upgrade). */
@@ -90,6 +92,10 @@ function run(hook: Hook): { outcome: HookOutcome; calls: CharmCall[] } {
       case "awaitsRollout": {
         const awaits = hook.awaitsRollout ?? { value: null };
         return "value" in awaits ? { ok: true, value: awaits.value } : fail(awaits);
+      }
+      case "unitRollout": {
+        const rollout = hook.unitRollout ?? { value: null };
+        return "value" in rollout ? { ok: true, value: rollout.value } : fail(rollout);
       }
       default:
         return { ok: true };
@@ -451,4 +457,85 @@ it("a Kubernetes pre-upgrade-check without setPartition is refused: every pod wo
   const { outcome } = run({ unit: 0, event: "preUpgradeCheck", databags: idle, abilities: { setPartition: false } });
   expect(outcome.actionFailure).toMatch(/setPartition\(\) is required on Kubernetes/);
   expect(outcome.appWrites).toEqual({});
+});
+
+describe("unitRollout (issue 15: a pod restarted before its unit ran a hook)", () => {
+  const FROM = "ch:amd64/jammy/db-381";
+  const idle: PeerDatabags = {
+    leader: true,
+    units: { "db/0": { state: "idle" }, "db/1": { state: "idle" }, "db/2": { state: "idle" } },
+    app: { dependencies: DEPS },
+  };
+  const reads = { unitRollout: true };
+
+  it("pre-upgrade-check sets the partition no higher than a pod off the current revision, whatever its unit recorded", () => {
+    const rollout = { value: { restarted: [1, 2], pending: [0] } };
+    const planned = run({ unit: 0, event: "preUpgradeCheck", databags: idle, abilities: reads, unitRollout: rollout });
+    expect(planned.calls.filter((call) => call.type === "setPartition")).toEqual([
+      { type: "setPartition", partition: 1 },
+    ]);
+    expect(planned.outcome.appWrites).toMatchObject({ "upgrade-stack": "[0, 1, 2]", "upgrade-partition": "1" });
+    // at rest, nothing restarted: the highest unit, as always
+    const rest = { value: { restarted: [], pending: [] } };
+    const usual = run({ unit: 0, event: "preUpgradeCheck", databags: idle, abilities: reads, unitRollout: rest });
+    expect(usual.outcome.appWrites).toMatchObject({ "upgrade-partition": "2" });
+  });
+
+  it("pre-upgrade-check that cannot tell fails and changes nothing; without the callback it goes by the records", () => {
+    const unknown = run({ unit: 0, event: "preUpgradeCheck", databags: idle, abilities: reads });
+    expect(unknown.outcome.actionFailure).toBe(
+      "Cannot tell which pods restarted onto another revision (the StatefulSet controller has not caught up yet): run pre-upgrade-check again in a moment",
+    );
+    expect(unknown.calls.some((call) => call.type === "setPartition")).toBe(false);
+    expect(unknown.outcome.appWrites).toEqual({});
+    const without = run({ unit: 0, event: "preUpgradeCheck", databags: idle });
+    expect(without.calls.some((call) => call.type === "unitRollout")).toBe(false);
+    expect(without.outcome.appWrites).toMatchObject({ "upgrade-partition": "2" });
+  });
+
+  /** The roll's last unit done: the leader (db/0) completed, the others idle, the stack empty, the records kept. */
+  const ending: PeerDatabags = {
+    leader: true,
+    units: { "db/0": { state: "completed" }, "db/1": { state: "idle" }, "db/2": { state: "idle" } },
+    app: { dependencies: DEPS, "upgrade-stack": "[]", "upgrade-from-charm": FROM, "upgrade-partition": "0" },
+  };
+
+  it("the leader does not close the roll while the rollout still restarts a pod, or when it cannot tell", () => {
+    const pending = { value: { restarted: [1, 2], pending: [0] } };
+    const open = run({ unit: 0, event: "tick", databags: ending, abilities: reads, unitRollout: pending });
+    expect(open.calls).toContainEqual({ type: "unitRollout" });
+    expect(open.outcome.final.value).toBe("completed");
+    expect(open.outcome.appWrites["upgrade-from-charm"]).toBeUndefined();
+    const unknown = run({ unit: 0, event: "tick", databags: ending, abilities: reads });
+    expect(unknown.outcome.final.value).toBe("completed");
+    const done = { value: { restarted: [0, 1, 2], pending: [] } };
+    const closed = run({ unit: 0, event: "tick", databags: ending, abilities: reads, unitRollout: done });
+    expect(closed.outcome.final.value).toBe("idle");
+    expect(closed.outcome.appWrites["upgrade-from-charm"]).toBe("");
+    // without the callback, by the records alone, as before
+    expect(run({ unit: 0, event: "tick", databags: ending }).outcome.final.value).toBe("idle");
+  });
+
+  it("another unit stays completed until the leader closed the roll", () => {
+    const other: PeerDatabags = {
+      ...ending,
+      leader: false,
+      units: { "db/0": { state: "idle" }, "db/1": { state: "completed" }, "db/2": { state: "idle" } },
+    };
+    expect(run({ unit: 1, event: "tick", databags: other }).outcome.final.value).toBe("completed");
+    const closed = { ...other, app: { dependencies: DEPS, "upgrade-stack": "[]" } };
+    expect(run({ unit: 1, event: "tick", databags: closed }).outcome.final.value).toBe("idle");
+  });
+
+  it("unitRolloutOf accepts two lists of unit numbers (sorted, each once) or null; anything else is invalid", () => {
+    expect(unitRolloutOf({ ok: true, value: { restarted: [2, 0, 2], pending: [] } })).toEqual({
+      restarted: [0, 2],
+      pending: [],
+    });
+    expect(unitRolloutOf({ ok: true, value: null })).toBeNull();
+    expect(unitRolloutOf({ ok: true })).toBeNull();
+    for (const value of [[1], { restarted: [1] }, { restarted: [-1], pending: [] }, { restarted: ["1"], pending: [] }])
+      expect(unitRolloutOf({ ok: true, value })).toMatchObject({ kind: "UpgradeError", failure: "invalid" });
+    expect(unitRolloutOf({ ok: false, error: transient })).toBe(transient);
+  });
 });

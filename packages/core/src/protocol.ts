@@ -274,6 +274,19 @@ export function rolloutUnfinished(context: UpgradeContext): boolean {
   return context.rolloutPending === null || context.rolloutPending.length > 0;
 }
 
+/**
+ * Kubernetes, a unit that is not the leader: whether it waits for the leader to close the roll (clear its records,
+ * `upgrade-from-charm` first) before it returns to idle. The leader closes it in the same hook as it pops the last
+ * unit — unless a pod is still to restart ({@link rolloutUnfinished}): a refresh back that came as the roll ended
+ * reaches the pods then, and a unit that went idle meanwhile would take it for a unit that never upgraded, its
+ * workload left on the new version (verify's `refreshBack` with a leadership change). Staying `completed`, it turns the
+ * roll around when its pod restarts on the old charm ({@link refreshedBack}). Rolls without the records (the Python
+ * library planned them) are not held.
+ */
+export function awaitsRollClose(context: UpgradeContext): boolean {
+  return context.substrate === "k8s" && !context.view.leader && Boolean(context.view.fromCharm);
+}
+
 /** True when the leader has entered recovery (a rollback is being prepared or runs). */
 export function inRecovery(view: PeerView): boolean {
   return view.units.some((unit) => unit.state === "recovery");

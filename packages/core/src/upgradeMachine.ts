@@ -47,6 +47,7 @@ import {
   unplannedCharms,
   withOwnState,
   rolloutUnfinished,
+  awaitsRollClose,
 } from "./protocol.js";
 import { planResults } from "./plan.js";
 import { rollbackCommand } from "./rollbackCommand.js";
@@ -1059,7 +1060,10 @@ function createUpgradeMachine() {
           context.related &&
           !view.stack &&
           !appKeyInvalid(view, KEYS.stack) &&
-          view.units.every((unit) => unit.state === "idle" && onRollTarget(view, unit.id) !== false) &&
+          // (the others may still say completed: on Kubernetes they wait for the leader to close the roll)
+          view.units.every(
+            (unit) => (unit.state === "idle" || unit.state === "completed") && onRollTarget(view, unit.id) !== false,
+          ) &&
           !rolloutUnfinished(context)
         );
       },
@@ -1084,8 +1088,10 @@ function createUpgradeMachine() {
         ) &&
         // …and this unit is observed to run the application's latest definition, when that is known.
         !runsOlderDefinition(context) &&
-        // …and, the leader on Kubernetes, no pod is still to restart (as far as the charm can tell).
-        !rolloutUnfinished(context),
+        // …and, the leader on Kubernetes, no pod is still to restart (as far as the charm can tell); another unit
+        // there waits for the leader to close the roll (see `awaitsRollClose`).
+        !rolloutUnfinished(context) &&
+        !awaitsRollClose(context),
     },
   }).createMachine({
     id: "unit",

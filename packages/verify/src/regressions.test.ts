@@ -740,3 +740,120 @@ describe("regression: skipped-upgrade-charm-stalls", () => {
     );
   });
 });
+
+/**
+ * FIXED (issue 15) `refresh-back-meets-unseen-restart` (Kubernetes), found by exploring `refreshBack` at N = 2 with a
+ * leadership change (`faults: { duplicate: false, leaderChange: true }`: 517,198 states, 2 violations). Both need a
+ * pod that restarted before its unit ran any hook, which no databag shows:
+ *
+ *   (a) livelock: resume-upgrade lets app/0 through; its pod restarts onto the new revision (upgrade-charm not run yet)
+ *       juju refresh back; app/1's pod restarts on the old revision and completes there; app/1 becomes the leader
+ *       app/1 turns the roll around (app/0 idle on the old charm by its record: left alone) and ends it at once
+ *       pre-upgrade-check on app/1: the partition to 1, above app/0's pod, which stays on the new revision for good
+ *   (b) `partition`: the roll ends on the new revision as the late refresh back reaches the pods (the partition at 0)
+ *       app/1's pod restarts on the old revision, then app/0's, whose unit has not run a hook; app/1 becomes the leader
+ *       pre-upgrade-check on app/1: the partition to 1, above app/0's pod already on the revision rolled out
+ *
+ * Fix: the charm reads where the rollout stands (`unitRollout`, `JujuModel.unitRollout()`): pre-upgrade-check sets the
+ * partition no higher than a pod off the StatefulSet's current revision, and the leader does not close a roll while
+ * the controller still has a pod to restart (the other units stay `completed` until it closes, so a late refresh back
+ * turns the roll around when their pods restart). A charm without `unitRollout` still meets both.
+ */
+describe("regression: refresh-back-meets-unseen-restart", () => {
+  /** 2 units, leader app/0, pause `first`: app/1 upgrades, resume-upgrade, app/0's pod deleted and its stop run. */
+  function toSecondPod(readsRollout: boolean): World {
+    const world = new World({ units: 2, substrate: "k8s", leader: 0, readsRollout });
+    world.settle();
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    world.take({ kind: "pod-delete", unit: 1 });
+    for (let i = 0; i < 3; i++) world.hook(1); // stop, upgrade-charm, config-changed: completed
+    world.hook(0); // the leader pops app/1
+    world.take({ kind: "pod-ready", unit: 1 });
+    expect(world.action(0, "resume-upgrade").ok).toBe(true);
+    world.take({ kind: "pod-delete", unit: 0 });
+    world.hook(0); // stop: app/0's pod is recreated on the new revision, its upgrade-charm to come
+    expect(world.observe().units[0]).toMatchObject({ state: "idle", pod: NEW, restarting: true });
+    return world;
+  }
+
+  /** (a) up to the new leader's first hook after the refresh back. */
+  function toNewLeader(readsRollout: boolean): World {
+    const world = toSecondPod(readsRollout);
+    world.model.refresh(OLD);
+    world.take({ kind: "pod-delete", unit: 1 });
+    world.hook(1); // upgrade-charm on the old revision
+    world.hook(1); // config-changed: completed there
+    world.model.setLeader(1);
+    world.hook(1); // start, as the leader
+    return world;
+  }
+
+  it("(a) the scenario reaches the state the bug needs (a charm that cannot read the rollout)", () => {
+    const world = toNewLeader(false);
+    const s = world.observe();
+    expect(s.appData["upgrade-from-charm"]).toBeUndefined();
+    expect(s.units.map((u) => [u.state, u.pod])).toEqual([
+      ["idle", NEW],
+      ["idle", OLD],
+    ]);
+    expect(world.model.unitRollout().pending).toEqual([0]);
+    expect(world.action(1, "pre-upgrade-check").ok).toBe(true);
+    expect(world.model.partition).toBe(1); // above app/0, whose pod stays on the new revision
+  });
+
+  it("(a) the new leader keeps the rollback open until app/0's pod is back, and the units end on the old revision", () => {
+    const world = toNewLeader(true);
+    expect(world.observe().appData["upgrade-from-charm"]).toBe(`ch:amd64/jammy/app-${OLD}`);
+    // pre-upgrade-check is refused meanwhile: the roll is not over
+    expect(world.action(1, "pre-upgrade-check").ok).toBe(false);
+    settleWithTime(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+    ]);
+    expect(world.observe().appData["upgrade-from-charm"]).toBeUndefined();
+    expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+  });
+
+  /** (b) app/0 upgrading when the refresh back comes; it completes and the leader pops it. */
+  function toLateRefreshBack(readsRollout: boolean): World {
+    const world = toSecondPod(readsRollout);
+    world.hook(0); // upgrade-charm: upgrading
+    world.take({ kind: "pod-ready", unit: 0 });
+    world.model.refresh(OLD);
+    world.hook(0); // config-changed: completed, popped
+    return world;
+  }
+
+  it("(b) the scenario reaches the state the bug needs (a charm that cannot read the rollout)", () => {
+    const world = toLateRefreshBack(false);
+    expect(world.observe().appData["upgrade-from-charm"]).toBeUndefined(); // the roll ended on the new revision
+    world.take({ kind: "pod-delete", unit: 1 });
+    for (let i = 0; i < 3; i++) world.hook(1);
+    world.take({ kind: "pod-ready", unit: 1 });
+    world.take({ kind: "pod-delete", unit: 0 }); // app/0's pod restarts on the old revision, no hook run yet
+    world.model.setLeader(1);
+    const before = world.snapshot();
+    expect(world.action(1, "pre-upgrade-check").ok).toBe(true);
+    expect(world.model.partition).toBe(1);
+    expect(world.observe().units[0]?.pod).toBe(OLD);
+    // The same check by a charm that reads the rollout sets the partition no higher than app/0's pod.
+    const reading = new World({ units: 2, substrate: "k8s", leader: 0 });
+    reading.restore(before);
+    expect(reading.action(1, "pre-upgrade-check").ok).toBe(true);
+    expect(reading.model.partition).toBe(0);
+  });
+
+  it("(b) the leader keeps the roll open as the late refresh back restarts the pods, which turns it around", () => {
+    const world = toLateRefreshBack(true);
+    expect(world.observe().appData["upgrade-from-charm"]).toBe(`ch:amd64/jammy/app-${OLD}`);
+    world.model.setLeader(1);
+    settleWithTime(world);
+    expect(units(world)).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+    ]);
+    expect(world.model.appStatus).toEqual({ status: "active", message: "" });
+  });
+});
