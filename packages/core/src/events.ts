@@ -64,7 +64,7 @@ export type UpgradeEvent =
       readonly stack?: readonly number[];
       /**
        * Kubernetes: the units whose pods were not created from the StatefulSet's current revision, as the charm
-       * observed them (`restartedUnits`; absent when the charm cannot tell): the partition is set no higher than any.
+       * observed them (`unitRollout`; absent when the charm cannot tell): the partition is set no higher than any.
        */
       readonly restarted?: readonly number[];
     }

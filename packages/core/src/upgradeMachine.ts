@@ -686,7 +686,7 @@ function createUpgradeMachine() {
         // Kubernetes: only the first unit may restart — and no unit a `juju refresh` made before this check already
         // restarted onto the new charm may be put back below the partition: those that recorded it, and those whose
         // pods the charm sees off the StatefulSet's current revision before their units ran upgrade-charm
-        // (`restartedUnits`). Recorded once the API server holds it (`partitionSet`); if it does not, the action
+        // (`unitRollout`). Recorded once the API server holds it (`partitionSet`); if it does not, the action
         // fails and nothing of this plan is committed.
         if (context.substrate === "k8s" && stack.length) {
           const early = [...unplannedCharms(context.view).map((unit) => unit.id), ...(event.restarted ?? [])];

@@ -342,6 +342,27 @@ describe("Kubernetes: the StatefulSet controller (pkg/controller/statefulset/sta
     expect([0, 1, 2].map((id) => m.awaitsRollout(id))).toEqual([true, true, true]);
   });
 
+  it("unitRollout(): the pods off the current revision, and those at or above the partition the rollout restarts", () => {
+    const m = rolling();
+    expect(m.unitRollout()).toEqual({ restarted: [], pending: [] });
+    m.setPartition(1);
+    m.refresh(2);
+    expect(m.unitRollout()).toEqual({ restarted: [], pending: [1, 2] });
+    settle(m);
+    expect(m.unitRollout()).toEqual({ restarted: [1, 2], pending: [] });
+    // refreshed back before the rollout completed: pods 1 and 2 are on neither the current revision nor the update one
+    m.refresh(1);
+    expect(m.unitRollout()).toEqual({ restarted: [1, 2], pending: [1, 2] });
+    m.refresh(2);
+    m.setPartition(0);
+    expect(m.unitRollout()).toEqual({ restarted: [1, 2], pending: [0] });
+    settle(m);
+    expect(m.unitRollout()).toEqual({ restarted: [], pending: [] });
+    // LP#2036246: every pod outdated, still on the revision it was created from
+    m.refreshRecreatingEveryPod(2);
+    expect(m.unitRollout()).toEqual({ restarted: [], pending: [0, 1, 2] });
+  });
+
   it("patchPartition(): kubectl patch moves the partition like the charm's call, and the model records whose it is", () => {
     const m = rolling();
     m.setPartition(2);

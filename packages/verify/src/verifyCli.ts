@@ -134,6 +134,10 @@ function matrix(): Config[] {
     out.push(config(2, "vm", scenario, "duplicate+leader+skip"));
   for (const scenario of ["refreshBack", "secondRefresh"] as const) out.push(config(2, "vm", scenario, "skip"));
   out.push(config(3, "vm", "upgrade", "skip"));
+  // `refreshBack` on Kubernetes with a leadership change only (issue 15: a pod restarting unseen when the roll turns;
+  // 236,336 states, 248 s on a loaded machine, once fixed by `unitRollout`; with the duplicated relation-changed too it
+  // is one of those left out above).
+  out.push(config(2, "k8s", "refreshBack", "leader"));
   out.push(config(2, "k8s", "refreshBackPaused", "duplicate+leader+api"));
   for (const scenario of ["upgrade", "unplanned"] as const) out.push(config(3, "k8s", scenario, "api"));
   for (const substrate of SUBSTRATES) {
