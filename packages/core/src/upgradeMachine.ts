@@ -1060,9 +1060,13 @@ function createUpgradeMachine() {
           context.related &&
           !view.stack &&
           !appKeyInvalid(view, KEYS.stack) &&
-          // (the others may still say completed: on Kubernetes they wait for the leader to close the roll)
+          // (on Kubernetes the others may still say completed, or recovery: they wait for the leader to close the roll,
+          // see `awaitsRollClose`)
           view.units.every(
-            (unit) => (unit.state === "idle" || unit.state === "completed") && onRollTarget(view, unit.id) !== false,
+            (unit) =>
+              (unit.state === "idle" ||
+                (context.substrate === "k8s" && (unit.state === "completed" || unit.state === "recovery"))) &&
+              onRollTarget(view, unit.id) !== false,
           ) &&
           !rolloutUnfinished(context)
         );

@@ -152,11 +152,15 @@ describe("the adapter reads what it observes only when a decision may use it", (
       message:
         "db/1 says completed but is not on the application's latest revision | roll back: juju refresh db --revision 381",
     });
-    // once its pod runs the latest template, it is done
-    const next = hook(rolling, "update-status", {
-      charm: "ch:amd64/jammy/db-382",
-      observe: () => ({ ...observed, latest: true }),
-    });
+    // once its pod runs the latest template, it is done — when the leader has closed the roll (until then it stays
+    // completed: see `awaitsRollClose` in the core)
+    const latest = { charm: "ch:amd64/jammy/db-382", observe: () => ({ ...observed, latest: true }) };
+    const open = hook(rolling, "update-status", latest);
+    await open.run();
+    open.juju.commit();
+    expect(rolling.databags["db/1"]?.state).toBe("completed");
+    delete rolling.appData["upgrade-from-charm"];
+    const next = hook(rolling, "update-status", latest);
     await next.run();
     next.juju.commit();
     expect(rolling.databags["db/1"]?.state).toBe("idle");
