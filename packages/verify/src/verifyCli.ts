@@ -135,7 +135,7 @@ function matrix(): Config[] {
   for (const scenario of ["refreshBack", "secondRefresh"] as const) out.push(config(2, "vm", scenario, "skip"));
   out.push(config(3, "vm", "upgrade", "skip"));
   // `refreshBack` on Kubernetes with a leadership change only (issue 15: a pod restarting unseen when the roll turns;
-  // 236,336 states, 248 s on a loaded machine, once fixed by `unitRollout`; with the duplicated relation-changed too it
+  // 236,336 states, 248–377 s on a loaded machine, once fixed by `unitRollout`; with the duplicated relation-changed too it
   // is one of those left out above).
   out.push(config(2, "k8s", "refreshBack", "leader"));
   out.push(config(2, "k8s", "refreshBackPaused", "duplicate+leader+api"));
