@@ -153,10 +153,10 @@ export function setupOf(seed: number): RunSetup {
     ...setup,
     // Not from the Python library: a refresh back would return the roll to it (its own bugs are not ours to hold).
     refreshBack: refresh === "back" && setup.oldLibrary !== "python",
-    // Not on Kubernetes yet (known gap, issue 12.4: a third revision that reaches the pods as the roll ends is held
-    // as an unchecked refresh, and the refresh that follows can find the partition over a pod on it; soak seed 441,
-    // explore.test's secondRefresh on k8s).
-    thirdRefresh: refresh === "third" && substrate === "vm" && setup.oldLibrary !== "python",
+    // On both substrates (issue 12.4: on Kubernetes a third revision that reaches the pods as the roll ends restarts them
+    // while the StatefulSet's current revision is still the first; the leader reads which pods restarted, `unitRollout`,
+    // and sets no partition above them — soak seed 441, explore.test's secondRefresh on k8s).
+    thirdRefresh: refresh === "third" && setup.oldLibrary !== "python",
     evictions: evictionsOf(random, substrate, setup.oldLibrary),
     // Not from the Python library either: its leader never reads the partition back (seeds 607, 909). The draw is
     // made whatever the library, so that every later one is too.

@@ -370,7 +370,7 @@ function document(
     "before recording it), relation hooks run out of the resolver's order (a watcher reporting late; never a",
     "relation-changed before the relation-joined it follows), leadership changes, scale-out and scale-in in the",
     "middle of the upgrade, resume-upgrade at random times, a failing unit followed by a rollback; a `juju refresh`",
-    "without pre-upgrade-check, a refresh back to the old revision mid-roll, a third revision (machines), the",
+    "without pre-upgrade-check, a refresh back to the old revision mid-roll, a third revision mid-roll, the",
     "migration from the Python library; on Kubernetes the API server's faults on the partition patch, evicted pods",
     "and a partition patched by hand (`--no-evictions`, `--no-partition-edits` leave them out), and half the runs",
     "with a charm that observes its pod; on machines a unit whose hook failed getting the new charm without",
