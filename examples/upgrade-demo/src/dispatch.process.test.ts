@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { FakeApiServer } from "@charm-upgrade/k8s/testing";
+import type { JujuModel } from "@charm-upgrade/sim";
 import { startFakeApiServer } from "@charm-upgrade/k8s/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltCharm, CharmTree } from "./buildCharm.js";
@@ -89,6 +90,27 @@ function fork(env: Record<string, string> = {}): ProcessJuju {
   return juju;
 }
 
+/**
+ * Publish what the model's StatefulSet controller reports on the fake API server the charm reads, before each hook:
+ * `status.currentRevision` and `status.updateRevision` with the generation observed, and each pod labelled with the
+ * `controller-revision-hash` it was created from, its Ready condition and deletion (kubernetes
+ * `pkg/controller/statefulset/stateful_set_control.go` `updateStatefulSetStatus`, `stateful_set_utils.go`
+ * `newVersionedStatefulSetPod`). The model names a controller revision by its charm revision.
+ */
+function publishRollout(model: JujuModel): void {
+  const revision = (n: number): string => `upgrade-demo-${n}`;
+  api.editStatefulSet("demo", "upgrade-demo", {
+    currentRevision: revision(model.currentRevision),
+    updateRevision: revision(model.charm),
+    observedGeneration: api.getStatefulSet("demo", "upgrade-demo")?.generation ?? 0,
+  });
+  for (const unit of model.units.values()) {
+    if (!unit.pod) continue;
+    const { ready, terminating } = unit.pod;
+    api.putPod("demo", "upgrade-demo", unit.id, { revision: revision(unit.pod.revision), ready, terminating });
+  }
+}
+
 /** Run a file as a process; resolve its exit code and output. */
 function run(
   file: string,
@@ -124,6 +146,8 @@ beforeAll(async () => {
     root: k8sRoot,
     // The model's StatefulSet controller follows the partition the charm patches on the API server.
     partition: () => api.getStatefulSet("demo", "upgrade-demo")?.partition,
+    // … and the API server reports the rollout the model's controller makes.
+    publish: publishRollout,
     env: { PATH: stockPath(k8sRoot), KUBECONFIG: api.kubeconfigPath },
   });
   models.push(k8sDeployed);
@@ -278,6 +302,9 @@ describe("upgrade-demo dispatch, as Juju runs it", () => {
     expect(api.getStatefulSet("demo", "upgrade-demo")?.partition).toBe(2);
     expect(api.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
       "POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+      // unitRollout: no pod restarted off the current revision, so the partition may go to the top pod.
+      "GET /apis/apps/v1/namespaces/demo/statefulsets/upgrade-demo",
+      "GET /api/v1/namespaces/demo/pods",
       "PATCH /apis/apps/v1/namespaces/demo/statefulsets/upgrade-demo",
     ]);
     expect(juju.model.partition).toBe(2);

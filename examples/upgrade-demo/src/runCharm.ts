@@ -113,6 +113,12 @@ export async function runCharm(options: RunCharmOptions): Promise<DispatchResult
             const { awaitsRollout } = await import("@charm-upgrade/k8s");
             return awaitsRollout(await (await kubernetes()).readRollout(), hook.unitNumber);
           },
+          // Pods that restarted before their units ran a hook: the leader neither ends a roll over them nor lets
+          // pre-upgrade-check set the partition above them (asked at the check and while a roll may end).
+          async unitRollout() {
+            const { unitRollout } = await import("@charm-upgrade/k8s");
+            return unitRollout(await (await kubernetes()).readRollout());
+          },
           // Asked first by pre-upgrade-check: an untrusted charm is told to run `juju trust` before anything moves.
           async checkTrust() {
             return (await kubernetes()).canPatch();

@@ -158,6 +158,12 @@ export interface ProcessJujuOptions {
    * API server's), read after every hook and action so that the model's StatefulSet controller follows it.
    */
   readonly partition?: (() => number | null | undefined) | undefined;
+  /**
+   * Kubernetes: called before every hook and action with the model, to publish what its StatefulSet controller
+   * reports (the status's revisions, each pod's `controller-revision-hash`) where the charm reads it (e.g. a fake API
+   * server's StatefulSet and pods): `readRollout` of `@charm-upgrade/k8s` then sees the pods the model restarted.
+   */
+  readonly publish?: ((model: JujuModel) => void) | undefined;
 }
 
 /** A charm revision: the built charm directory, with some files replaced (a new `dependencies.json`). */
@@ -473,12 +479,14 @@ export class ProcessJuju {
 
   /**
    * A copy of this model in a new working directory: deploy once, then give every test its own copy. `env` replaces
-   * the variables added to every hook's environment; `partition`, the API server the model's StatefulSet follows.
+   * the variables added to every hook's environment; `partition`, the API server the model's StatefulSet follows;
+   * `publish`, where it reports its rollout.
    */
   fork(
     options: {
       readonly env?: Readonly<Record<string, string>> | undefined;
       readonly partition?: (() => number | null | undefined) | undefined;
+      readonly publish?: ((model: JujuModel) => void) | undefined;
     } = {},
   ): ProcessJuju {
     const root = mkdtempSync(join(tmpdir(), "upgrade-demo-"));
@@ -495,6 +503,7 @@ export class ProcessJuju {
         root,
         env: options.env ?? this.options.env,
         partition: options.partition ?? this.options.partition,
+        publish: options.publish ?? this.options.publish,
       },
       root,
       new Map(this.revisions),
@@ -564,6 +573,7 @@ export class ProcessJuju {
   private async dispatch(run: HookRun): Promise<DispatchRun> {
     const seq = ++this.sequence;
     const unit = run.unitName;
+    this.options.publish?.(this.model);
     this.unpack(run.unit, run.revision);
     const files = new HookFiles(join(this.root, "hooks", `${String(seq).padStart(4, "0")}-${unit.replace("/", "-")}`));
     files.writeModel(run.tools.model);
