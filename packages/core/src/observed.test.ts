@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { appStatusOf } from "./appStatus.js";
 import type { Effect } from "./effects.js";
 import type { RuntimeObservation } from "./observed.js";
-import { missedUpgradeCharm, observedMismatch, readObservation } from "./observed.js";
+import { missedUpgradeCharm, observedMismatch, readObservation, workloadAhead } from "./observed.js";
 import { hookSession } from "./hookSession.js";
 import type { HookEventType, HookOutcome } from "./hookSession.js";
 import type { PeerDatabags } from "./peerView.js";
@@ -277,5 +277,54 @@ describe("a charm replaced without upgrade-charm (LP#2068500)", () => {
     const raw = bags({ 0: { state: "ready", charm: TO }, 1: { state: "completed", charm: TO } }, rolling);
     const back = hook(1, "tick", raw, FROM);
     expect(back.unitWrites).toMatchObject({ state: "ready", "upgrade-running-charm": FROM });
+  });
+});
+
+describe("a workload ahead of its unit's record (a grant's hook failed after its work, then a refresh back)", () => {
+  /**
+   * db/1 receives the roll's origin (`FROM`, installing 1.0.0) while it says `state`, its charm reporting `reported`.
+   * Its databag records `FROM`: the hook that failed was its upgrade-charm to the new charm (nothing of it recorded).
+   */
+  function receivesOrigin(state: string, reported: string | null, substrate: Substrate = "vm") {
+    const raw = bags({ 0: { state: "idle", charm: FROM }, 1: { state, charm: FROM } }, rolling);
+    return createUpgradeState({
+      app: "db",
+      unit: 1,
+      substrate,
+      dependencies: OLD.dependencies,
+      view: readPeerView(raw),
+      charm: FROM,
+      ...(reported !== null ? { workloadVersion: reported } : {}),
+    });
+  }
+  const upgradeCharm = (state: ReturnType<typeof receivesOrigin>) =>
+    reduce(state, { type: "upgradeCharm", view: state.context.view });
+
+  it("a unit idle or ready on the old charm whose workload runs the new version becomes ready, to be rolled back", () => {
+    for (const recorded of ["idle", "ready"]) {
+      const state = receivesOrigin(recorded, "1.1.0");
+      expect(workloadAhead(state.context)).toBe(true);
+      const result = upgradeCharm(state);
+      expect(result.state.value).toBe("ready");
+      expect(result.effects).toContainEqual({
+        type: "log",
+        level: "warning",
+        message: `db/1 runs workload 1.1.0, not the 1.0.0 ${FROM} installs, though it recorded ${recorded}: its upgrade's hook failed after the upgrade (Juju discarded its record); rolled back as an upgraded unit`,
+      });
+    }
+  });
+
+  it("a unit that never upgraded (its workload is the one the old charm installs) goes back to idle, as before", () => {
+    const result = upgradeCharm(receivesOrigin("ready", "1.0.0"));
+    expect(workloadAhead(receivesOrigin("ready", "1.0.0").context)).toBe(false);
+    expect(result.state.value).toBe("idle");
+  });
+
+  it("nothing is told without a reported version, on Kubernetes (the pod's image says it), or on the new charm", () => {
+    expect(workloadAhead(receivesOrigin("idle", null).context)).toBe(false);
+    expect(upgradeCharm(receivesOrigin("idle", null)).state.value).toBe("idle");
+    expect(workloadAhead(receivesOrigin("idle", "1.1.0", "k8s").context)).toBe(false);
+    const raw = bags({ 0: { state: "ready", charm: TO }, 1: { state: "idle", charm: TO } }, rolling);
+    expect(workloadAhead(stateOf(1, raw, { workloadVersion: "1.1.0" }).context)).toBe(false);
   });
 });

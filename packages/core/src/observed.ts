@@ -90,6 +90,29 @@ export function observedMismatch(context: UpgradeContext, id: number): string | 
 }
 
 /**
+ * Whether this unit's workload moved on while its record says it never upgraded: it recorded `idle` or `ready` when
+ * the hook began (`context.observedAs`), it runs the charm the roll came from (`upgrade-from-charm`), and the charm
+ * reports (`workloadVersion()`, at the start of the hook) another workload version than the one that charm installs
+ * (its DEPENDENCIES). On machines a hook that fails after its work leaves exactly that: the grant upgraded the
+ * workload, then the hook failed, and Juju discarded its writes (`upgrading`, `completed`, the version) and retries it
+ * (worker/uniter/operation/runhook.go `Commit` runs only after a hook succeeded; the soak's `crash`). A `juju refresh`
+ * back that reaches the unit before a retry commits its upgrade would leave it `idle` on the old charm with the new
+ * workload, never rolled back (issues 12, 15): handled as a unit that upgraded — `ready` on the old charm, which the
+ * leader rolls back (`rollbackStack`, `readyOffRollback`). `false` when the charm reports no version or DEPENDENCIES
+ * name none (nothing can be told), and on Kubernetes (a pod's workload is its image: `observed` says which).
+ */
+export function workloadAhead(context: UpgradeContext): boolean {
+  if (context.substrate !== "vm") return false;
+  const state = context.observedAs;
+  if (state !== "idle" && state !== "ready") return false;
+  if (!runsOrigin(context.view, context.unit)) return false;
+  const key = context.workloadKey;
+  const reported = context.workloadVersion;
+  const installs = key === null ? null : (context.dependencies[key]?.version ?? null);
+  return reported !== null && installs !== null && reported !== installs;
+}
+
+/**
  * Whether this unit is observed not to run the application's latest definition: the upgrade is not over for it
  * (it keeps its state, and says why) until it does — its recorded state alone would say it is done.
  */

@@ -3,7 +3,7 @@ import type { Dependencies } from "./dependencyModel.js";
 import type { Effect, EffectParams, EffectType } from "./effects.js";
 import { EFFECT_TYPES } from "./effects.js";
 import type { UpgradeEvent } from "./events.js";
-import { readObservation, runsOlderDefinition } from "./observed.js";
+import { readObservation, runsOlderDefinition, workloadAhead } from "./observed.js";
 import { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS, RESOURCE_PATTERN } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import {
@@ -507,6 +507,18 @@ function createUpgradeMachine() {
         }
         emit(enqueue, { type: "explain", reason });
         emit(enqueue, { type: "log", level: "info", message: reason });
+      }),
+
+      /**
+       * upgrade-charm brought the old charm to a unit whose workload moved on though its record says it never upgraded
+       * (see `workloadAhead`): say so, in the log, before it becomes `ready` to be rolled back.
+       */
+      upgradeRecordLost: enqueueActions(({ context, enqueue }) => {
+        const key = context.workloadKey;
+        const installs = key === null ? "?" : (context.dependencies[key]?.version ?? "?");
+        const reason = `${unitName(context, context.unit)} runs workload ${context.workloadVersion}, not the ${installs} ${context.charm} installs, though it recorded ${context.observedAs}: its upgrade's hook failed after the upgrade (Juju discarded its record); rolled back as an upgraded unit`;
+        emit(enqueue, { type: "explain", reason });
+        emit(enqueue, { type: "log", level: "warning", message: reason });
       }),
 
       /** A rollback returns to a known-good revision: its health gate does not hold the roll (it is logged). */
@@ -1017,6 +1029,14 @@ function createUpgradeMachine() {
         ownState(context) === "idle" &&
         runsOrigin(context.view, context.unit) &&
         ranAnotherCharm(context),
+      /**
+       * Machines: upgrade-charm brought the charm the roll came from to a unit that says it never upgraded (idle or
+       * ready) but whose workload runs another version than that charm installs — its grant's hook failed after the
+       * upgrade and Juju discarded its record (see `workloadAhead`). A refresh back must roll it back: it becomes
+       * `ready` on the old charm as an upgraded unit does (forward: the leader turns the roll around with it; in a
+       * rollback: the leader puts it on the rollback's stack, `readyOffRollback`).
+       */
+      workloadAhead: ({ context }) => workloadAhead(context),
       /** Kubernetes, in a rollback: this unit's workload cannot go back (see `downgradeRefusal`). */
       downgradeRefused: ({ context }) => context.substrate === "k8s" && downgradeRefusal(context) !== null,
       /**
@@ -1130,6 +1150,11 @@ function createUpgradeMachine() {
           actions: "failOnVersions",
         },
         { guard: "joinedOnNewCharm", target: ".ready", actions: ["becomeReady", "maintainStack", "explainWait"] },
+        {
+          guard: "workloadAhead",
+          target: ".ready",
+          actions: ["upgradeRecordLost", "becomeReady", "maintainStack", "explainWait"],
+        },
         { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
         { guard: "runsThirdCharm", actions: ["refuseThirdCharm", "maintainStack"] },
         { guard: "stackUnset", actions: "noStackOnUpgrade" },

@@ -313,6 +313,9 @@ export class SimCharm {
     return {
       substrate: "vm",
       ...common,
+      // The version the unit's workload runs, as a database charm asks its service (the guide's `workloadVersion()`):
+      // what it installed last, whatever a failed hook's discarded writes recorded.
+      workloadVersion: () => this.workloadOf(model, id),
       buildUpgradeStack: () => {
         const leader = model.leader ?? id;
         const others = [...model.units.keys()].filter((unit) => unit !== leader).sort((a, b) => a - b);

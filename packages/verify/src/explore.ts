@@ -134,7 +134,9 @@ export interface ExploreOptions {
    * Juju then replaces its charm with the
    * application's without `upgrade-charm`, the failed hook retried on it (LP#2068500, `juju refresh --force-units` from
    * an error: `JujuModel.refreshSkippingUpgradeCharm`); at any point where the unit does not run the application's
-   * charm yet (after the refresh, or after a refresh back).
+   * charm yet (after the refresh, or after a refresh back). Machines only (default: off): `crashGrant` — a hook that
+   * grants its unit fails after its work (the charm upgraded the workload, then raised: Juju discards the hook's
+   * relation writes and retries it, `JujuModel.end` `crashed`, the soak's `crash`); once, at any grant.
    */
   readonly faults?: {
     readonly duplicate?: boolean;
@@ -144,6 +146,7 @@ export interface ExploreOptions {
     readonly evict?: boolean;
     readonly partitionEdit?: boolean;
     readonly skipUpgradeCharm?: boolean;
+    readonly crashGrant?: boolean;
   };
   /** The charm answers a grant `pending` first and `completed` in a later hook, so others see `upgrading` (default `true`). */
   readonly asyncUpgrades?: boolean;
@@ -215,6 +218,8 @@ interface Flags {
   readonly partitionEdited: boolean;
   /** A unit's charm was replaced without upgrade-charm (see `ExploreOptions.faults.skipUpgradeCharm`). */
   readonly skipped?: boolean;
+  /** A grant's hook failed after its work (see `ExploreOptions.faults.crashGrant`). */
+  readonly crashed?: boolean;
   /** The operator's `juju refresh` moves of the scenario this run has made (refresh back; third, then resolution). */
   readonly refreshes: number;
   /** The operator ran pre-upgrade-check after such a refresh (the roll had ended before the refresh reached it). */
@@ -265,8 +270,10 @@ const CHECK = 12;
 const API = 13;
 /** Machines: the unit's next hook fails, then Juju replaces its charm without upgrade-charm (LP#2068500). */
 const SKIP = 14;
-const KINDS = 15;
-const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE, EVICT, PARTITION, API, SKIP]);
+/** Machines: the unit's next hook grants it, its charm upgrades the workload, then the hook fails (it is retried). */
+const CRASH = 15;
+const KINDS = 16;
+const FAULT_KINDS: ReadonlySet<number> = new Set([DUPLICATE, LEADER, REMOVE, EVICT, PARTITION, API, SKIP, CRASH]);
 
 function label(code: number): string {
   const unit = Math.floor(code / KINDS);
@@ -297,6 +304,8 @@ function label(code: number): string {
       return `operator: juju refresh app --revision ${unit}`;
     case CHECK:
       return `operator: juju run app/${unit} pre-upgrade-check (the units ask for it)`;
+    case CRASH:
+      return `app/${unit} runs its next hook, which grants it; FAULT: the hook fails after its charm upgraded the workload (Juju discards its writes and retries it)`;
     case SKIP:
       return `FAULT: app/${unit}'s next hook fails, then Juju replaces its charm without upgrade-charm (LP#2068500); the failed hook is retried on it`;
     default:
@@ -579,7 +588,7 @@ export class Explorer {
   }
 
   private keyOf(snapshot: WorldSnapshot, flags: Flags): string {
-    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}${flags.evicted ? 1 : 0}${flags.partitionEdited ? 1 : 0}${flags.refreshes}${flags.replanned ? 1 : 0}${flags.apiFaulted ? 1 : 0}${flags.skipped ? 1 : 0}`;
+    const flagged = `${snapshot}|${flags.duplicated ? 1 : 0}${flags.leaderChanged ? 1 : 0}${flags.scaledIn ? 1 : 0}${flags.planned ? 1 : 0}${flags.evicted ? 1 : 0}${flags.partitionEdited ? 1 : 0}${flags.refreshes}${flags.replanned ? 1 : 0}${flags.apiFaulted ? 1 : 0}${flags.skipped ? 1 : 0}${flags.crashed ? 1 : 0}`;
     // 96 bits: the chance of any collision among 10^8 states is below 10^-12.
     return createHash("sha1").update(flagged).digest("base64").slice(0, 16);
   }
@@ -629,6 +638,11 @@ export class Explorer {
         world.failHook(unit);
         model.refreshSkippingUpgradeCharm(unit);
         return { flags: { ...flags, skipped: true }, unit };
+      case CRASH:
+        // Only a hook that grants: the charm's work (the workload upgrade) is done when the hook fails.
+        if (!world.hook(unit, {}, "crashed").result?.effects.some((effect) => effect.type === "grantUpgrade"))
+          return null;
+        return { flags: { ...flags, crashed: true }, unit };
       case REFRESH:
         // What failed was the new revision's workload: the old one, or a fixed one, is fine.
         world.charm.failing = new Set();
@@ -708,6 +722,9 @@ export class Explorer {
         const agent = model.units.get(id)?.agent;
         if (agent?.installed && agent.charm !== model.charm) codes.push(id * KINDS + SKIP);
       }
+    }
+    if (faults.crashGrant && !flags.crashed && this.options.substrate === "vm") {
+      for (const id of ids) if (model.nextHook(id)) codes.push(id * KINDS + CRASH);
     }
     if (faults.apiError && !flags.apiFaulted && this.options.substrate === "k8s") {
       const kinds = faults.apiError === true ? PARTITION_FAULTS : faults.apiError;

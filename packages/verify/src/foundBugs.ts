@@ -41,4 +41,13 @@ export const FOUND_BUGS: readonly FoundBug[] = [
     pinnedBy:
       "packages/verify/src/regressions.test.ts, packages/verify/src/explore.test.ts and packages/core/src/observed.test.ts",
   },
+  {
+    id: "crashed-grant-then-refresh-back",
+    summary:
+      "Machines: a grant's hook failed after the charm upgraded the workload (Juju discarded its writes: the unit stayed `idle` on record), then `juju refresh` back reached the unit before a retry committed the upgrade; it ended `idle` on the old charm running the new workload, never rolled back.",
+    foundBy:
+      "An engineer combining the soak's `crash` with a refresh back (2 units), then exploring `refreshBack` with the fault (`faults.crashGrant`, 2 units, machines, one-step grants): a livelock in 294 states.",
+    fix: "A unit idle or ready on the roll's origin charm whose charm reports (`workloadVersion()`) another workload version than that charm installs is handled as upgraded (`workloadAhead`): `ready` on the old charm, rolled back by the leader.",
+    pinnedBy: "packages/verify/src/regressions.test.ts and packages/core/src/observed.test.ts",
+  },
 ];

@@ -857,3 +857,85 @@ describe("regression: refresh-back-meets-unseen-restart", () => {
     expect(world.model.appStatus).toEqual({ status: "active", message: "" });
   });
 });
+
+/**
+ * FIXED `crashed-grant-then-refresh-back` (machines, issues 12 and 15): a grant's hook fails after its work, then the
+ * operator refreshes back. Found by an engineer combining two faults the soak had apart (its `crash`, and refresh
+ * back), 2 units:
+ *
+ *   deploy 2 units, leader app/0; pre-upgrade-check (stack [0, 1]); juju refresh (new)
+ *   app/1 runs upgrade-charm: ready, granted (on top), its charm upgrades the workload to 1.1.0 — and the hook FAILS
+ *       (Juju discards its relation writes: app/1 stays `idle` on record; the hook is retried)
+ *   juju refresh (old): app/0 gets the old charm (idle: never upgraded); app/1's retried hook on the new charm waits
+ *       for app/0 (ready, workload 1.1.0); then app/1 gets the old charm: `ready` on it and never upgraded on record
+ *       = app/1 idle on charm 1 running workload 1.1.0, the roll closed: never rolled back
+ *
+ * Fix: what the workload runs decides, not what the unit recorded. A unit that says it never upgraded (idle, ready)
+ * and receives the charm the roll came from while its charm reports another workload version than that charm installs
+ * (`workloadAhead` in core/observed.ts) is handled as an upgraded unit: `ready` on the old charm, which the leader
+ * rolls back. It needs the charm's `workloadVersion()` (the simulated charm reports what it installed).
+ */
+describe("regression: crashed-grant-then-refresh-back", () => {
+  /** 2 units, leader app/0, planned and refreshed; app/1's first grant's hook crashes after upgrading its workload. */
+  function crashedGrant(): World {
+    const world = new World({ units: 2, substrate: "vm", leader: 0 });
+    world.settle();
+    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+    world.model.refresh(NEW);
+    world.model.noticeAll();
+    world.hook(0); // the leader's upgrade-charm: ready
+    const crashed = world.hook(1, {}, "crashed"); // app/1's upgrade-charm: granted, upgrades, then fails
+    expect(crashed.run.hook.name).toBe("upgrade-charm");
+    expect(crashed.result?.effects.map((effect) => effect.type)).toContain("grantUpgrade");
+    return world;
+  }
+
+  it("the scenario reaches the state the bug needs (app/1 idle on record, its workload upgraded, its hook to retry)", () => {
+    const world = crashedGrant();
+    expect(units(world)).toEqual([
+      [0, "ready", "1.0.0"],
+      [1, "idle", "1.1.0"],
+    ]);
+    expect(world.model.units.get(1)?.agent.retry?.name).toBe("upgrade-charm");
+  });
+
+  it("after a refresh back, the unit whose grant's hook failed is rolled back", () => {
+    const world = crashedGrant();
+    world.model.refresh(OLD);
+    const run = new Recorder(world);
+    run.planned = true;
+    expect(run.toEnd()).toBe(true);
+    expect(run.breaches).toEqual([]);
+    // before the fix: [1, "idle", "1.1.0"] — on the old charm, never rolled back
+    expect(run.units()).toEqual([
+      [0, "idle", "1.0.0"],
+      [1, "idle", "1.0.0"],
+    ]);
+    expect(world.observe().units.map((unit) => unit.revision)).toEqual([OLD, OLD]);
+    expect(world.model.logs.get("app/1")?.map((line) => line.message)).toContainEqual(
+      "app/1 runs workload 1.1.0, not the 1.0.0 ch:amd64/jammy/app-1 installs, though it recorded ready: its upgrade's hook failed after the upgrade (Juju discarded its record); rolled back as an upgraded unit",
+    );
+  });
+
+  it("without a refresh back, the retried grant's hook on the same charm ends the roll upgraded", () => {
+    const world = crashedGrant();
+    const run = new Recorder(world);
+    run.planned = true;
+    expect(run.toEnd()).toBe(true);
+    expect(run.breaches).toEqual([]);
+    expect(run.units()).toEqual([
+      [0, "idle", "1.1.0"],
+      [1, "idle", "1.1.0"],
+    ]);
+    expect(world.model.appData["upgrade-stack"]).toBe("[]");
+  });
+
+  it("exhaustive: a refresh back on machines with 2 units and a grant's hook failing after its work at any point: every invariant kept, always an end", () => {
+    // One-step grants (the charm answers `completed` in the granting hook, whose failure discards it): the same
+    // failure, in a third of the states of two-step grants.
+    const faults = { duplicate: false, leaderChange: false, crashGrant: true };
+    const result = explore({ units: 2, substrate: "vm", scenario: "refreshBack", faults, asyncUpgrades: false });
+    // before the fix: a livelock (294 states; the shortest trace is the one above, the refresh back before the crash)
+    expect(formatViolations(result)).toBe("refreshBack on vm with 2 units: no violation");
+  });
+});
