@@ -61,6 +61,15 @@ describe("hostile peer data", () => {
               if (effect.type !== "writeAppData" || effect.data["upgrade-stack"] === undefined) continue;
               const written = JSON.parse(effect.data["upgrade-stack"]) as number[];
               expect(new Set(written).size).toBe(written.length);
+              if (substrate === "k8s" && effect.data["upgrade-rollback"] === "true") {
+                // Kubernetes recovery (repairStack): the stack becomes the pods to roll back, every unit that left
+                // idle; the others never restarted and are on the old revision already. This unit's own state is the
+                // machine's, which the fixed view here does not follow (a relationCreated set it idle).
+                for (const member of view.units)
+                  if (member.id !== unit && member.state !== "idle" && member.state !== null)
+                    expect(written).toContain(member.id);
+                continue;
+              }
               // every unit that was on a valid stack and has not completed is still on it
               for (const id of view.stack ?? []) {
                 const member = view.units.find((u) => u.id === id);
@@ -72,7 +81,26 @@ describe("hostile peer data", () => {
           }
         },
       ),
-      { numRuns: 120 },
+      {
+        numRuns: 120,
+        examples: [
+          // Shrunk counterexample of the property as first written (seed 659825457): on Kubernetes, recovery's stack
+          // left out db/7, which had never left idle (no state), as it should.
+          [
+            { leader: true, units: { "db/7": {}, "db/0": { state: "recovery" } }, app: { "upgrade-stack": "[7]" } },
+            0,
+            ["preUpgradeCheck", "relationCreated"],
+            "k8s",
+          ],
+          // … and (seed -1007275831) db/0's own recovery, which its relationCreated had set idle.
+          [
+            { leader: true, units: { "db/1": { state: "recovery" }, "db/0": { state: "recovery" } }, app: {} },
+            0,
+            ["relationCreated", "preUpgradeCheck"],
+            "k8s",
+          ],
+        ],
+      },
     );
   });
 });
