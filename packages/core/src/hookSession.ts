@@ -14,7 +14,7 @@ import type { Effect } from "./effects.js";
 import { UpgradeError } from "./errors.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
 import type { DeferrableEventType, HookMemory, KnownStatus } from "./hookMemory.js";
-import { DEFERRABLE_EVENTS, encodeHookMemory, readHookMemory } from "./hookMemory.js";
+import { DEFERRABLE_EVENTS, encodeHookMemory, ownPart, readHookMemory } from "./hookMemory.js";
 import { missedUpgradeCharm, readObservation } from "./observed.js";
 import type { PeerDatabags, PeerView } from "./peerView.js";
 import { KEYS, readPeerView } from "./peerView.js";
@@ -757,6 +757,10 @@ class HookRun {
       appStatus: leader ? (wantedApp ?? knownApp) : null,
       relation: this.input.relationId ?? memory.relation,
       pauseConfig: this.input.pauseConfig ?? memory.pauseConfig,
+      // What the unit's own databag holds once this hook is committed (its writes with it, in the same commit): the
+      // next hook reads it here (see `HookMemory.own`). Without the relation, what was known stays.
+      own: this.input.databags === null ? memory.own : ownPart({ ...this.read.unit, ...unitWrites }),
+      leader: this.input.databags === null ? memory.leader : this.input.databags.leader,
     };
     const encoded = encodeHookMemory(next);
     const memoryChanged = rewrite || encoded !== encodeHookMemory(memory);

@@ -5,6 +5,7 @@ import type {
   Dependencies,
   Effect,
   HookEventType,
+  HookMemory,
   HookOutcome,
   LogLine,
   PeerDatabags,
@@ -172,23 +173,42 @@ export function* hookProgram(
   if (relationId === undefined) {
     if (own) [memory] = yield* tools<[string | null]>(toolCalls.stateGet(MEMORY_KEY));
   } else {
-    // A relation hook reads its memory with the rest; any other hook has read it already. The config is read with
-    // them where it may have changed since the unit last read it (see `readsConfig`).
+    // A relation hook reads its memory with the application's databag; any other hook has read it already. The
+    // config is read with them where it may have changed since the unit last read it (see `readsConfig`).
     const fresh = readsConfig(hook);
     const reads: ToolCall<unknown>[] = [
       toolCalls.relationGet(relationId, hook.appName, { app: true }),
-      toolCalls.relationGet(relationId, hook.unitName),
-      toolCalls.isLeader(),
       ...(own ? [toolCalls.stateGet(MEMORY_KEY)] : []),
       ...(fresh ? [toolCalls.configGet(PAUSE_CONFIG_KEY)] : []),
     ];
-    const answers = (yield { kind: "tools", calls: reads, parallel: true }) as unknown[];
-    const [app, ownBag, leader] = answers as [Record<string, string>, Record<string, string>, boolean];
-    if (own) memory = answers[3] as string | null;
-    if (fresh) pauseConfig = configText(answers.at(-1));
-    // A unit whose memory has no value yet (its first hooks, or a memory written by an older revision) reads it once.
-    else if (readHookMemory(memory).memory.pauseConfig === null)
-      pauseConfig = configText((yield* tools<[unknown]>(toolCalls.configGet(PAUSE_CONFIG_KEY)))[0]);
+    // What the memory keeps decides what else is read: whether this unit may lead (`asksLeadership`), its own
+    // databag (`keptOwnBag`), and the config where the memory has no value for it yet (its first hooks, or a memory
+    // written by an older revision: read once). Where the memory is known already, all in one batch.
+    const rest = (known: string | null): ToolCall<unknown>[] => {
+      const kept = readHookMemory(known).memory;
+      return [
+        ...(asksLeadership(hook, kept) ? [toolCalls.isLeader()] : []),
+        ...(keptOwnBag(hook, relationId, kept) ? [] : [toolCalls.relationGet(relationId, hook.unitName)]),
+        ...(!fresh && kept.pauseConfig === null ? [toolCalls.configGet(PAUSE_CONFIG_KEY)] : []),
+      ];
+    };
+    const later = own ? [] : rest(memory);
+    const answers = (yield { kind: "tools", calls: [...reads, ...later], parallel: true }) as unknown[];
+    const app = answers[0] as Record<string, string>;
+    if (own) memory = answers[1] as string | null;
+    if (fresh) pauseConfig = configText(answers[reads.length - 1]);
+    const more = own ? rest(memory) : later;
+    const late = own
+      ? more.length
+        ? ((yield { kind: "tools", calls: more, parallel: true }) as unknown[])
+        : []
+      : answers.slice(reads.length);
+    const answerOf = (tool: string): unknown => late[more.findIndex((call) => call.tool === tool)];
+    const kept = readHookMemory(memory).memory;
+    // Not asked: this unit was not the leader in its last hook, and Juju has not run leader-elected since.
+    const leader = more.some((call) => call.tool === "is-leader") ? (answerOf("is-leader") as boolean) : false;
+    const ownBag = keptOwnBag(hook, relationId, kept) ?? (answerOf("relation-get") as Record<string, string>);
+    if (more.some((call) => call.tool === "config-get")) pauseConfig = configText(answerOf("config-get"));
     const ownState = ownBag[KEYS.state];
     // Juju may replace the charm without upgrade-charm (LP#2068500): the session then takes one first, which reads
     // what an upgrade-charm reads (see `missedUpgradeCharm`).
@@ -353,6 +373,35 @@ function* imageResource(name: string): Generator<HookRequest, string | null, unk
     ],
   };
   return null;
+}
+
+/**
+ * This unit's own databag as its memory keeps it (the library's keys: `HookMemory.own`), or `null` where the hook
+ * reads it with `relation-get`: no copy kept (the unit's first hooks under this code, a memory written by an older
+ * revision or unreadable), a copy of another relation's, and two hooks where a charm other than this one may have
+ * written it since this unit's last hook — `upgrade-charm`, which Juju runs first after every change of charm
+ * (juju/juju `worker/uniter/resolver.go` `nextOp`: the charm upgrade, then `upgrade-charm`, before any other hook),
+ * so a refresh back to the Python library's charm and forward again is seen; and actions, the operator's way to
+ * recover (pre-upgrade-check), which read everything anew.
+ */
+function keptOwnBag(hook: HookContext, relationId: number, kept: HookMemory): Record<string, string> | null {
+  if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
+  return kept.own !== null && kept.relation === relationId ? { ...kept.own } : null;
+}
+
+/**
+ * Whether a hook asks `is-leader`: unless this unit was not the leader in its last hook (`HookMemory.leader`) and
+ * Juju has not run `leader-elected` since. A unit that gains leadership runs `leader-elected` next: the uniter's
+ * leadership resolver accepts it and queues that hook, which runs before any other (juju/juju
+ * `worker/uniter/leadership/resolver.go` `NextOp`, `worker/uniter/operation/leader.go` `acceptLeadership.Commit`);
+ * one that loses it runs none (`resignLeadership`: "we should run a leader-deposed hook here, but we can't yet"),
+ * hence a unit that led asks in every hook. Until its leader-elected runs, a new leader acts as the follower it was,
+ * as while no unit leads. `upgrade-charm` and actions ask always: leader-elected may have run under another charm
+ * (the Python library's, in a refresh back and forth), which kept no memory of it.
+ */
+function asksLeadership(hook: HookContext, kept: HookMemory): boolean {
+  if (hook.kind === "action" || hook.name === "upgrade-charm" || hook.name === "leader-elected") return true;
+  return kept.leader !== false;
 }
 
 /** The charm config option holding the pause policy (`none`, `first` or `all`; see `readSettings`). */

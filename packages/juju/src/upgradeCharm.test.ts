@@ -575,12 +575,11 @@ describe("the upstream bugs the adapter must handle", () => {
     expect(run.error).toBeNull();
     expect(world.unit("db/0").status.status).toBe("blocked");
     expect(world.unit("db/0").status.message).toMatch(/'state' in unit db\/2/);
-    // an idle unit with nothing to decide reads only its own databag and the application's (issue 14)
+    // an idle unit with nothing to decide reads only the application's databag: its own is in its memory, and a unit
+    // that was not the leader in its last hook does not ask is-leader (issue 14)
     const idle = await world.run("db/1", "update-status");
-    expect(idle.calls.filter((call) => call.tool === "relation-get").map((call) => call.args.at(-1))).toEqual([
-      "db",
-      "db/1",
-    ]);
+    expect(idle.calls.map((call) => call.tool)).toEqual(["state-get", "relation-get"]);
+    expect(idle.calls.filter((call) => call.tool === "relation-get").map((call) => call.args.at(-1))).toEqual(["db"]);
     expect(world.unit("db/1").status).toEqual({ status: "active", message: "" });
   });
 });
