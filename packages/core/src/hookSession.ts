@@ -775,14 +775,16 @@ class HookRun {
       !this.input.inAction &&
       !this.called.size &&
       !this.partitions.size;
-    // Nor is a reason logged that the unit's status gives word for word: Juju keeps every status set in the unit's
-    // status history (`juju show-status-log`), so the line would only cost another `juju-log` call (issue 14).
-    const told = wantedStatus ? `why: ${wantedStatus.message}` : null;
-    const logs = this.logs.filter((line) =>
-      quiet
-        ? line.level === "WARNING" || line.level === "ERROR"
-        : !(line.level === "INFO" && line.message === told && this.reasons.has(line.message)),
-    );
+    // Nor is a reason logged that the unit's status gives word for word — alone, or followed by what the unit runs
+    // and the rollback command (`unitStatusDuringUpgrade` appends them after " | "): Juju keeps every status set in
+    // the unit's status history (`juju show-status-log`), so the line would only cost another `juju-log` call
+    // (issue 14). A status that had to shorten the reason (its trailing detail left out) does not tell it whole.
+    const told = (line: LogLine) => {
+      if (!wantedStatus || line.level !== "INFO" || !this.reasons.has(line.message)) return false;
+      const reason = line.message.slice("why: ".length);
+      return wantedStatus.message === reason || wantedStatus.message.startsWith(`${reason} | `);
+    };
+    const logs = this.logs.filter((line) => (quiet ? line.level === "WARNING" || line.level === "ERROR" : !told(line)));
     return {
       unitWrites,
       appWrites,

@@ -367,6 +367,10 @@ describe("createUpgrade on a 3-unit machine application (through the in-memory h
         .filter((call) => call.tool === "juju-log")
         .flatMap((call) => `${call.args.at(-1)}`.split("\n"));
       expect(logged).not.toContain(`why: ${message}`);
+      // nor one it gives followed by what the unit runs and the rollback command
+      expect(logged.filter((line) => line.startsWith("why: ") && message.startsWith(`${line.slice(5)} | `))).toEqual(
+        [],
+      );
     }
     // the waiting units said why in their statuses (db/1 waited for db/2)
     for (const run of world.runs)
