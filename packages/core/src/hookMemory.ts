@@ -75,6 +75,15 @@ export interface HookMemory {
    * was not need not ask `is-leader` again before Juju runs `leader-elected` on it (see `hookProgram`).
    */
   readonly leader: boolean | null;
+  /**
+   * The other units of the peer relation `relation` this unit has met, as `relation-list` prints them (sorted), once
+   * a hook has read them (`null`: not known). Juju changes them only by running `-relation-joined` and
+   * `-relation-departed` here, each counting its remote unit from the start of the hook (juju/juju
+   * `worker/uniter/runner/context/contextfactory.go` `HookContext`; the uniter's relation state after the commit,
+   * `worker/uniter/relation/statetracker.go`), so every hook keeps them up to date and none asks `relation-list`
+   * again (see `hookProgram`).
+   */
+  readonly members: readonly string[] | null;
 }
 
 /** Nothing remembered: a unit's first hook. */
@@ -86,6 +95,7 @@ export const EMPTY_MEMORY: HookMemory = {
   pauseConfig: null,
   own: null,
   leader: null,
+  members: null,
 };
 
 /** The library's keys of a unit's databag ({@link OWN_KEYS}), the others left out. */
@@ -139,6 +149,10 @@ const MemorySchema = v.object({
     null,
   ),
   leader: v.fallback(v.optional(v.nullable(v.boolean()), null), null),
+  members: v.fallback(
+    v.optional(v.nullable(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(10_000))), null),
+    null,
+  ),
 });
 
 /** What {@link readHookMemory} found: the memory, and what it had to drop (for a warning in the unit log). */
@@ -176,6 +190,7 @@ export function readHookMemory(raw: string | null): MemoryRead {
       pauseConfig: parsed.output.pause,
       own: parsed.output.own,
       leader: parsed.output.leader,
+      members: parsed.output.members,
     },
     dropped: unknown.length ? `unknown deferred events ${unknown.join(", ")}` : null,
   };
@@ -183,7 +198,7 @@ export function readHookMemory(raw: string | null): MemoryRead {
 
 /** The stored form of a {@link HookMemory}: compact JSON, `""` when there is nothing to remember. */
 export function encodeHookMemory(memory: HookMemory): string {
-  const { deferred, status, appStatus, relation, pauseConfig, own, leader } = memory;
+  const { deferred, status, appStatus, relation, pauseConfig, own, leader, members } = memory;
   if (
     !deferred.length &&
     !status &&
@@ -191,7 +206,8 @@ export function encodeHookMemory(memory: HookMemory): string {
     relation === null &&
     pauseConfig === null &&
     own === null &&
-    leader === null
+    leader === null &&
+    members === null
   )
     return "";
   return JSON.stringify({
@@ -203,5 +219,6 @@ export function encodeHookMemory(memory: HookMemory): string {
     ...(pauseConfig === null ? {} : { pause: pauseConfig }),
     ...(own === null ? {} : { own }),
     ...(leader === null ? {} : { leader }),
+    ...(members === null ? {} : { members }),
   });
 }

@@ -86,6 +86,11 @@ export interface HookInput {
   readonly memory: string | null;
   /** The peer relation's id, when the hook knows it (remembered for hooks that are not relation hooks). */
   readonly relationId?: number | null | undefined;
+  /**
+   * The peer relation's other members as this hook knows them (`relation-list`, or the memory's kept up to date by
+   * the adapter), to remember (see `HookMemory.members`); `null`: not known; absent: the memory keeps what it had.
+   */
+  readonly members?: readonly string[] | null | undefined;
   readonly settings?: RawUpgradeSettings | undefined;
   /**
    * The config `pause-after-unit-upgrade` as this hook read it (as text, `""` when unset), to remember for the hooks
@@ -761,6 +766,7 @@ class HookRun {
       // next hook reads it here (see `HookMemory.own`). Without the relation, what was known stays.
       own: this.input.databags === null ? memory.own : ownPart({ ...this.read.unit, ...unitWrites }),
       leader: this.input.databags === null ? memory.leader : this.input.databags.leader,
+      members: this.input.members !== undefined ? this.input.members : memory.members,
     };
     const encoded = encodeHookMemory(next);
     const memoryChanged = rewrite || encoded !== encodeHookMemory(memory);

@@ -168,6 +168,8 @@ export function* hookProgram(
   const events = () => [event, ...readHookMemory(memory).memory.deferred, ...(missed ? ["upgradeCharm"] : [])];
   /** Whether the other units' databags were read (see `needsPeers`). */
   let peersRead = false;
+  /** The peer relation's other members as this hook knows them, to remember (`undefined`: no relation). */
+  let members: readonly string[] | null | undefined;
   /** The pause policy's config value as this hook read it (`null`: not read, the memory's is used). */
   let pauseConfig: string | null = null;
   if (relationId === undefined) {
@@ -229,9 +231,13 @@ export function* hookProgram(
       inAction: hook.kind === "action",
     });
     const units: Record<string, Record<string, string>> = { [hook.unitName]: ownBag };
+    // The relation's other members: the memory's, brought up to date by this hook, or asked once.
+    members = keptMembers(hook, relationId, kept);
     if (peersRead) {
-      const [others] = yield* tools<[string[]]>(toolCalls.relationList(relationId));
-      const met = others.filter((name) => name !== hook.unitName);
+      const met =
+        members ??
+        (yield* tools<[string[]]>(toolCalls.relationList(relationId)))[0].filter((name) => name !== hook.unitName);
+      members = met;
       const number = (name: string) => Number(name.slice(name.lastIndexOf("/") + 1));
       // `relation-list` lists only the units met here: when that may not be all of them, Juju's goal state says
       // which units the application has (a dying one is leaving), and their settings can be read all the same
@@ -305,6 +311,7 @@ export function* hookProgram(
     databags,
     memory,
     relationId: relationId ?? null,
+    members,
     settings: {
       pauseAfterUnitUpgrade: pauseConfig ?? readHookMemory(memory).memory.pauseConfig,
       hold: typeof hold === "string" ? hold : null,
@@ -387,6 +394,26 @@ function* imageResource(name: string): Generator<HookRequest, string | null, unk
 function keptOwnBag(hook: HookContext, relationId: number, kept: HookMemory): Record<string, string> | null {
   if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
   return kept.own !== null && kept.relation === relationId ? { ...kept.own } : null;
+}
+
+/**
+ * The peer relation's other members as this hook's `relation-list` would print them, from what the memory keeps
+ * (`HookMemory.members`): the hook's remote unit taken in from the start of its `-relation-joined` (or `-changed`),
+ * and out from the start of its `-relation-departed`, as Juju's hook context does (juju/juju
+ * `worker/uniter/runner/context/contextfactory.go` `HookContext`: `RemoveMember`, `InvalidateMember`). `null` where
+ * the hook asks `relation-list`: nothing kept, another relation's, and `upgrade-charm` and actions (as for
+ * {@link keptOwnBag}: another charm may have run this unit's hooks since).
+ */
+function keptMembers(hook: HookContext, relationId: number, kept: HookMemory): string[] | null {
+  if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
+  if (kept.members === null || kept.relation !== relationId) return null;
+  const met = new Set(kept.members);
+  const remote = hook.relation?.id === relationId ? hook.relation.remoteUnit : null;
+  if (remote !== null && remote !== hook.unitName) {
+    if (hook.name.endsWith("-relation-departed")) met.delete(remote);
+    else met.add(remote);
+  }
+  return [...met].sort();
 }
 
 /**

@@ -124,7 +124,8 @@ class World {
   remove(name: string): void {
     this.units.delete(name);
     delete this.databags[name];
-    for (const unit of this.units.values()) unit.queue.push(`${this.relation.name}-relation-departed`);
+    // Juju runs -relation-departed with the departing unit as JUJU_REMOTE_UNIT (queued as "hook remote").
+    for (const unit of this.units.values()) unit.queue.push(`${this.relation.name}-relation-departed ${name}`);
   }
 
   unit(name: string): Unit {
@@ -231,8 +232,8 @@ class World {
     for (let ran = 0; ran < limit; ran++) {
       const next = [...this.units.values()].find((unit) => unit.queue.length > 0);
       if (!next) return;
-      const hook = next.queue.shift() ?? "";
-      const run = await this.run(next.name, hook);
+      const [hook = "", remote] = (next.queue.shift() ?? "").split(" ");
+      const run = await this.run(next.name, hook, remote);
       if (run.error) throw run.error;
     }
     throw new Error(`the world did not settle within ${limit} hooks`);
