@@ -589,6 +589,54 @@ describe("the upstream bugs the adapter must handle", () => {
   });
 });
 
+describe("what a hook need not ask again: its memory keeps it (issue 14)", () => {
+  const tools = (run: HookRun) => run.calls.map((call) => call.tool);
+  const readBags = (run: HookRun) =>
+    run.calls.filter((call) => call.tool === "relation-get").map((call) => call.args.at(-1));
+
+  it("a unit that did not lead in its last hook asks is-leader again only in leader-elected, upgrade-charm and actions", async () => {
+    const world = await deployed();
+    expect(tools(await world.run("db/1", "update-status"))).not.toContain("is-leader");
+    expect(tools(await world.run("db/1", "upgrade-relation-changed", "db/2"))).not.toContain("is-leader");
+    expect(tools(await world.run("db/1", "upgrade-charm"))).toContain("is-leader");
+    // Juju moves leadership to db/1 and runs leader-elected there: db/1 asks, and acts as the leader from then on
+    world.leader = "db/1";
+    const elected = await world.run("db/1", "leader-elected");
+    expect(tools(elected)).toContain("is-leader");
+    expect(elected.calls.some((call) => call.tool === "status-set" && call.args.includes("--application"))).toBe(true);
+    expect(tools(await world.run("db/1", "update-status"))).toContain("is-leader");
+    // db/0 led in its last hook: it asks, learns it no longer leads, and stops asking
+    expect(tools(await world.run("db/0", "update-status"))).toContain("is-leader");
+    expect(tools(await world.run("db/0", "update-status"))).not.toContain("is-leader");
+  });
+
+  it("a unit reads its own databag only in upgrade-charm and actions, where another charm may have written it", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    expect(readBags(await world.run("db/1", "update-status"))).toEqual(["db"]);
+    // a refresh to another charm and back (the Python library's) left db/1's databag otherwise than db/1 kept it
+    (world.databags["db/1"] ?? {}).state = "ready";
+    const upgraded = await world.run("db/1", "upgrade-charm");
+    expect(readBags(upgraded)).toContain("db/1");
+    expect(readBags(await world.run("db/1", "update-status"))).toEqual(["db"]);
+  });
+
+  it("relation-list is asked once; -relation-departed takes its unit out of the members the hook reads", async () => {
+    const world = await deployed();
+    const first = await world.run("db/0", "update-status");
+    expect(readBags(first)).toEqual(["db", "db/1", "db/2"]);
+    const again = await world.run("db/0", "update-status");
+    expect(tools(again)).not.toContain("relation-list");
+    expect(readBags(again)).toEqual(["db", "db/1", "db/2"]);
+    world.remove("db/2");
+    const departed = await world.run("db/0", "upgrade-relation-departed", "db/2");
+    expect(tools(departed)).not.toContain("relation-list");
+    expect(readBags(departed)).toEqual(["db", "db/1"]);
+    expect(readBags(await world.run("db/0", "update-status"))).toEqual(["db", "db/1"]);
+  });
+});
+
 describe("failures and edge cases", () => {
   it("a failing hook tool surfaces as a HookToolError naming the tool and its stderr; nothing is committed", async () => {
     const world = new World("vm", 3);
