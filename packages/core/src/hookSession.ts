@@ -756,6 +756,9 @@ class HookRun {
     const status = wantedStatus && !same(wantedStatus, memory.status) ? wantedStatus : null;
     const appStatus = wantedApp && !same(wantedApp, knownApp) ? wantedApp : null;
     const deferred = this.abandoned ? [...new Set([...memory.deferred, ...this.deferred])] : this.deferred;
+    const forget =
+      this.input.databags === null &&
+      (this.input.inAction || this.input.event === "leaderElected" || this.input.event === "upgradeCharm");
     const next: HookMemory = {
       deferred,
       status: wantedStatus ?? memory.status,
@@ -763,10 +766,15 @@ class HookRun {
       relation: this.input.relationId ?? memory.relation,
       pauseConfig: this.input.pauseConfig ?? memory.pauseConfig,
       // What the unit's own databag holds once this hook is committed (its writes with it, in the same commit): the
-      // next hook reads it here (see `HookMemory.own`). Without the relation, what was known stays.
-      own: this.input.databags === null ? memory.own : ownPart({ ...this.read.unit, ...unitWrites }),
-      leader: this.input.databags === null ? memory.leader : this.input.databags.leader,
-      members: this.input.members !== undefined ? this.input.members : memory.members,
+      // next hook reads it here (see `HookMemory.own`); whether it leads; the relation's members. Without the
+      // relation nothing was read: what was known stays, except after a hook that would have read it anew
+      // (leader-elected, upgrade-charm, an action: see the adapter), which forgets it so the next hook asks.
+      ...(this.input.databags !== null
+        ? { own: ownPart({ ...this.read.unit, ...unitWrites }), leader: this.input.databags.leader }
+        : forget
+          ? { own: null, leader: null }
+          : { own: memory.own, leader: memory.leader }),
+      members: this.input.members !== undefined ? this.input.members : forget ? null : memory.members,
     };
     const encoded = encodeHookMemory(next);
     const memoryChanged = rewrite || encoded !== encodeHookMemory(memory);

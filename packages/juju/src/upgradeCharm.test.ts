@@ -622,6 +622,18 @@ describe("what a hook need not ask again: its memory keeps it (issue 14)", () =>
     expect(readBags(await world.run("db/1", "update-status"))).toEqual(["db"]);
   });
 
+  it("leader-elected, upgrade-charm or an action with no peer relation to read forgets what was kept: the next hook asks", async () => {
+    for (const hook of ["leader-elected", "upgrade-charm", "actions/resume-upgrade"]) {
+      const world = new World("vm", 1);
+      world.related = false;
+      const kept = { ...EMPTY_MEMORY, leader: false, own: { state: "idle" }, members: ["db/1"] };
+      world.unit("db/0").state[MEMORY_KEY] = encodeHookMemory(kept);
+      await world.run("db/0", hook);
+      const { memory } = readHookMemory(world.unit("db/0").state[MEMORY_KEY] ?? null);
+      expect([memory.leader, memory.own, memory.members], hook).toEqual([null, null, null]);
+    }
+  });
+
   it("relation-list is asked once; -relation-departed takes its unit out of the members the hook reads", async () => {
     const world = await deployed();
     const first = await world.run("db/0", "update-status");
