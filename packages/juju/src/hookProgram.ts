@@ -208,19 +208,38 @@ export function* hookProgram(
     const answerOf = (tool: string): unknown => late[more.findIndex((call) => call.tool === tool)];
     const kept = readHookMemory(memory).memory;
     // Not asked: this unit was not the leader in its last hook, and Juju has not run leader-elected since.
-    const leader = more.some((call) => call.tool === "is-leader") ? (answerOf("is-leader") as boolean) : false;
-    const ownBag = keptOwnBag(hook, relationId, kept) ?? (answerOf("relation-get") as Record<string, string>);
+    const askedLeader = more.some((call) => call.tool === "is-leader");
+    let leader = askedLeader ? (answerOf("is-leader") as boolean) : false;
+    const keptBag = keptOwnBag(hook, relationId, kept);
+    let ownBag = keptBag ?? (answerOf("relation-get") as Record<string, string>);
     if (more.some((call) => call.tool === "config-get")) pauseConfig = configText(answerOf("config-get"));
-    const ownState = ownBag[KEYS.state];
     // Juju may replace the charm without upgrade-charm (LP#2068500): the session then takes one first, which reads
     // what an upgrade-charm reads (see `missedUpgradeCharm`).
     charm = { value: config.charm !== undefined ? config.charm : yield* report("charmUrl") };
-    const recorded = ownBag[KEYS.charm];
-    missed = missedUpgradeCharm(
-      typeof recorded === "string" ? recorded : null,
-      typeof charm.value === "string" ? charm.value : null,
-      events(),
-    );
+    const missedBy = (bag: Record<string, string>) => {
+      const recorded = bag[KEYS.charm];
+      return missedUpgradeCharm(
+        typeof recorded === "string" ? recorded : null,
+        typeof charm?.value === "string" ? charm.value : null,
+        [event, ...kept.deferred],
+      );
+    };
+    missed = missedBy(ownBag);
+    // Then what this unit keeps may date from before another charm ran its hooks, as after an upgrade-charm: its own
+    // databag and whether it leads are read anew (and the relation's members, below).
+    if (missed && (keptBag !== null || !askedLeader)) {
+      const again: ToolCall<unknown>[] = [
+        ...(askedLeader ? [] : [toolCalls.isLeader()]),
+        ...(keptBag !== null ? [toolCalls.relationGet(relationId, hook.unitName)] : []),
+      ];
+      const anew = (yield { kind: "tools", calls: again, parallel: true }) as unknown[];
+      if (!askedLeader) leader = anew[0] as boolean;
+      if (keptBag !== null) {
+        ownBag = anew.at(-1) as Record<string, string>;
+        missed = missedBy(ownBag);
+      }
+    }
+    const ownState = ownBag[KEYS.state];
     peersRead = needsPeers({
       substrate: config.substrate,
       unit: hook.unitNumber,
@@ -232,7 +251,7 @@ export function* hookProgram(
     });
     const units: Record<string, Record<string, string>> = { [hook.unitName]: ownBag };
     // The relation's other members: the memory's, brought up to date by this hook, or asked once.
-    members = keptMembers(hook, relationId, kept);
+    members = missed ? null : keptMembers(hook, relationId, kept);
     if (peersRead) {
       const met =
         members ??
@@ -389,7 +408,8 @@ function* imageResource(name: string): Generator<HookRequest, string | null, unk
  * written it since this unit's last hook — `upgrade-charm`, which Juju runs first after every change of charm
  * (juju/juju `worker/uniter/resolver.go` `nextOp`: the charm upgrade, then `upgrade-charm`, before any other hook),
  * so a refresh back to the Python library's charm and forward again is seen; and actions, the operator's way to
- * recover (pre-upgrade-check), which read everything anew.
+ * recover (pre-upgrade-check), which read everything anew. Where Juju replaced the charm without upgrade-charm
+ * (LP#2068500: `missedUpgradeCharm` on the copy kept), `hookProgram` reads it anew all the same.
  */
 function keptOwnBag(hook: HookContext, relationId: number, kept: HookMemory): Record<string, string> | null {
   if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
