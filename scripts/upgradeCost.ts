@@ -128,11 +128,20 @@ export interface UpgradeCost {
   readonly byTool: Readonly<Record<string, number>>;
   /** Hook-tool calls of each run, in order. */
   readonly callsPerHook: readonly number[];
+  /** Each counted run: which hook, whether its unit led, and the tools it called (for the table by hook). */
+  readonly perHook: readonly HookCalls[];
   /** What ran after the last unit was idle until no hook was due (the others hearing of its last writes). */
   readonly trailing: { readonly hooks: number; readonly calls: number };
   /** Wall time of the counted part, and of it the time spent in hooks (the model's own scheduling left out). */
   readonly ms: number;
   readonly hookMs: number;
+}
+
+/** One counted hook run: which hook or action, whether its unit was the leader, the tools it called in order. */
+export interface HookCalls {
+  readonly hook: string;
+  readonly leader: boolean;
+  readonly tools: readonly string[];
 }
 
 /** The median of a list of numbers (0 for none). */
@@ -177,6 +186,7 @@ async function measure(options: UpgradeCostOptions, model: JujuModel, charm: Dep
   const cost = { hooks: 0, updateStatus: 0, commits: 0, calls: 0, hookMs: 0 };
   const byTool: Record<string, number> = {};
   const callsPerHook: number[] = [];
+  const perHook: HookCalls[] = [];
   const run = async (id: number, choice: HookChoice = {}) => {
     const started = performance.now();
     const result = await charm.run(id, choice);
@@ -193,6 +203,11 @@ async function measure(options: UpgradeCostOptions, model: JujuModel, charm: Dep
     if (result.committed?.unitChanged || result.committed?.appChanged) cost.commits++;
     cost.calls += calls.length;
     callsPerHook.push(calls.length);
+    perHook.push({
+      hook: result.run.kind === "action" ? `action ${result.run.hook.name}` : result.run.hook.name,
+      leader: result.run.tools.model.leader,
+      tools: calls.map((call) => call.tool),
+    });
     for (const call of calls) byTool[call.tool] = (byTool[call.tool] ?? 0) + 1;
     return result;
   };
@@ -242,6 +257,7 @@ async function measure(options: UpgradeCostOptions, model: JujuModel, charm: Dep
     options,
     ...counted,
     callsPerHook: callsPerHook.slice(0, counted.hooks),
+    perHook: perHook.slice(0, counted.hooks),
     trailing: { hooks: cost.hooks - counted.hooks, calls: cost.calls - counted.calls },
     ms,
   };

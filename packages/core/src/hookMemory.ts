@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { StatusName } from "./effects.js";
+import { KEYS } from "./peerView.js";
 
 /** The hook events that carry a view and may be deferred to the next hook. */
 export type DeferrableEventType = "relationCreated" | "relationChanged" | "tick" | "leaderElected" | "upgradeCharm";
@@ -20,10 +21,24 @@ export interface KnownStatus {
 }
 
 /**
+ * The keys of a unit's own databag that are the library's (see `KEYS`): the part of it a unit keeps in its memory
+ * ({@link HookMemory.own}). Juju writes others there (`private-address`, `ingress-address`, `egress-subnets`) and the
+ * charm may write its own; the library reads neither.
+ */
+export const OWN_KEYS: readonly string[] = [
+  KEYS.state,
+  KEYS.skipped,
+  KEYS.hold,
+  KEYS.charm,
+  KEYS.workload,
+  KEYS.noDowngrade,
+];
+
+/**
  * What a unit keeps from one hook to the next, in Juju's per-unit store (`state-set`, committed only when the hook
  * succeeds): the events it deferred, and the statuses it last set — so a hook never asks `status-get` what it
  * already knows. The application status is the leader's; a unit that becomes leader forgets it (another unit may
- * have set it since).
+ * have set it since). And the library's keys of its own databag, so a hook need not read it back (see `own`).
  */
 export interface HookMemory {
   readonly deferred: readonly DeferrableEventType[];
@@ -41,6 +56,34 @@ export interface HookMemory {
    * `config-get`.
    */
   readonly pauseConfig: string | null;
+  /**
+   * The library's keys ({@link OWN_KEYS}) of this unit's own databag in the peer relation `relation`, as the unit
+   * left them at the end of its last hook, or `null` when not known (a memory written before this field existed; the
+   * Python library's charm keeps none). A unit's databag is written only by that unit's own hook commits (juju/juju
+   * `apiserver/facades/agent/uniter/uniter.go` `CommitHookChanges` -> `updateUnitAndApplicationSettings`, for the unit
+   * the agent is; Juju's own writes there are its network keys, `UpdateNetworkInfo`, none of the library's), and Juju
+   * commits a hook's relation settings and its store together, in one `CommitHookChanges` request at the end of the
+   * hook, or neither when the hook fails (juju/juju `worker/uniter/runner/context/context.go` `Flush` -> `doFlush`:
+   * `UpdateCharmState` and `UpdateRelationUnitSettings` in one builder). So what is kept here is what the databag
+   * holds, and a hook takes it from here instead of asking `relation-get` (issue 14); `hookProgram` still reads the
+   * databag where another charm may have written it since (upgrade-charm: the Python library's, in a refresh back and
+   * forth) and in actions.
+   */
+  readonly own: Readonly<Record<string, string>> | null;
+  /**
+   * Whether this unit was the leader in its last hook that read the peer relation (`null`: not known). A unit that
+   * was not need not ask `is-leader` again before Juju runs `leader-elected` on it (see `hookProgram`).
+   */
+  readonly leader: boolean | null;
+  /**
+   * The other units of the peer relation `relation` this unit has met, as `relation-list` prints them (sorted), once
+   * a hook has read them (`null`: not known). Juju changes them only by running `-relation-joined` and
+   * `-relation-departed` here, each counting its remote unit from the start of the hook (juju/juju
+   * `worker/uniter/runner/context/contextfactory.go` `HookContext`; the uniter's relation state after the commit,
+   * `worker/uniter/relation/statetracker.go`), so every hook keeps them up to date and none asks `relation-list`
+   * again (see `hookProgram`).
+   */
+  readonly members: readonly string[] | null;
 }
 
 /** Nothing remembered: a unit's first hook. */
@@ -50,7 +93,20 @@ export const EMPTY_MEMORY: HookMemory = {
   appStatus: null,
   relation: null,
   pauseConfig: null,
+  own: null,
+  leader: null,
+  members: null,
 };
+
+/** The library's keys of a unit's databag ({@link OWN_KEYS}), the others left out. */
+export function ownPart(bag: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of OWN_KEYS) {
+    const value = bag[key];
+    if (value !== undefined && value !== "") out[key] = value;
+  }
+  return out;
+}
 
 /**
  * A status the charm gives the library to show (see `statusPrecedence`), validated: one of Juju's four workload
@@ -78,6 +134,25 @@ const MemorySchema = v.object({
   app: v.optional(v.nullable(StatusSchema), null),
   relation: v.optional(v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(0))), null),
   pause: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(200))), null),
+  // Lenient on its own: an unreadable copy of the databag is not kept (the hook reads the databag), and the rest of
+  // the memory stands.
+  own: v.fallback(
+    v.optional(
+      v.nullable(
+        v.pipe(
+          v.record(v.string(), v.string()),
+          v.check((bag) => Object.keys(bag).every((key) => OWN_KEYS.includes(key))),
+        ),
+      ),
+      null,
+    ),
+    null,
+  ),
+  leader: v.fallback(v.optional(v.nullable(v.boolean()), null), null),
+  members: v.fallback(
+    v.optional(v.nullable(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(10_000))), null),
+    null,
+  ),
 });
 
 /** What {@link readHookMemory} found: the memory, and what it had to drop (for a warning in the unit log). */
@@ -113,6 +188,9 @@ export function readHookMemory(raw: string | null): MemoryRead {
       appStatus: parsed.output.app,
       relation: parsed.output.relation,
       pauseConfig: parsed.output.pause,
+      own: parsed.output.own,
+      leader: parsed.output.leader,
+      members: parsed.output.members,
     },
     dropped: unknown.length ? `unknown deferred events ${unknown.join(", ")}` : null,
   };
@@ -120,14 +198,27 @@ export function readHookMemory(raw: string | null): MemoryRead {
 
 /** The stored form of a {@link HookMemory}: compact JSON, `""` when there is nothing to remember. */
 export function encodeHookMemory(memory: HookMemory): string {
-  const { deferred, status, appStatus, relation, pauseConfig } = memory;
-  if (!deferred.length && !status && !appStatus && relation === null && pauseConfig === null) return "";
+  const { deferred, status, appStatus, relation, pauseConfig, own, leader, members } = memory;
+  if (
+    !deferred.length &&
+    !status &&
+    !appStatus &&
+    relation === null &&
+    pauseConfig === null &&
+    own === null &&
+    leader === null &&
+    members === null
+  )
+    return "";
   return JSON.stringify({
     deferred,
     status,
     app: appStatus,
     relation,
-    // Only once read: a memory written before this field existed reads the same.
+    // Only once read: a memory written before these fields existed reads the same.
     ...(pauseConfig === null ? {} : { pause: pauseConfig }),
+    ...(own === null ? {} : { own }),
+    ...(leader === null ? {} : { leader }),
+    ...(members === null ? {} : { members }),
   });
 }

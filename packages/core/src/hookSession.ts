@@ -14,7 +14,7 @@ import type { Effect } from "./effects.js";
 import { UpgradeError } from "./errors.js";
 import type { ErrorData, UpgradeEvent } from "./events.js";
 import type { DeferrableEventType, HookMemory, KnownStatus } from "./hookMemory.js";
-import { DEFERRABLE_EVENTS, encodeHookMemory, readHookMemory } from "./hookMemory.js";
+import { DEFERRABLE_EVENTS, encodeHookMemory, ownPart, readHookMemory } from "./hookMemory.js";
 import { missedUpgradeCharm, readObservation } from "./observed.js";
 import type { PeerDatabags, PeerView } from "./peerView.js";
 import { KEYS, readPeerView } from "./peerView.js";
@@ -86,6 +86,11 @@ export interface HookInput {
   readonly memory: string | null;
   /** The peer relation's id, when the hook knows it (remembered for hooks that are not relation hooks). */
   readonly relationId?: number | null | undefined;
+  /**
+   * The peer relation's other members as this hook knows them (`relation-list`, or the memory's kept up to date by
+   * the adapter), to remember (see `HookMemory.members`); `null`: not known; absent: the memory keeps what it had.
+   */
+  readonly members?: readonly string[] | null | undefined;
   readonly settings?: RawUpgradeSettings | undefined;
   /**
    * The config `pause-after-unit-upgrade` as this hook read it (as text, `""` when unset), to remember for the hooks
@@ -751,12 +756,25 @@ class HookRun {
     const status = wantedStatus && !same(wantedStatus, memory.status) ? wantedStatus : null;
     const appStatus = wantedApp && !same(wantedApp, knownApp) ? wantedApp : null;
     const deferred = this.abandoned ? [...new Set([...memory.deferred, ...this.deferred])] : this.deferred;
+    const forget =
+      this.input.databags === null &&
+      (this.input.inAction || this.input.event === "leaderElected" || this.input.event === "upgradeCharm");
     const next: HookMemory = {
       deferred,
       status: wantedStatus ?? memory.status,
       appStatus: leader ? (wantedApp ?? knownApp) : null,
       relation: this.input.relationId ?? memory.relation,
       pauseConfig: this.input.pauseConfig ?? memory.pauseConfig,
+      // What the unit's own databag holds once this hook is committed (its writes with it, in the same commit): the
+      // next hook reads it here (see `HookMemory.own`); whether it leads; the relation's members. Without the
+      // relation nothing was read: what was known stays, except after a hook that would have read it anew
+      // (leader-elected, upgrade-charm, an action: see the adapter), which forgets it so the next hook asks.
+      ...(this.input.databags !== null
+        ? { own: ownPart({ ...this.read.unit, ...unitWrites }), leader: this.input.databags.leader }
+        : forget
+          ? { own: null, leader: null }
+          : { own: memory.own, leader: memory.leader }),
+      members: this.input.members !== undefined ? this.input.members : forget ? null : memory.members,
     };
     const encoded = encodeHookMemory(next);
     const memoryChanged = rewrite || encoded !== encodeHookMemory(memory);
@@ -771,14 +789,16 @@ class HookRun {
       !this.input.inAction &&
       !this.called.size &&
       !this.partitions.size;
-    // Nor is a reason logged that the unit's status gives word for word: Juju keeps every status set in the unit's
-    // status history (`juju show-status-log`), so the line would only cost another `juju-log` call (issue 14).
-    const told = wantedStatus ? `why: ${wantedStatus.message}` : null;
-    const logs = this.logs.filter((line) =>
-      quiet
-        ? line.level === "WARNING" || line.level === "ERROR"
-        : !(line.level === "INFO" && line.message === told && this.reasons.has(line.message)),
-    );
+    // Nor is a reason logged that the unit's status gives word for word — alone, or followed by what the unit runs
+    // and the rollback command (`unitStatusDuringUpgrade` appends them after " | "): Juju keeps every status set in
+    // the unit's status history (`juju show-status-log`), so the line would only cost another `juju-log` call
+    // (issue 14). A status that had to shorten the reason (its trailing detail left out) does not tell it whole.
+    const told = (line: LogLine) => {
+      if (!wantedStatus || line.level !== "INFO" || !this.reasons.has(line.message)) return false;
+      const reason = line.message.slice("why: ".length);
+      return wantedStatus.message === reason || wantedStatus.message.startsWith(`${reason} | `);
+    };
+    const logs = this.logs.filter((line) => (quiet ? line.level === "WARNING" || line.level === "ERROR" : !told(line)));
     return {
       unitWrites,
       appWrites,

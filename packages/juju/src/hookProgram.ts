@@ -5,6 +5,7 @@ import type {
   Dependencies,
   Effect,
   HookEventType,
+  HookMemory,
   HookOutcome,
   LogLine,
   PeerDatabags,
@@ -167,38 +168,78 @@ export function* hookProgram(
   const events = () => [event, ...readHookMemory(memory).memory.deferred, ...(missed ? ["upgradeCharm"] : [])];
   /** Whether the other units' databags were read (see `needsPeers`). */
   let peersRead = false;
+  /** The peer relation's other members as this hook knows them, to remember (`undefined`: no relation). */
+  let members: readonly string[] | null | undefined;
   /** The pause policy's config value as this hook read it (`null`: not read, the memory's is used). */
   let pauseConfig: string | null = null;
   if (relationId === undefined) {
     if (own) [memory] = yield* tools<[string | null]>(toolCalls.stateGet(MEMORY_KEY));
   } else {
-    // A relation hook reads its memory with the rest; any other hook has read it already. The config is read with
-    // them where it may have changed since the unit last read it (see `readsConfig`).
+    // A relation hook reads its memory with the application's databag; any other hook has read it already. The
+    // config is read with them where it may have changed since the unit last read it (see `readsConfig`).
     const fresh = readsConfig(hook);
     const reads: ToolCall<unknown>[] = [
       toolCalls.relationGet(relationId, hook.appName, { app: true }),
-      toolCalls.relationGet(relationId, hook.unitName),
-      toolCalls.isLeader(),
       ...(own ? [toolCalls.stateGet(MEMORY_KEY)] : []),
       ...(fresh ? [toolCalls.configGet(PAUSE_CONFIG_KEY)] : []),
     ];
-    const answers = (yield { kind: "tools", calls: reads, parallel: true }) as unknown[];
-    const [app, ownBag, leader] = answers as [Record<string, string>, Record<string, string>, boolean];
-    if (own) memory = answers[3] as string | null;
-    if (fresh) pauseConfig = configText(answers.at(-1));
-    // A unit whose memory has no value yet (its first hooks, or a memory written by an older revision) reads it once.
-    else if (readHookMemory(memory).memory.pauseConfig === null)
-      pauseConfig = configText((yield* tools<[unknown]>(toolCalls.configGet(PAUSE_CONFIG_KEY)))[0]);
-    const ownState = ownBag[KEYS.state];
+    // What the memory keeps decides what else is read: whether this unit may lead (`asksLeadership`), its own
+    // databag (`keptOwnBag`), and the config where the memory has no value for it yet (its first hooks, or a memory
+    // written by an older revision: read once). Where the memory is known already, all in one batch.
+    const rest = (known: string | null): ToolCall<unknown>[] => {
+      const kept = readHookMemory(known).memory;
+      return [
+        ...(asksLeadership(hook, kept) ? [toolCalls.isLeader()] : []),
+        ...(keptOwnBag(hook, relationId, kept) ? [] : [toolCalls.relationGet(relationId, hook.unitName)]),
+        ...(!fresh && kept.pauseConfig === null ? [toolCalls.configGet(PAUSE_CONFIG_KEY)] : []),
+      ];
+    };
+    const later = own ? [] : rest(memory);
+    const answers = (yield { kind: "tools", calls: [...reads, ...later], parallel: true }) as unknown[];
+    const app = answers[0] as Record<string, string>;
+    if (own) memory = answers[1] as string | null;
+    if (fresh) pauseConfig = configText(answers[reads.length - 1]);
+    const more = own ? rest(memory) : later;
+    const late = own
+      ? more.length
+        ? ((yield { kind: "tools", calls: more, parallel: true }) as unknown[])
+        : []
+      : answers.slice(reads.length);
+    const answerOf = (tool: string): unknown => late[more.findIndex((call) => call.tool === tool)];
+    const kept = readHookMemory(memory).memory;
+    // Not asked: this unit was not the leader in its last hook, and Juju has not run leader-elected since.
+    const askedLeader = more.some((call) => call.tool === "is-leader");
+    let leader = askedLeader ? (answerOf("is-leader") as boolean) : false;
+    const keptBag = keptOwnBag(hook, relationId, kept);
+    let ownBag = keptBag ?? (answerOf("relation-get") as Record<string, string>);
+    if (more.some((call) => call.tool === "config-get")) pauseConfig = configText(answerOf("config-get"));
     // Juju may replace the charm without upgrade-charm (LP#2068500): the session then takes one first, which reads
     // what an upgrade-charm reads (see `missedUpgradeCharm`).
     charm = { value: config.charm !== undefined ? config.charm : yield* report("charmUrl") };
-    const recorded = ownBag[KEYS.charm];
-    missed = missedUpgradeCharm(
-      typeof recorded === "string" ? recorded : null,
-      typeof charm.value === "string" ? charm.value : null,
-      events(),
-    );
+    const missedBy = (bag: Record<string, string>) => {
+      const recorded = bag[KEYS.charm];
+      return missedUpgradeCharm(
+        typeof recorded === "string" ? recorded : null,
+        typeof charm?.value === "string" ? charm.value : null,
+        [event, ...kept.deferred],
+      );
+    };
+    missed = missedBy(ownBag);
+    // Then what this unit keeps may date from before another charm ran its hooks, as after an upgrade-charm: its own
+    // databag and whether it leads are read anew (and the relation's members, below).
+    if (missed && (keptBag !== null || !askedLeader)) {
+      const again: ToolCall<unknown>[] = [
+        ...(askedLeader ? [] : [toolCalls.isLeader()]),
+        ...(keptBag !== null ? [toolCalls.relationGet(relationId, hook.unitName)] : []),
+      ];
+      const anew = (yield { kind: "tools", calls: again, parallel: true }) as unknown[];
+      if (!askedLeader) leader = anew[0] as boolean;
+      if (keptBag !== null) {
+        ownBag = anew.at(-1) as Record<string, string>;
+        missed = missedBy(ownBag);
+      }
+    }
+    const ownState = ownBag[KEYS.state];
     peersRead = needsPeers({
       substrate: config.substrate,
       unit: hook.unitNumber,
@@ -209,9 +250,13 @@ export function* hookProgram(
       inAction: hook.kind === "action",
     });
     const units: Record<string, Record<string, string>> = { [hook.unitName]: ownBag };
+    // The relation's other members: the memory's, brought up to date by this hook, or asked once.
+    members = missed ? null : keptMembers(hook, relationId, kept);
     if (peersRead) {
-      const [others] = yield* tools<[string[]]>(toolCalls.relationList(relationId));
-      const met = others.filter((name) => name !== hook.unitName);
+      const met =
+        members ??
+        (yield* tools<[string[]]>(toolCalls.relationList(relationId)))[0].filter((name) => name !== hook.unitName);
+      members = met;
       const number = (name: string) => Number(name.slice(name.lastIndexOf("/") + 1));
       // `relation-list` lists only the units met here: when that may not be all of them, Juju's goal state says
       // which units the application has (a dying one is leaving), and their settings can be read all the same
@@ -285,6 +330,7 @@ export function* hookProgram(
     databags,
     memory,
     relationId: relationId ?? null,
+    members,
     settings: {
       pauseAfterUnitUpgrade: pauseConfig ?? readHookMemory(memory).memory.pauseConfig,
       hold: typeof hold === "string" ? hold : null,
@@ -353,6 +399,56 @@ function* imageResource(name: string): Generator<HookRequest, string | null, unk
     ],
   };
   return null;
+}
+
+/**
+ * This unit's own databag as its memory keeps it (the library's keys: `HookMemory.own`), or `null` where the hook
+ * reads it with `relation-get`: no copy kept (the unit's first hooks under this code, a memory written by an older
+ * revision or unreadable), a copy of another relation's, and two hooks where a charm other than this one may have
+ * written it since this unit's last hook — `upgrade-charm`, which Juju runs first after every change of charm
+ * (juju/juju `worker/uniter/resolver.go` `nextOp`: the charm upgrade, then `upgrade-charm`, before any other hook),
+ * so a refresh back to the Python library's charm and forward again is seen; and actions, the operator's way to
+ * recover (pre-upgrade-check), which read everything anew. Where Juju replaced the charm without upgrade-charm
+ * (LP#2068500: `missedUpgradeCharm` on the copy kept), `hookProgram` reads it anew all the same.
+ */
+function keptOwnBag(hook: HookContext, relationId: number, kept: HookMemory): Record<string, string> | null {
+  if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
+  return kept.own !== null && kept.relation === relationId ? { ...kept.own } : null;
+}
+
+/**
+ * The peer relation's other members as this hook's `relation-list` would print them, from what the memory keeps
+ * (`HookMemory.members`): the hook's remote unit taken in from the start of its `-relation-joined` (or `-changed`),
+ * and out from the start of its `-relation-departed`, as Juju's hook context does (juju/juju
+ * `worker/uniter/runner/context/contextfactory.go` `HookContext`: `RemoveMember`, `InvalidateMember`). `null` where
+ * the hook asks `relation-list`: nothing kept, another relation's, and `upgrade-charm` and actions (as for
+ * {@link keptOwnBag}: another charm may have run this unit's hooks since).
+ */
+function keptMembers(hook: HookContext, relationId: number, kept: HookMemory): string[] | null {
+  if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
+  if (kept.members === null || kept.relation !== relationId) return null;
+  const met = new Set(kept.members);
+  const remote = hook.relation?.id === relationId ? hook.relation.remoteUnit : null;
+  if (remote !== null && remote !== hook.unitName) {
+    if (hook.name.endsWith("-relation-departed")) met.delete(remote);
+    else met.add(remote);
+  }
+  return [...met].sort();
+}
+
+/**
+ * Whether a hook asks `is-leader`: unless this unit was not the leader in its last hook (`HookMemory.leader`) and
+ * Juju has not run `leader-elected` since. A unit that gains leadership runs `leader-elected` next: the uniter's
+ * leadership resolver accepts it and queues that hook, which runs before any other (juju/juju
+ * `worker/uniter/leadership/resolver.go` `NextOp`, `worker/uniter/operation/leader.go` `acceptLeadership.Commit`);
+ * one that loses it runs none (`resignLeadership`: "we should run a leader-deposed hook here, but we can't yet"),
+ * hence a unit that led asks in every hook. Until its leader-elected runs, a new leader acts as the follower it was,
+ * as while no unit leads. `upgrade-charm` and actions ask always: leader-elected may have run under another charm
+ * (the Python library's, in a refresh back and forth), which kept no memory of it.
+ */
+function asksLeadership(hook: HookContext, kept: HookMemory): boolean {
+  if (hook.kind === "action" || hook.name === "upgrade-charm" || hook.name === "leader-elected") return true;
+  return kept.leader !== false;
 }
 
 /** The charm config option holding the pause policy (`none`, `first` or `all`; see `readSettings`). */

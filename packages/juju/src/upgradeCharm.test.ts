@@ -124,7 +124,8 @@ class World {
   remove(name: string): void {
     this.units.delete(name);
     delete this.databags[name];
-    for (const unit of this.units.values()) unit.queue.push(`${this.relation.name}-relation-departed`);
+    // Juju runs -relation-departed with the departing unit as JUJU_REMOTE_UNIT (queued as "hook remote").
+    for (const unit of this.units.values()) unit.queue.push(`${this.relation.name}-relation-departed ${name}`);
   }
 
   unit(name: string): Unit {
@@ -231,8 +232,8 @@ class World {
     for (let ran = 0; ran < limit; ran++) {
       const next = [...this.units.values()].find((unit) => unit.queue.length > 0);
       if (!next) return;
-      const hook = next.queue.shift() ?? "";
-      const run = await this.run(next.name, hook);
+      const [hook = "", remote] = (next.queue.shift() ?? "").split(" ");
+      const run = await this.run(next.name, hook, remote);
       if (run.error) throw run.error;
     }
     throw new Error(`the world did not settle within ${limit} hooks`);
@@ -367,6 +368,10 @@ describe("createUpgrade on a 3-unit machine application (through the in-memory h
         .filter((call) => call.tool === "juju-log")
         .flatMap((call) => `${call.args.at(-1)}`.split("\n"));
       expect(logged).not.toContain(`why: ${message}`);
+      // nor one it gives followed by what the unit runs and the rollback command
+      expect(logged.filter((line) => line.startsWith("why: ") && message.startsWith(`${line.slice(5)} | `))).toEqual(
+        [],
+      );
     }
     // the waiting units said why in their statuses (db/1 waited for db/2)
     for (const run of world.runs)
@@ -575,13 +580,72 @@ describe("the upstream bugs the adapter must handle", () => {
     expect(run.error).toBeNull();
     expect(world.unit("db/0").status.status).toBe("blocked");
     expect(world.unit("db/0").status.message).toMatch(/'state' in unit db\/2/);
-    // an idle unit with nothing to decide reads only its own databag and the application's (issue 14)
+    // an idle unit with nothing to decide reads only the application's databag: its own is in its memory, and a unit
+    // that was not the leader in its last hook does not ask is-leader (issue 14)
     const idle = await world.run("db/1", "update-status");
-    expect(idle.calls.filter((call) => call.tool === "relation-get").map((call) => call.args.at(-1))).toEqual([
-      "db",
-      "db/1",
-    ]);
+    expect(idle.calls.map((call) => call.tool)).toEqual(["state-get", "relation-get"]);
+    expect(idle.calls.filter((call) => call.tool === "relation-get").map((call) => call.args.at(-1))).toEqual(["db"]);
     expect(world.unit("db/1").status).toEqual({ status: "active", message: "" });
+  });
+});
+
+describe("what a hook need not ask again: its memory keeps it (issue 14)", () => {
+  const tools = (run: HookRun) => run.calls.map((call) => call.tool);
+  const readBags = (run: HookRun) =>
+    run.calls.filter((call) => call.tool === "relation-get").map((call) => call.args.at(-1));
+
+  it("a unit that did not lead in its last hook asks is-leader again only in leader-elected, upgrade-charm and actions", async () => {
+    const world = await deployed();
+    expect(tools(await world.run("db/1", "update-status"))).not.toContain("is-leader");
+    expect(tools(await world.run("db/1", "upgrade-relation-changed", "db/2"))).not.toContain("is-leader");
+    expect(tools(await world.run("db/1", "upgrade-charm"))).toContain("is-leader");
+    // Juju moves leadership to db/1 and runs leader-elected there: db/1 asks, and acts as the leader from then on
+    world.leader = "db/1";
+    const elected = await world.run("db/1", "leader-elected");
+    expect(tools(elected)).toContain("is-leader");
+    expect(elected.calls.some((call) => call.tool === "status-set" && call.args.includes("--application"))).toBe(true);
+    expect(tools(await world.run("db/1", "update-status"))).toContain("is-leader");
+    // db/0 led in its last hook: it asks, learns it no longer leads, and stops asking
+    expect(tools(await world.run("db/0", "update-status"))).toContain("is-leader");
+    expect(tools(await world.run("db/0", "update-status"))).not.toContain("is-leader");
+  });
+
+  it("a unit reads its own databag only in upgrade-charm and actions, where another charm may have written it", async () => {
+    const world = await deployed();
+    await world.run("db/0", "actions/pre-upgrade-check");
+    await world.settle();
+    expect(readBags(await world.run("db/1", "update-status"))).toEqual(["db"]);
+    // a refresh to another charm and back (the Python library's) left db/1's databag otherwise than db/1 kept it
+    (world.databags["db/1"] ?? {}).state = "ready";
+    const upgraded = await world.run("db/1", "upgrade-charm");
+    expect(readBags(upgraded)).toContain("db/1");
+    expect(readBags(await world.run("db/1", "update-status"))).toEqual(["db"]);
+  });
+
+  it("leader-elected, upgrade-charm or an action with no peer relation to read forgets what was kept: the next hook asks", async () => {
+    for (const hook of ["leader-elected", "upgrade-charm", "actions/resume-upgrade"]) {
+      const world = new World("vm", 1);
+      world.related = false;
+      const kept = { ...EMPTY_MEMORY, leader: false, own: { state: "idle" }, members: ["db/1"] };
+      world.unit("db/0").state[MEMORY_KEY] = encodeHookMemory(kept);
+      await world.run("db/0", hook);
+      const { memory } = readHookMemory(world.unit("db/0").state[MEMORY_KEY] ?? null);
+      expect([memory.leader, memory.own, memory.members], hook).toEqual([null, null, null]);
+    }
+  });
+
+  it("relation-list is asked once; -relation-departed takes its unit out of the members the hook reads", async () => {
+    const world = await deployed();
+    const first = await world.run("db/0", "update-status");
+    expect(readBags(first)).toEqual(["db", "db/1", "db/2"]);
+    const again = await world.run("db/0", "update-status");
+    expect(tools(again)).not.toContain("relation-list");
+    expect(readBags(again)).toEqual(["db", "db/1", "db/2"]);
+    world.remove("db/2");
+    const departed = await world.run("db/0", "upgrade-relation-departed", "db/2");
+    expect(tools(departed)).not.toContain("relation-list");
+    expect(readBags(departed)).toEqual(["db", "db/1"]);
+    expect(readBags(await world.run("db/0", "update-status"))).toEqual(["db", "db/1"]);
   });
 });
 

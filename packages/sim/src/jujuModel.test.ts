@@ -117,6 +117,28 @@ describe("the resolver on one unit (worker/uniter/resolver.go NextOp)", () => {
     ]);
   });
 
+  it("relation-list counts a hook's remote unit in from the start of -relation-joined, out from the start of -departed", () => {
+    // worker/uniter/runner/context/contextfactory.go HookContext: RemoveMember for departed, InvalidateMember (which
+    // makes it a member, context/cache.go) for the other hooks with a remote unit.
+    const m = model(3);
+    settle(m);
+    const list = (run: HookRun) => JSON.parse(run.tools.runSync("relation-list", [R, REL, "--format=json"]).stdout);
+    m.removeUnit(2);
+    const added = m.addUnit();
+    drain(m, added);
+    let listed: unknown = null;
+    const departed = hook(m, 0, (run) => {
+      listed = list(run);
+    });
+    expect(label(departed.hook)).toBe("upgrade-relation-departed app/2");
+    expect(listed).toEqual(["app/1"]);
+    const joined = hook(m, 0, (run) => {
+      listed = list(run);
+    });
+    expect(label(joined.hook)).toBe("upgrade-relation-joined app/3");
+    expect(listed).toEqual(["app/1", "app/3"]);
+  });
+
   it("update-status only when nothing else is due, and only on a started unit", () => {
     // resolver.go nextOp: "UpdateStatus hook runs if nothing else needs to".
     const m = model(2);

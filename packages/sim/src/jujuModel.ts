@@ -782,7 +782,7 @@ export class JujuModel {
       action,
       applicationVersion: unit.applicationVersion,
       config: { ...this.configOf(id) },
-      metUnits: Object.keys(unit.agent.members).sort(byName),
+      metUnits: this.membersDuring(unit, hook),
       unitStatuses: Object.fromEntries([...this.units.values()].map((u) => [u.name, u.status])),
       goalUnits: Object.fromEntries([...this.units.values()].map((u) => [u.name, { status: u.status.status }])),
     };
@@ -859,6 +859,22 @@ export class JujuModel {
       revision: unit.agent.charm,
       seen: { app: this.appVersion, members: Object.fromEntries(this.scope(id)) },
     });
+  }
+
+  /**
+   * The units `relation-list` prints during `hook`: those met (whose `-relation-joined` ran here), with the hook's
+   * remote unit taken in — a relation hook's context counts it a member from the start of `-relation-joined`, and no
+   * longer from the start of `-relation-departed` (juju/juju `worker/uniter/runner/context/contextfactory.go`
+   * `HookContext`: `relation.cache.RemoveMember` for departed, `InvalidateMember`, which makes it a member, for the
+   * others; `context/cache.go`); the uniter records the same once the hook is committed (see {@link ran}).
+   */
+  private membersDuring(unit: UnitRecord, hook: PendingHook): string[] {
+    const met = new Set(Object.keys(unit.agent.members));
+    if (hook.remote !== undefined && RELATION_HOOK.test(hook.name)) {
+      if (hook.name.endsWith("-relation-departed")) met.delete(hook.remote);
+      else met.add(hook.remote);
+    }
+    return [...met].sort(byName);
   }
 
   /** Record that `run`'s hook ran (juju/juju `worker/uniter/operation/runhook.go` `Commit`, and the resolvers' state). */

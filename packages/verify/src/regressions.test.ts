@@ -785,7 +785,8 @@ describe("regression: refresh-back-meets-unseen-restart", () => {
     world.hook(1); // upgrade-charm on the old revision
     world.hook(1); // config-changed: completed there
     world.model.setLeader(1);
-    world.hook(1); // start, as the leader
+    world.hook(1); // start: it did not lead in its last hook, so it acts as a follower until leader-elected (issue 14)
+    world.hook(1); // leader-elected, as the leader
     return world;
   }
 
