@@ -412,7 +412,7 @@ function* imageResource(name: string): Generator<HookRequest, string | null, unk
  * (LP#2068500: `missedUpgradeCharm` on the copy kept), `hookProgram` reads it anew all the same.
  */
 function keptOwnBag(hook: HookContext, relationId: number, kept: HookMemory): Record<string, string> | null {
-  if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
+  if (readsAnew(hook)) return null;
   return kept.own !== null && kept.relation === relationId ? { ...kept.own } : null;
 }
 
@@ -425,7 +425,7 @@ function keptOwnBag(hook: HookContext, relationId: number, kept: HookMemory): Re
  * {@link keptOwnBag}: another charm may have run this unit's hooks since).
  */
 function keptMembers(hook: HookContext, relationId: number, kept: HookMemory): string[] | null {
-  if (hook.kind === "action" || hook.name === "upgrade-charm") return null;
+  if (readsAnew(hook)) return null;
   if (kept.members === null || kept.relation !== relationId) return null;
   const met = new Set(kept.members);
   const remote = hook.relation?.id === relationId ? hook.relation.remoteUnit : null;
@@ -447,8 +447,17 @@ function keptMembers(hook: HookContext, relationId: number, kept: HookMemory): s
  * (the Python library's, in a refresh back and forth), which kept no memory of it.
  */
 function asksLeadership(hook: HookContext, kept: HookMemory): boolean {
-  if (hook.kind === "action" || hook.name === "upgrade-charm" || hook.name === "leader-elected") return true;
+  if (readsAnew(hook) || hook.name === "leader-elected") return true;
   return kept.leader !== false;
+}
+
+/**
+ * The hooks that read anew what the memory keeps (its own databag, the members, leadership): `upgrade-charm`, which
+ * Juju runs first after every change of charm (another charm, e.g. the Python library's in a refresh back and forth,
+ * may have run this unit's hooks since and kept no memory of them), and actions, the operator's way to recover.
+ */
+function readsAnew(hook: HookContext): boolean {
+  return hook.kind === "action" || hook.name === "upgrade-charm";
 }
 
 /** The charm config option holding the pause policy (`none`, `first` or `all`; see `readSettings`). */
