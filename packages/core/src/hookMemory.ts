@@ -67,7 +67,10 @@ export interface HookMemory {
    * `UpdateCharmState` and `UpdateRelationUnitSettings` in one builder). So what is kept here is what the databag
    * holds, and a hook takes it from here instead of asking `relation-get` (issue 14); `hookProgram` still reads the
    * databag where another charm may have written it since (upgrade-charm: the Python library's, in a refresh back and
-   * forth) and in actions.
+   * forth) and in actions. A copy holding data that does not validate is not kept (the next hook reads and reports
+   * it anew), so invalid data is not reported after it was fixed. One writer is outside this: an operator's
+   * `juju exec --unit U -- relation-set`, which commits no store of ours; an action (pre-upgrade-check,
+   * resume-upgrade) reads the databag anew.
    */
   readonly own: Readonly<Record<string, string>> | null;
   /**

@@ -293,6 +293,11 @@ class HookRun {
   private readonly wanted: { unit: Record<string, string>; app: Record<string, string> };
   private status: KnownStatus | null = null;
   private problemStatus = false;
+  /**
+   * Whether this hook found invalid data in this unit's own databag: the memory then keeps no copy of it, and the next
+   * hook reads the databag anew (see `HookMemory.own`), so a copy never outlives the value it was taken from.
+   */
+  private ownBagInvalid = false;
   private appStatus: KnownStatus | null = null;
   private readonly called = new Set<CharmCall["type"]>();
   private readonly said = new Set<string>();
@@ -408,6 +413,7 @@ class HookRun {
         const where = effect.unit ? `unit ${effect.unit}` : "the application databag";
         this.status = { status: "blocked", message: clip(error.message || `Invalid '${effect.key}' in ${where}`) };
         this.problemStatus = true;
+        if (effect.unit === this.me) this.ownBagInvalid = true;
         return null;
       }
       case "actionResult":
@@ -769,8 +775,12 @@ class HookRun {
       // next hook reads it here (see `HookMemory.own`); whether it leads; the relation's members. Without the
       // relation nothing was read: what was known stays, except after a hook that would have read it anew
       // (leader-elected, upgrade-charm, an action: see the adapter), which forgets it so the next hook asks.
+      // A copy of a databag holding invalid data is not kept: the next hook reads it (and reports it) anew.
       ...(this.input.databags !== null
-        ? { own: ownPart({ ...this.read.unit, ...unitWrites }), leader: this.input.databags.leader }
+        ? {
+            own: this.ownBagInvalid ? null : ownPart({ ...this.read.unit, ...unitWrites }),
+            leader: this.input.databags.leader,
+          }
         : forget
           ? { own: null, leader: null }
           : { own: memory.own, leader: memory.leader }),

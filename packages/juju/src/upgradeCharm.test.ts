@@ -622,6 +622,25 @@ describe("what a hook need not ask again: its memory keeps it (issue 14)", () =>
     expect(readBags(await world.run("db/1", "update-status"))).toEqual(["db"]);
   });
 
+  it("a copy of an own databag holding invalid data is not kept: the next hook reads it anew and sees it fixed", async () => {
+    const world = await deployed();
+    await world.settle();
+    // a hook of another charm on db/1 left an invalid state; the upgrade-charm of ours reads it and reports it
+    (world.databags["db/1"] ?? {}).state = " idle";
+    const upgraded = await world.run("db/1", "upgrade-charm");
+    const invalid = (hook: typeof upgraded) =>
+      hook.calls.some(
+        (call) => call.tool === "status-set" && call.args.some((arg) => arg.startsWith("Invalid 'state'")),
+      );
+    expect(invalid(upgraded)).toBe(true);
+    // then the databag is valid again (`juju exec --unit db/1 -- relation-set`): the next hook reads it, not a copy
+    (world.databags["db/1"] ?? {}).state = "idle";
+    const next = await world.run("db/1", "update-status");
+    expect(readBags(next)).toContain("db/1");
+    expect(invalid(next)).toBe(false);
+    expect(readBags(await world.run("db/1", "update-status"))).not.toContain("db/1");
+  });
+
   it("leader-elected, upgrade-charm or an action with no peer relation to read forgets what was kept: the next hook asks", async () => {
     for (const hook of ["leader-elected", "upgrade-charm", "actions/resume-upgrade"]) {
       const world = new World("vm", 1);

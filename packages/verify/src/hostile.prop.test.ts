@@ -306,7 +306,27 @@ const newCoverage = (): Coverage => ({ reportedByKey: new Map(), hugeReported: 0
 describe("hostile relation data in the middle of an upgrade", () => {
   it("is always reported by key and databag, never throws, never drops a unit from the stack or grants out of turn", () => {
     const coverage = newCoverage();
-    fc.assert(hostileData(memoReduce(undefined, 20_000), coverage), { numRuns: 150 });
+    fc.assert(hostileData(memoReduce(undefined, 20_000), coverage), {
+      numRuns: 150,
+      examples: [
+        // Shrunk from CI (seed 1119652570): an action read an invalid state from this unit's own databag and the
+        // hook memory kept it; once the databag was valid again, the next hook reported the stale copy.
+        [
+          {
+            units: 2,
+            substrate: "vm",
+            leader: 0,
+            asyncUpgrades: false,
+            injections: [
+              { at: 3, target: { bag: "unit", key: "state", unit: 0 }, value: " idle" },
+              { at: 10, target: { bag: "unit", key: "state", unit: 0 }, value: "recovery" },
+            ],
+            picks: [0, 60816353, 0, 0, 0, 0, 0, 0],
+            actions: ["resume", "none", "none", "none"],
+          },
+        ],
+      ],
+    });
     // The property is not vacuous: every validated key was fuzzed into hooks that reported it.
     for (const key of VALIDATED) {
       expect(coverage.reportedByKey.get(key) ?? 0, `${key} reported`).toBeGreaterThan(5);
