@@ -325,6 +325,42 @@ describe("hostile relation data in the middle of an upgrade", () => {
             actions: ["resume", "none", "none", "none"],
           },
         ],
+        // Found by a 3,200-run campaign (seed -1873679798): a unit's state overwritten with "ready" looks like a refresh
+        // back (a unit ready on the roll's origin), and the rollback's stack rightly leaves out another unit whose state
+        // does not validate but which runs the old workload (the invariant took only idle or ready as untouched).
+        [
+          {
+            units: 5,
+            substrate: "k8s",
+            leader: 3,
+            asyncUpgrades: false,
+            injections: [
+              { at: 13, target: { bag: "unit", key: "state", unit: 1 }, value: "null" },
+              { at: 13, target: { bag: "unit", key: "state", unit: 2 }, value: "ready" },
+            ],
+            picks: [
+              655098341, 1814231874, 878577446, 900583200, 141949069, 906312448, 505378976, 1956149757, 1890635446,
+              2029686378, 987095006, 2008445364, 2058787325, 68221974, 1482452377, 254023870, 2068479660, 1316224551,
+              1352177402, 2087231026, 557185129, 142247262, 2056682063, 141757828, 1773124065,
+            ],
+            actions: ["resume", "none", "check", "resume", "resume", "check"],
+          },
+        ],
+        // The same on machines, as the campaign shrank it.
+        [
+          {
+            units: 2,
+            substrate: "vm",
+            leader: 0,
+            asyncUpgrades: false,
+            injections: [
+              { at: 0, target: { bag: "unit", key: "state", unit: 0 }, value: "null" },
+              { at: 0, target: { bag: "unit", key: "state", unit: 1 }, value: "ready" },
+            ],
+            picks: [0, 0, 0, 0, 0, 0, 0, 0],
+            actions: ["none", "none", "none", "none"],
+          },
+        ],
       ],
     });
     // The property is not vacuous: every validated key was fuzzed into hooks that reported it.

@@ -16,7 +16,7 @@ export const INVARIANTS = {
     "No unit is granted while a unit is `failed` and no recovery has started (the halt): recovery is a unit in `recovery`, a rollback recorded, or a `juju refresh` back (the granted unit runs the roll's origin charm).",
   "stack-duplicate": "The committed upgrade stack is a JSON array of unit numbers that never lists a unit twice.",
   "stack-lost":
-    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs, or, replaced since without a hook, the one it recorded), finished the whole upgrade in that hook, or left the application; in a rollback also when it never upgraded (idle or ready, running the old workload); on Kubernetes also when recovery re-plans and its pod never left the old revision.",
+    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs, or, replaced since without a hook, the one it recorded), finished the whole upgrade in that hook, or left the application; in a rollback also when it never upgraded (idle, ready or with no valid state, running the old workload); on Kubernetes also when recovery re-plans and its pod never left the old revision.",
   "done-on-old":
     "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the charm revision the roll goes to — in a rollback the roll's origin; forward its recorded target (`upgrade-to-charm`), or while none is recorded any revision but the origin — and the workload that revision installs.",
   partition:
@@ -236,13 +236,15 @@ export function stepBreaches(ctx: StepContext): Breach[] {
       (now === "completed" || was === "completed") &&
       (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
     const finishedHere = ctx.unit === id && now === "idle" && (onItsRevision || ctx.strictCompletion === false);
-    // A rollback leaves alone a unit that never upgraded: idle or ready (never granted), on the old workload. A pod
-    // restarted since its unit last ran a hook is judged as the unit recorded it, as below: no hook can know of the new
-    // pod before its upgrade-charm, after which the leader puts it back on the rollback's stack (soak seed 651).
+    // A rollback leaves alone a unit that never upgraded: idle or ready (never granted), on the old workload — or one
+    // whose recorded state does not validate (another revision's or a hostile write: no hook can take it as anything),
+    // judged by the workload it runs (hostile.prop.test, campaign seed -1873679798). A pod restarted since its unit
+    // last ran a hook is judged as the unit recorded it, as below: no hook can know of the new pod before its
+    // upgrade-charm, after which the leader puts it back on the rollback's stack (soak seed 651).
     const recordedRevision = unit.restarting ? revisionOf(unit.databag["upgrade-running-charm"]) : null;
     const untouched =
       roll.rollback &&
-      (now === "idle" || now === "ready") &&
+      (now === "idle" || now === "ready" || now === "") &&
       roll.origin !== null &&
       (unit.workload === ctx.versionOf(roll.origin) || recordedRevision === roll.origin);
     const replanned =
