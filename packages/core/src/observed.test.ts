@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { appStatusOf } from "./appStatus.js";
 import type { Effect } from "./effects.js";
 import type { RuntimeObservation } from "./observed.js";
-import { missedUpgradeCharm, observedMismatch, readObservation, workloadAhead } from "./observed.js";
+import {
+  completedOnOtherWorkload,
+  missedUpgradeCharm,
+  observedMismatch,
+  readObservation,
+  workloadAhead,
+} from "./observed.js";
 import { hookSession } from "./hookSession.js";
 import type { HookEventType, HookOutcome } from "./hookSession.js";
 import type { PeerDatabags } from "./peerView.js";
@@ -326,5 +332,75 @@ describe("a workload ahead of its unit's record (a grant's hook failed after its
     expect(workloadAhead(receivesOrigin("idle", "1.1.0", "k8s").context)).toBe(false);
     const raw = bags({ 0: { state: "ready", charm: TO }, 1: { state: "idle", charm: TO } }, rolling);
     expect(workloadAhead(stateOf(1, raw, { workloadVersion: "1.1.0" }).context)).toBe(false);
+  });
+});
+
+describe("a unit completed on the roll's target whose workload is not what that charm installs", () => {
+  // The roll goes FROM -> TO (`upgrade-to-charm` recorded) and its stack has emptied. db/1 completed TO (1.1.0), got a
+  // third charm whose grant's hook upgraded the workload to 1.2.0 and failed (Juju discarded its writes), was popped
+  // by the leader meanwhile, and now receives TO again: what the statuses told the operator to refresh to.
+  const THIRD = "ch:amd64/jammy/db-383";
+  const emptied = { dependencies: stored, "upgrade-from-charm": FROM, "upgrade-to-charm": TO };
+
+  /** db/1 receives `charm` (its databag records it, as the hook's own write does) while it says `completed`. */
+  function receives(
+    reported: string | null,
+    options: { charm?: string; substrate?: Substrate; app?: Record<string, string> } = {},
+  ) {
+    const charm = options.charm ?? TO;
+    const raw = bags(
+      { 0: { state: "completed", charm: TO }, 1: { state: "completed", charm } },
+      options.app ?? emptied,
+    );
+    return createUpgradeState({
+      app: "db",
+      unit: 1,
+      substrate: options.substrate ?? "vm",
+      dependencies: NEW.dependencies,
+      view: readPeerView(raw),
+      charm,
+      ...(reported !== null ? { workloadVersion: reported } : {}),
+    });
+  }
+  const upgradeCharm = (state: ReturnType<typeof receives>) =>
+    reduce(state, { type: "upgradeCharm", view: state.context.view });
+
+  it("is not done: it becomes ready on the charm it runs, and says why", () => {
+    const state = receives("1.2.0");
+    expect(completedOnOtherWorkload(state.context)).toBe(true);
+    const result = upgradeCharm(state);
+    // before: idle — the empty stack read as a refresh without a plan, then the roll over for it
+    expect(result.state.value).toBe("ready");
+    expect(result.effects).toContainEqual({ type: "writeUnitData", data: { state: "ready" } });
+    expect(result.effects).toContainEqual({
+      type: "log",
+      level: "warning",
+      message: `db/1 recorded completed but runs workload 1.2.0, not the 1.1.0 ${TO} installs: not done; it upgrades again`,
+    });
+    expect(result.effects.map((effect) => effect.type)).not.toContain("defer");
+  });
+
+  it("the leader puts it back on the emptied stack, so it is granted again", () => {
+    const raw = bags({ 0: { state: "completed", charm: TO }, 1: { state: "ready", charm: TO } }, emptied, true);
+    const leader = stateOf(0, raw, { workloadVersion: "1.1.0" });
+    const result = reduce(leader, { type: "relationChanged", view: leader.context.view });
+    expect(result.effects).toContainEqual({ type: "writeAppData", data: { "upgrade-stack": "[1]" } });
+    expect(result.state.value).toBe("completed");
+  });
+
+  it("nothing changes when its workload is what the charm installs, or nothing is told", () => {
+    for (const reported of ["1.1.0", null]) {
+      const state = receives(reported);
+      expect(completedOnOtherWorkload(state.context)).toBe(false);
+      expect(upgradeCharm(state).state.value).toBe("idle");
+    }
+  });
+
+  it("nothing is told on a third charm (refused), on Kubernetes, in a rollback, or with no roll", () => {
+    expect(completedOnOtherWorkload(receives("1.2.0", { charm: THIRD }).context)).toBe(false);
+    expect(completedOnOtherWorkload(receives("1.0.0", { substrate: "k8s" }).context)).toBe(false);
+    const back = { ...emptied, "upgrade-rollback": "true", "upgrade-stack": "[1]" };
+    expect(completedOnOtherWorkload(receives("1.2.0", { charm: FROM, app: back }).context)).toBe(false);
+    expect(completedOnOtherWorkload(receives("1.2.0", { app: { dependencies: stored } }).context)).toBe(false);
   });
 });

@@ -98,7 +98,7 @@ export function observedMismatch(context: UpgradeContext, id: number): string | 
  * (worker/uniter/operation/runhook.go `Commit` runs only after a hook succeeded; the soak's `crash`). A `juju refresh`
  * back that reaches the unit before a retry commits its upgrade would leave it `idle` on the old charm with the new
  * workload, never rolled back (issues 12, 15): handled as a unit that upgraded — `ready` on the old charm, which the
- * leader rolls back (`rollbackStack`, `readyOffRollback`). `false` when the charm reports no version or DEPENDENCIES
+ * leader rolls back (`rollbackStack`, `readyOffStack`). `false` when the charm reports no version or DEPENDENCIES
  * name none (nothing can be told), and on Kubernetes (a pod's workload is its image: `observed` says which).
  */
 export function workloadAhead(context: UpgradeContext): boolean {
@@ -106,10 +106,37 @@ export function workloadAhead(context: UpgradeContext): boolean {
   const state = context.observedAs;
   if (state !== "idle" && state !== "ready") return false;
   if (!runsOrigin(context.view, context.unit)) return false;
+  return reportsOtherWorkload(context);
+}
+
+/**
+ * Whether this unit's charm reports (`workloadVersion()`, at the start of the hook) another workload version than the
+ * charm it runs installs (its DEPENDENCIES). `false` when the charm reports no version or DEPENDENCIES name none.
+ */
+function reportsOtherWorkload(context: UpgradeContext): boolean {
   const key = context.workloadKey;
   const reported = context.workloadVersion;
   const installs = key === null ? null : (context.dependencies[key]?.version ?? null);
   return reported !== null && installs !== null && reported !== installs;
+}
+
+/**
+ * Whether this unit recorded `completed` but is not done: on machines, in a roll going forward, it recorded
+ * `completed` when the hook began (`context.observedAs`), it runs the roll's target (`onRollTarget`), and the charm
+ * reports another workload version than that charm installs. Its `completed` was for another charm: a unit that
+ * completed one revision, got a third by `juju refresh`, whose grant's hook upgraded the workload to the third's then
+ * failed (Juju deploys the new charm before `upgrade-charm` runs, juju/juju `worker/uniter/operation/deploy.go`, and
+ * writes a hook's relation settings only when it succeeded, `worker/uniter/runner/context/context.go` `Flush`: its
+ * record still says `completed` on the first). The leader, which sees only the record, may pop it meanwhile and take
+ * the first revision as the roll's target; once the operator refreshes to it, nothing else would ever upgrade the
+ * unit again — its `completed` would end the roll with the third revision's workload under the target's charm. It is
+ * handled as a unit refreshed again after it completed: `ready` on the charm it runs, which the leader puts back on the
+ * stack (`maintainStack`) and grants.
+ */
+export function completedOnOtherWorkload(context: UpgradeContext): boolean {
+  if (context.substrate !== "vm" || context.observedAs !== "completed") return false;
+  if (!rollingForward(context) || onRollTarget(context.view, context.unit) !== true) return false;
+  return reportsOtherWorkload(context);
 }
 
 /**

@@ -590,7 +590,7 @@ export interface StackUpdate {
  * just below the top, lowest number first, so they upgrade before the units the charm placed at the bottom.
  * Kubernetes, in a rollback: a unit that reports the charm the rollback leaves goes back on the stack (a refresh back
  * can meet a pod restarting onto the new revision whose unit still says idle on the old one). Machines, in a
- * rollback: a unit ready on the old charm but off the stack goes on it, as in a forward roll ({@link readyOffRollback}).
+ * rollback: a unit ready on the old charm but off the stack goes on it, as in a forward roll ({@link readyOffStack}).
  */
 export function maintainStack(context: UpgradeContext): StackUpdate {
   const { view } = context;
@@ -657,7 +657,7 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
     const stacked = new Set(stack);
     const missing = view.units
       .filter((unit) => unit.state === "ready" && !stacked.has(unit.id))
-      .filter((unit) => view.rollback !== true || readyOffRollback(view).includes(unit))
+      .filter((unit) => view.rollback !== true || readyOffStack(view).includes(unit))
       .map((unit) => unit.id);
     if (missing.length) {
       const top = stack.at(-1);
@@ -674,13 +674,14 @@ export function maintainStack(context: UpgradeContext): StackUpdate {
 }
 
 /**
- * Machines, in a rollback by refresh back: the units `ready` on the charm the rollback returns to but not on its
- * stack. Each waits for a grant that only the stack gives: a unit that joined mid-roll on the new revision and became
- * ready on the old charm after the leader built the rollback's stack without it (a leader that had not met it yet:
- * soak seeds 1629, 2830). The leader adds them (see {@link maintainStack}), even to an empty stack.
+ * Machines: the units `ready` on the charm the roll goes to (forward: its target; in a rollback by refresh back: its
+ * origin) but not on its stack. Each waits for a grant that only the stack gives, and the leader adds them (see
+ * {@link maintainStack}), even to an empty stack. In a rollback: a unit that joined mid-roll on the new revision and
+ * became ready on the old charm after the leader built the rollback's stack without it (a leader that had not met it
+ * yet: soak seeds 1629, 2830). Forward: a unit the leader popped as `completed` whose workload turned out not to be
+ * what the roll's target installs, `ready` again on it once the stack had emptied (see `completedOnOtherWorkload`).
  */
-export function readyOffRollback(view: PeerView): readonly UnitView[] {
-  if (view.rollback !== true) return [];
+export function readyOffStack(view: PeerView): readonly UnitView[] {
   const stacked = new Set(view.stack ?? []);
   return view.units.filter(
     (unit) => unit.state === "ready" && !stacked.has(unit.id) && onRollTarget(view, unit.id) === true,

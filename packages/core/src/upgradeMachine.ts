@@ -3,7 +3,7 @@ import type { Dependencies } from "./dependencyModel.js";
 import type { Effect, EffectParams, EffectType } from "./effects.js";
 import { EFFECT_TYPES } from "./effects.js";
 import type { UpgradeEvent } from "./events.js";
-import { readObservation, runsOlderDefinition, workloadAhead } from "./observed.js";
+import { completedOnOtherWorkload, readObservation, runsOlderDefinition, workloadAhead } from "./observed.js";
 import { CHARM_PATTERN, encodeDependencies, encodeStack, KEYS, RESOURCE_PATTERN } from "./peerView.js";
 import type { PeerView } from "./peerView.js";
 import {
@@ -29,7 +29,7 @@ import {
   rollingBack,
   planProblem,
   pythonCascade,
-  readyOffRollback,
+  readyOffStack,
   rebuildStack,
   refreshedBack,
   refreshedForward,
@@ -196,11 +196,12 @@ function createUpgradeMachine() {
         if (!view.leader || !context.related) return;
         // The stack is empty while the roll's last units finish (its records stay until they are idle): a refresh back
         // then still turns the roll around.
-        // …and a rollback whose stack emptied while a unit it never took in waits, ready, for its grant.
+        // …and a roll whose stack emptied while a unit it never took in (or popped as done, and it was not) waits,
+        // ready, for its grant.
         if (
           !view.stack &&
           !(view.fromCharm && refreshedBack(view)) &&
-          !(context.substrate === "vm" && readyOffRollback(view).length)
+          !(context.substrate === "vm" && readyOffStack(view).length)
         )
           return;
         if (view.problems.some((p) => p.unit === null && p.key === KEYS.stack)) return;
@@ -517,6 +518,19 @@ function createUpgradeMachine() {
         const key = context.workloadKey;
         const installs = key === null ? "?" : (context.dependencies[key]?.version ?? "?");
         const reason = `${unitName(context, context.unit)} runs workload ${context.workloadVersion}, not the ${installs} ${context.charm} installs, though it recorded ${context.observedAs}: its upgrade's hook failed after the upgrade (Juju discarded its record); rolled back as an upgraded unit`;
+        emit(enqueue, { type: "explain", reason });
+        emit(enqueue, { type: "log", level: "warning", message: reason });
+      }),
+
+      /**
+       * upgrade-charm brought the roll's target to a unit that recorded `completed` while its workload runs another
+       * version than that charm installs (see `completedOnOtherWorkload`): say so, in the log, before it becomes
+       * `ready` to be granted again.
+       */
+      completedNotDone: enqueueActions(({ context, enqueue }) => {
+        const key = context.workloadKey;
+        const installs = key === null ? "?" : (context.dependencies[key]?.version ?? "?");
+        const reason = `${unitName(context, context.unit)} recorded completed but runs workload ${context.workloadVersion}, not the ${installs} ${context.charm} installs: not done; it upgrades again`;
         emit(enqueue, { type: "explain", reason });
         emit(enqueue, { type: "log", level: "warning", message: reason });
       }),
@@ -1034,9 +1048,15 @@ function createUpgradeMachine() {
        * ready) but whose workload runs another version than that charm installs — its grant's hook failed after the
        * upgrade and Juju discarded its record (see `workloadAhead`). A refresh back must roll it back: it becomes
        * `ready` on the old charm as an upgraded unit does (forward: the leader turns the roll around with it; in a
-       * rollback: the leader puts it on the rollback's stack, `readyOffRollback`).
+       * rollback: the leader puts it on the rollback's stack, `readyOffStack`).
        */
       workloadAhead: ({ context }) => workloadAhead(context),
+      /**
+       * Machines, a roll going forward: upgrade-charm brought the roll's target to a unit that recorded `completed`
+       * but whose workload runs another version than that charm installs (see `completedOnOtherWorkload`): it is not
+       * done — `ready`, granted again, even once the stack is empty (the leader puts it back on it).
+       */
+      completedOnOtherWorkload: ({ context }) => completedOnOtherWorkload(context),
       /** Kubernetes, in a rollback: this unit's workload cannot go back (see `downgradeRefusal`). */
       downgradeRefused: ({ context }) => context.substrate === "k8s" && downgradeRefusal(context) !== null,
       /**
@@ -1157,11 +1177,16 @@ function createUpgradeMachine() {
         },
         { guard: "receivedOldCharm", target: ".idle", actions: ["backOnOldCharm", "maintainStack"] },
         { guard: "runsThirdCharm", actions: ["refuseThirdCharm", "maintainStack"] },
-        { guard: "stackUnset", actions: "noStackOnUpgrade" },
+        { guard: and(["stackUnset", not("completedOnOtherWorkload")]), actions: "noStackOnUpgrade" },
         { guard: "restartWhileHalted", actions: ["holdRestartWhileHalted", "maintainStack"] },
         { guard: "versionsIncompatible", target: ".failed", actions: "failOnVersions" },
         { guard: "downgradeRefused", target: ".ready", actions: ["refuseDowngrade", "maintainStack"] },
         { guard: "isK8s", target: ".upgrading", actions: ["restartedOnK8s", "maintainStack"] },
+        {
+          guard: "completedOnOtherWorkload",
+          target: ".ready",
+          actions: ["completedNotDone", "becomeReady", "maintainStack", "explainWait"],
+        },
         { target: ".ready", actions: ["becomeReady", "maintainStack", "explainWait"] },
       ],
       preUpgradeCheck: [
