@@ -16,7 +16,7 @@ export const INVARIANTS = {
     "No unit is granted while a unit is `failed` and no recovery has started (the halt): recovery is a unit in `recovery`, a rollback recorded, or a `juju refresh` back (the granted unit runs the roll's origin charm).",
   "stack-duplicate": "The committed upgrade stack is a JSON array of unit numbers that never lists a unit twice.",
   "stack-lost":
-    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs, or, replaced since without a hook, the one it recorded), finished the whole upgrade in that hook, or left the application; in a rollback also when it never upgraded (idle, ready or with no valid state, running the old workload); on Kubernetes also when recovery re-plans and its pod never left the old revision.",
+    "A unit leaves the committed stack only when it completed (on machines: completed the charm revision it now runs, or, replaced since without a committed hook, the one it recorded — or runs that revision's workload, which a failed hook on it may have installed), finished the whole upgrade in that hook, or left the application; in a rollback also when it never upgraded (idle, ready or with no valid state, running the old workload); on Kubernetes also when recovery re-plans and its pod never left the old revision.",
   "done-on-old":
     "A unit is never reported done while it runs the old code: no unit leaves the stack (popped as done, or finishing idle) unless it runs the charm revision the roll goes to — in a rollback the roll's origin; forward its recorded target (`upgrade-to-charm`), or while none is recorded any revision but the origin — and the workload that revision installs.",
   partition:
@@ -229,9 +229,15 @@ export function stepBreaches(ctx: StepContext): Breach[] {
     const now = unit.state;
     // Machines: a unit whose charm Juju replaced since it last committed a hook (LP#2068500) is judged by the revision
     // it recorded — no hook can know of the new charm before the unit's next one (which then takes it as upgrade-charm).
+    // Or by the one it runs: its last hook may have been an upgrade-charm on it that upgraded the workload and failed
+    // (Juju deploys the charm before the hook runs, juju/juju worker/uniter/operation/deploy.go, and writes the hook's
+    // relation settings only when it succeeded, worker/uniter/runner/context/context.go `Flush`): its record still
+    // says what it did before, all the leader can go by; its next hook sees what it runs, and if that is not what the
+    // roll's target installs it is `ready` again (core `completedOnOtherWorkload`).
+    const recordedRun = unit.restarting ? revisionOf(unit.databag["upgrade-running-charm"]) : null;
     const onItsRevision =
-      unit.workload ===
-      ctx.versionOf((unit.restarting ? revisionOf(unit.databag["upgrade-running-charm"]) : null) ?? unit.revision);
+      unit.workload === ctx.versionOf(recordedRun ?? unit.revision) ||
+      (recordedRun !== null && substrate === "vm" && unit.workload === ctx.versionOf(unit.revision));
     const completed =
       (now === "completed" || was === "completed") &&
       (substrate === "k8s" || onItsRevision || ctx.strictCompletion === false);
