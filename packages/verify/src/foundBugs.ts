@@ -50,4 +50,13 @@ export const FOUND_BUGS: readonly FoundBug[] = [
     fix: "A unit idle or ready on the roll's origin charm whose charm reports (`workloadVersion()`) another workload version than that charm installs is handled as upgraded (`workloadAhead`): `ready` on the old charm, rolled back by the leader.",
     pinnedBy: "packages/verify/src/regressions.test.ts and packages/core/src/observed.test.ts",
   },
+  {
+    id: "crashed-grant-on-second-refresh",
+    summary:
+      "Machines: a unit completed the roll's revision, a `juju refresh` to a third reached it before the leader popped it, and its grant's hook on the third upgraded the workload and failed (Juju discarded its writes: `completed` on the roll's revision on record); the leader popped it and took that revision as the target; once the operator refreshed to it as the statuses said, the unit's `completed` ended the roll with the third revision's workload under the target's charm, never upgraded again.",
+    foundBy:
+      "Exploring secondRefresh with crashGrant, 2 units, machines (`faults.crashGrant`, two-step grants): stack-lost (58 times) and a livelock (170 states) in 276,601 states.",
+    fix: "A unit that recorded `completed`, receives the roll's target and whose charm reports (`workloadVersion()`) another workload version than that charm installs is not done (`completedOnOtherWorkload`): `ready` again, which the leader puts back on the stack even once it emptied (`readyOffStack`). The leader's pop was right (it sees the record only): `stack-lost` now also judges a machine whose charm was replaced without a committed hook by the workload of the charm it runs.",
+    pinnedBy: "packages/verify/src/regressions.test.ts and packages/core/src/observed.test.ts",
+  },
 ];
