@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Recorder } from "./drive.js";
 import { explore, formatViolations } from "./explore.js";
+import type { WorldOptions } from "./world.js";
 import { NEW, OLD, THIRD, World } from "./world.js";
 
 /**
@@ -14,6 +15,19 @@ function units(world: World): [number, string, string][] {
 }
 
 /** Resume whenever the roll waits for the operator, until nothing happens any more. */
+/**
+ * A deployed world, planned (pre-upgrade-check on app/0, the leader) and refreshed to the new revision; on machines
+ * every agent has noticed it unless `notice` is `false` (the scenario spreads the notices itself).
+ */
+function plannedAndRefreshed(options: WorldOptions, notice = true): World {
+  const world = new World(options);
+  world.settle();
+  expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
+  world.model.refresh(NEW);
+  if (notice) world.model.noticeAll();
+  return world;
+}
+
 function settleResuming(world: World): void {
   for (let round = 0; round < 10; round++) {
     world.settle();
@@ -110,12 +124,7 @@ function runUntilFaultsMet(world: World): void {
 describe("regression: partition-recorded-before-held", () => {
   /** Three units, leader app/0, planned and refreshed: the first request after this lowers the partition to 1. */
   function planned(pauseAfter: "none" | "first"): World {
-    const world = new World({ units: 3, substrate: "k8s", leader: 0, pauseAfter });
-    world.settle();
-    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
-    world.model.refresh(NEW);
-    world.model.noticeAll();
-    return world;
+    return plannedAndRefreshed({ units: 3, substrate: "k8s", leader: 0, pauseAfter });
   }
 
   it("pre-upgrade-check whose partition patch fails commits no plan, and runs again once the API server answers", () => {
@@ -434,11 +443,13 @@ describe("regression: refresh-back-drops-restarting-unit", () => {
 describe("regression: refresh-back-leaves-joined-unit", () => {
   /** 2 units, leader app/0, paused after app/1 upgraded; app/2 added on the new revision; then `juju refresh` back. */
   function toRefreshBack(): World {
-    const world = new World({ units: 2, substrate: "vm", leader: 0, pauseAfter: "first", twoStepUpgrades: false });
-    world.settle();
-    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
-    world.model.refresh(NEW);
-    world.model.noticeAll();
+    const world = plannedAndRefreshed({
+      units: 2,
+      substrate: "vm",
+      leader: 0,
+      pauseAfter: "first",
+      twoStepUpgrades: false,
+    });
     world.settle();
     const id = world.model.addUnit();
     world.charm.workloads.set(id, world.charm.versionOf(NEW));
@@ -602,11 +613,7 @@ describe("regression: refresh-back-after-the-last-unit", () => {
  */
 describe("regression: refresh-forward-after-stopped-rollback", () => {
   function toStopped(substrate: "vm" | "k8s"): World {
-    const world = new World({ units: 2, substrate, leader: 0, noDowngrade: true });
-    world.settle();
-    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
-    world.model.refresh(NEW);
-    world.model.noticeAll();
+    const world = plannedAndRefreshed({ units: 2, substrate, leader: 0, noDowngrade: true });
     world.settle();
     world.model.refresh(OLD);
     world.model.noticeAll();
@@ -670,10 +677,7 @@ describe("regression: refresh-forward-after-stopped-rollback", () => {
 describe("regression: skipped-upgrade-charm-stalls", () => {
   /** 2 units, leader app/0, planned and refreshed; then app/0's hook fails and its charm is replaced (LP#2068500). */
   function skipped(): World {
-    const world = new World({ units: 2, substrate: "vm", leader: 0 });
-    world.settle();
-    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
-    world.model.refresh(NEW);
+    const world = plannedAndRefreshed({ units: 2, substrate: "vm", leader: 0 }, false);
     world.failHook(0);
     world.model.refreshSkippingUpgradeCharm(0);
     return world;
@@ -705,11 +709,7 @@ describe("regression: skipped-upgrade-charm-stalls", () => {
   });
 
   it("after a refresh back: a completed unit that gets the old charm without upgrade-charm is rolled back", () => {
-    const world = new World({ units: 2, substrate: "vm", leader: 0 });
-    world.settle();
-    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
-    world.model.refresh(NEW);
-    world.model.noticeAll();
+    const world = plannedAndRefreshed({ units: 2, substrate: "vm", leader: 0 });
     world.settle();
     // paused after the first unit (the default policy): app/1 upgraded, app/0 waits
     expect(units(world)).toEqual([
@@ -762,10 +762,7 @@ describe("regression: skipped-upgrade-charm-stalls", () => {
 describe("regression: refresh-back-meets-unseen-restart", () => {
   /** 2 units, leader app/0, pause `first`: app/1 upgrades, resume-upgrade, app/0's pod deleted and its stop run. */
   function toSecondPod(readsRollout: boolean): World {
-    const world = new World({ units: 2, substrate: "k8s", leader: 0, readsRollout });
-    world.settle();
-    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
-    world.model.refresh(NEW);
+    const world = plannedAndRefreshed({ units: 2, substrate: "k8s", leader: 0, readsRollout }, false);
     world.take({ kind: "pod-delete", unit: 1 });
     for (let i = 0; i < 3; i++) world.hook(1); // stop, upgrade-charm, config-changed: completed
     world.hook(0); // the leader pops app/1
@@ -879,11 +876,7 @@ describe("regression: refresh-back-meets-unseen-restart", () => {
 describe("regression: crashed-grant-then-refresh-back", () => {
   /** 2 units, leader app/0, planned and refreshed; app/1's first grant's hook crashes after upgrading its workload. */
   function crashedGrant(): World {
-    const world = new World({ units: 2, substrate: "vm", leader: 0 });
-    world.settle();
-    expect(world.action(0, "pre-upgrade-check").ok).toBe(true);
-    world.model.refresh(NEW);
-    world.model.noticeAll();
+    const world = plannedAndRefreshed({ units: 2, substrate: "vm", leader: 0 });
     world.hook(0); // the leader's upgrade-charm: ready
     const crashed = world.hook(1, {}, "crashed"); // app/1's upgrade-charm: granted, upgrades, then fails
     expect(crashed.run.hook.name).toBe("upgrade-charm");
